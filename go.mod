@@ -1,0 +1,3 @@
+module github.com/pleoauth/pleoauth
+
+go 1.26
