@@ -1,0 +1,49 @@
+package authcode
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/pleoauth/pleoauth/internal/sanitize"
+)
+
+// ErrStateMismatch means the callback does not belong to this login: a stale browser tab, or a
+// forged request (RFC 6749 §10.12). Its code is never exchanged.
+var ErrStateMismatch = errors.New("the redirect's state does not match this login (a stale browser tab or a forged request); its code was not used")
+
+// ErrNoCode means the redirect carried neither a code nor an error.
+var ErrNoCode = errors.New("the redirect carried no authorization code")
+
+// DeniedError is the error an authorization server sent back on the redirect
+// (RFC 6749 §4.1.2.1), for example access_denied when the user declined.
+type DeniedError struct {
+	Code        string
+	Description string
+}
+
+func (e *DeniedError) Error() string {
+	if e.Description == "" {
+		return fmt.Sprintf("the authorization server refused: %s", e.Code)
+	}
+	return fmt.Sprintf("the authorization server refused: %s (%s)", e.Code, e.Description)
+}
+
+// CheckCallback validates the redirect's query against the login's state and returns the code.
+// The state is checked first, so that an error or code from a foreign request is never trusted.
+func CheckCallback(q url.Values, state string) (string, error) {
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
+		return "", ErrStateMismatch
+	}
+	if e := q.Get("error"); e != "" {
+		return "", &DeniedError{Code: sanitize.Line(e, 64), Description: sanitize.Line(q.Get("error_description"), 200)}
+	}
+	if len(q["code"]) != 1 || q.Get("code") == "" {
+		if len(q["code"]) > 1 {
+			return "", errors.New("the redirect carried more than one authorization code; none was used")
+		}
+		return "", ErrNoCode
+	}
+	return q.Get("code"), nil
+}

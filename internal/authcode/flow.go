@@ -1,0 +1,94 @@
+// Package authcode runs the OAuth 2.0 authorization code flow with PKCE (RFC 6749 §4.1,
+// RFC 7636) for a native app: loopback redirect, browser, state check, code exchange.
+package authcode
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"golang.org/x/oauth2"
+
+	"github.com/pleoauth/pleoauth/internal/loopback"
+	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
+)
+
+// Login is one run of the flow.
+type Login struct {
+	// OAuth2 names the client, endpoints (with a pinned AuthStyle), redirect URL and scopes.
+	OAuth2 *oauth2.Config
+	// Verifier is the PKCE code verifier; a fresh one is made when empty.
+	Verifier string
+	// AuthParams are extra parameters of the authorization request, such as Pleo's
+	// urn_pleo_params_oauth_subject.
+	AuthParams url.Values
+	// HTTPClient makes the token request.
+	HTTPClient *http.Client
+	// OpenBrowser opens the authorization URL; nil only prints it.
+	OpenBrowser func(url string) error
+	// Stderr receives the URL and progress for the person at the terminal.
+	Stderr io.Writer
+}
+
+// Run listens on the redirect URI, sends the user to the authorization URL, waits for the
+// redirect until ctx ends, checks it, and exchanges the code for tokens.
+func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
+	redirect, err := url.Parse(l.OAuth2.RedirectURL)
+	if err != nil {
+		return nil, fmt.Errorf("redirect URI %q: %w", l.OAuth2.RedirectURL, err)
+	}
+	// Listen before the browser opens, so the redirect always finds us.
+	receiver, err := loopback.Listen(redirect)
+	if err != nil {
+		return nil, err
+	}
+	defer receiver.Close()
+
+	verifier := l.Verifier
+	if verifier == "" {
+		verifier = NewVerifier()
+	}
+	state := NewState()
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier)}
+	for k, vs := range l.AuthParams {
+		for _, v := range vs {
+			opts = append(opts, oauth2.SetAuthURLParam(k, v))
+		}
+	}
+	authURL := l.OAuth2.AuthCodeURL(state, opts...)
+
+	fmt.Fprintf(l.Stderr, "Open this URL in a browser to log in:\n\n    %s\n\nWaiting for the redirect to %s ...\n", authURL, redirect)
+	if l.OpenBrowser != nil {
+		go func() {
+			if err := l.OpenBrowser(authURL); err != nil {
+				fmt.Fprintf(l.Stderr, "Could not open a browser (%v); open the URL above yourself.\n", err)
+			}
+		}()
+	}
+
+	var code string
+	_, err = receiver.Receive(ctx, func(q url.Values) error {
+		c, err := CheckCallback(q, state)
+		code = c
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l.exchange(ctx, code, verifier)
+}
+
+// exchange trades the code for tokens (RFC 6749 §4.1.3) with the PKCE verifier (RFC 7636 §4.5).
+func (l *Login) exchange(ctx context.Context, code, verifier string) (*oauth2.Token, error) {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, l.HTTPClient)
+	tok, err := l.OAuth2.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, tokenendpoint.Classify(l.OAuth2.Endpoint.TokenURL, err)
+	}
+	if err := tokenendpoint.CheckTokenType(tok.TokenType); err != nil {
+		return nil, fmt.Errorf("token endpoint %s: %w", l.OAuth2.Endpoint.TokenURL, err)
+	}
+	return tok, nil
+}

@@ -1,0 +1,204 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Environment is everything pleoauth needs to talk to one authorization server and its API.
+type Environment struct {
+	Name string `mapstructure:"-"`
+
+	// AuthServerURL is the base from which the endpoint URLs below are derived when unset:
+	// {AuthServerURL}/oauth/authorize, /oauth/token and /oauth/token/introspect, as on Pleo's
+	// OAuth client configuration page.
+	AuthServerURL string `mapstructure:"auth_server_url"`
+	AuthorizeURL  string `mapstructure:"authorize_url"`
+	TokenURL      string `mapstructure:"token_url"`
+	IntrospectURL string `mapstructure:"introspect_url"`
+	APIURL        string `mapstructure:"api_url"`
+
+	ClientID string `mapstructure:"client_id"`
+	// ClientSecret never comes from a config file or argv (Pleo forbids shipping it), only from
+	// PLEOAUTH_CLIENT_SECRET, stdin or a prompt; see the cli package.
+	ClientSecret string `mapstructure:"-"`
+
+	// RedirectURI must match the value registered with the server exactly, and be a loopback
+	// address pleoauth can listen on (RFC 8252 §7.3).
+	RedirectURI string   `mapstructure:"redirect_uri"`
+	Scopes      []string `mapstructure:"scopes"`
+
+	// ClientAuth is how the client authenticates at the token endpoint: "basic" for
+	// client_secret_basic (RFC 6749 §2.3.1; Pleo accepts nothing else) or "body" for
+	// client_secret_post. Never both.
+	ClientAuth string `mapstructure:"client_auth"`
+}
+
+// Client authentication methods.
+const (
+	ClientAuthBasic = "basic"
+	ClientAuthBody  = "body"
+)
+
+// DefaultRedirectURI is the loopback redirect registered for pleoauth unless an environment says
+// otherwise.
+const DefaultRedirectURI = "http://localhost:8765/callback"
+
+// LocalAuthServerURL is where cmd/pleoauth-devserver listens by default.
+const LocalAuthServerURL = "http://127.0.0.1:8766"
+
+// LocalClientID is the client the bundled server registers by default.
+const LocalClientID = "pleoauth-local"
+
+// builtins returns the environments every installation knows. Pleo's hosts are from
+// developers.pleo.io (OAuth client configuration and API base URLs pages).
+func builtins() map[string]Environment {
+	pleo := func(name, auth, api string) Environment {
+		return Environment{
+			Name: name, AuthServerURL: auth, APIURL: api,
+			RedirectURI: DefaultRedirectURI, Scopes: []string{"users:read"}, ClientAuth: ClientAuthBasic,
+		}
+	}
+	return map[string]Environment{
+		"staging":    pleo("staging", "https://auth.staging.pleo.io", "https://external.staging.pleo.io"),
+		"production": pleo("production", "https://auth.pleo.io", "https://external.pleo.io"),
+		"local": {
+			Name: "local", AuthServerURL: LocalAuthServerURL, APIURL: LocalAuthServerURL,
+			ClientID: LocalClientID, RedirectURI: DefaultRedirectURI,
+			Scopes: []string{"users:read"}, ClientAuth: ClientAuthBasic,
+		},
+	}
+}
+
+// mergeOnto returns base with every field that e sets replacing base's.
+func (e Environment) mergeOnto(base Environment) Environment {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&base.AuthServerURL, e.AuthServerURL)
+	set(&base.AuthorizeURL, e.AuthorizeURL)
+	set(&base.TokenURL, e.TokenURL)
+	set(&base.IntrospectURL, e.IntrospectURL)
+	set(&base.APIURL, e.APIURL)
+	set(&base.ClientID, e.ClientID)
+	set(&base.ClientSecret, e.ClientSecret)
+	set(&base.RedirectURI, e.RedirectURI)
+	set(&base.ClientAuth, e.ClientAuth)
+	if len(e.Scopes) > 0 {
+		base.Scopes = e.Scopes
+	}
+	return base
+}
+
+// withDerivedURLs fills the endpoint URLs left unset from AuthServerURL.
+func (e Environment) withDerivedURLs() Environment {
+	base := strings.TrimRight(e.AuthServerURL, "/")
+	if base == "" {
+		return e
+	}
+	derive := func(dst *string, path string) {
+		if *dst == "" {
+			*dst = base + path
+		}
+	}
+	derive(&e.AuthorizeURL, "/oauth/authorize")
+	derive(&e.TokenURL, "/oauth/token")
+	derive(&e.IntrospectURL, "/oauth/token/introspect")
+	if e.ClientAuth == "" {
+		e.ClientAuth = ClientAuthBasic
+	}
+	if e.RedirectURI == "" {
+		e.RedirectURI = DefaultRedirectURI
+	}
+	return e
+}
+
+// validateForLogin reports the first setting that would stop a login, naming where to fix it.
+func (e Environment) validateForLogin(file string) error {
+	where := fmt.Sprintf("environments.%s in %s", e.Name, file)
+	if e.ClientID == "" {
+		return fmt.Errorf("env %s has no client_id: set PLEOAUTH_CLIENT_ID or client_id under %s (Pleo sends it when it registers your client)", e.Name, where)
+	}
+	for _, u := range []struct{ key, value string }{
+		{"authorize_url", e.AuthorizeURL},
+		{"token_url", e.TokenURL},
+	} {
+		if u.value == "" {
+			return fmt.Errorf("env %s has no %s: set auth_server_url or %s under %s", e.Name, u.key, u.key, where)
+		}
+		if err := CheckServerURL(u.value); err != nil {
+			return fmt.Errorf("env %s: %s %w; fix it under %s", e.Name, u.key, err, where)
+		}
+	}
+	if _, err := ParseRedirectURI(e.RedirectURI); err != nil {
+		return fmt.Errorf("env %s: redirect_uri %w; set a loopback redirect_uri under %s and register it with the server", e.Name, err, where)
+	}
+	switch e.ClientAuth {
+	case ClientAuthBasic, ClientAuthBody:
+	default:
+		return fmt.Errorf("env %s: client_auth %q is not one of %q or %q; fix it under %s", e.Name, e.ClientAuth, ClientAuthBasic, ClientAuthBody, where)
+	}
+	return nil
+}
+
+// CheckServerURL refuses URLs that would send credentials in the clear: https is required except
+// for loopback hosts, which never leave the machine (RFC 6749 §3.1 and §3.2 require TLS).
+func CheckServerURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if IsLoopbackHost(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("%q must use https (plain http is allowed only for localhost)", raw)
+	default:
+		return fmt.Errorf("%q must be an https URL", raw)
+	}
+}
+
+// ParseRedirectURI checks that raw is a redirect URI pleoauth can receive: plain http on a
+// loopback host with an explicit port (RFC 8252 §7.3; Pleo allows http only for localhost).
+func ParseRedirectURI(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an absolute URL", raw)
+	}
+	host := u.Hostname()
+	if !IsLoopbackName(host) {
+		return nil, fmt.Errorf("%q is not on localhost, 127.0.0.1 or [::1], so pleoauth cannot receive the redirect", raw)
+	}
+	if u.Scheme != "http" {
+		return nil, fmt.Errorf("%q must use http: the loopback listener has no TLS certificate (RFC 8252 §7.3)", raw)
+	}
+	if u.Port() == "" || u.Port() == "0" {
+		return nil, fmt.Errorf("%q needs an explicit port, the one registered with the server", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%q must not have a query or fragment", raw)
+	}
+	return u, nil
+}
+
+// IsLoopbackName reports whether host is one of the three names RFC 8252 §7.3 allows for a
+// loopback redirect: localhost, 127.0.0.1 or ::1.
+func IsLoopbackName(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// IsLoopbackHost reports whether host never leaves the machine: localhost or a loopback IP.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

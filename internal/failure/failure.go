@@ -1,0 +1,49 @@
+// Package failure classifies errors by what the user should do next, so that the command line can
+// map them to documented exit codes in one place (see internal/cli/exitcode.go).
+//
+// Lower packages wrap an error with a [Kind]; everything else stays a plain error.
+package failure
+
+import "errors"
+
+// Kind is what a failure asks of the user.
+type Kind int
+
+const (
+	// Other is any failure without a more precise class.
+	Other Kind = iota
+	// Usage means the command line or configuration named something that does not exist.
+	Usage
+	// LoginRequired means no usable token is held: a person must run "pleoauth login".
+	LoginRequired
+	// Temporary means the same command may succeed later: network, timeout, 5xx, 429.
+	Temporary
+	// Interrupted means the user stopped the command (Ctrl-C, SIGTERM).
+	Interrupted
+)
+
+// Error attaches a [Kind] to an error without changing its message.
+type Error struct {
+	Kind Kind
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Wrap returns err marked with kind; a nil err stays nil.
+func Wrap(kind Kind, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &Error{Kind: kind, Err: err}
+}
+
+// KindOf returns the kind of the outermost marked error in err's chain, or [Other].
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Other
+}

@@ -1,0 +1,187 @@
+// Package tokenendpoint holds what the code exchange and the refresh have in common: the
+// oauth2.Config an environment implies, and what a token endpoint's failures mean for the user.
+package tokenendpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
+)
+
+// OAuth2Config returns the x/oauth2 configuration of env. The client authentication style is
+// pinned: x/oauth2's auto-detection retries a refused request with the other style, which sends
+// the request twice — fatal for a rotating refresh token, and Pleo accepts only
+// client_secret_basic (RFC 6749 §2.3.1).
+func OAuth2Config(env config.Environment, secret string) *oauth2.Config {
+	style := oauth2.AuthStyleInHeader
+	if env.ClientAuth == config.ClientAuthBody {
+		style = oauth2.AuthStyleInParams
+	}
+	return &oauth2.Config{
+		ClientID:     env.ClientID,
+		ClientSecret: secret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   env.AuthorizeURL,
+			TokenURL:  env.TokenURL,
+			AuthStyle: style,
+		},
+		RedirectURL: env.RedirectURI,
+		Scopes:      env.Scopes,
+	}
+}
+
+// Error is a failed token request, classified.
+type Error struct {
+	URL         string
+	Status      int    // HTTP status, 0 when no response arrived
+	Code        string // the OAuth error code (RFC 6749 §5.2), when the server sent one
+	Description string
+	ContentType string
+	Err         error // the transport or parse error, when there is one
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "token endpoint %s ", e.URL)
+	switch {
+	case e.Status == 0 && e.Err != nil:
+		fmt.Fprintf(&b, "could not be reached (%s); check your network and try again", e.Err)
+	case e.Code != "":
+		fmt.Fprintf(&b, "refused the request: %s", e.Code)
+		if e.Description != "" {
+			fmt.Fprintf(&b, " (%s)", e.Description)
+		}
+		switch {
+		case e.ClientRejected():
+			b.WriteString("; check the client ID and the client secret (PLEOAUTH_CLIENT_SECRET)")
+		case e.Temporary():
+			b.WriteString("; try again later")
+		}
+	case e.Status >= 300 && e.Status < 400:
+		fmt.Fprintf(&b, "answered with a redirect (HTTP %d), which pleoauth does not follow with credentials; check token_url", e.Status)
+	case e.Temporary():
+		fmt.Fprintf(&b, "failed with HTTP %d; try again later", e.Status)
+	case e.Status >= 400:
+		fmt.Fprintf(&b, "failed with HTTP %d and no OAuth error (%s); check token_url", e.Status, e.kind())
+	default:
+		fmt.Fprintf(&b, "answered HTTP %d without a usable token (%s); check token_url", e.Status, e.kind())
+	}
+	return b.String()
+}
+
+func (e *Error) kind() string {
+	if e.ContentType == "" {
+		return "no content type"
+	}
+	return "content type " + e.ContentType
+}
+
+// Temporary reports a failure worth retrying later: no answer, 5xx, 429, or the
+// temporarily_unavailable / server_error codes.
+func (e *Error) Temporary() bool {
+	if e.Status == 0 && e.Err != nil {
+		return true
+	}
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests ||
+		e.Code == "temporarily_unavailable" || e.Code == "server_error"
+}
+
+// Refused reports that the grant itself is gone: the code or refresh token is expired, used or
+// revoked (invalid_grant; invalid_token from some servers). Only a new login helps.
+func (e *Error) Refused() bool { return e.Code == "invalid_grant" || e.Code == "invalid_token" }
+
+// ClientRejected reports that the client credentials were refused.
+func (e *Error) ClientRejected() bool {
+	return e.Code == "invalid_client" || e.Code == "unauthorized_client" || (e.Code == "" && e.Status == http.StatusUnauthorized)
+}
+
+// Classify turns an error from x/oauth2's token request into an [*Error], marked
+// [failure.Temporary] when retrying later may help. Nothing of the response body but the OAuth
+// error code and description is kept, so no token can leak into a message.
+func Classify(tokenURL string, err error) error {
+	e := &Error{URL: tokenURL}
+	var re *oauth2.RetrieveError
+	switch {
+	case errors.As(err, &re):
+		e.Code = sanitize.Line(re.ErrorCode, 64)
+		e.Description = sanitize.Line(re.ErrorDescription, 200)
+		if re.Response != nil {
+			e.Status = re.Response.StatusCode
+			e.ContentType = sanitize.Line(re.Response.Header.Get("Content-Type"), 64)
+		}
+	case isTransport(err):
+		e.Err = transportReason(err)
+	default:
+		// A 2xx answer that x/oauth2 could not use: not JSON, or no access_token.
+		e.Status = http.StatusOK
+		e.Err = err
+		e.ContentType = "not an OAuth token response"
+	}
+	if e.Temporary() {
+		return failure.Wrap(failure.Temporary, e)
+	}
+	return e
+}
+
+func isTransport(err error) bool {
+	var ne net.Error
+	var ue interface{ Timeout() bool }
+	return errors.As(err, &ne) || errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// transportReason keeps the cause of a failed connection without the URL net/http repeats.
+func transportReason(err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return errors.New("timed out")
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return oe.Err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return errors.New("timed out")
+	}
+	return err
+}
+
+// CheckTokenType refuses tokens pleoauth cannot present: it sends "Authorization: Bearer"
+// (RFC 6750), so a token of another type would be misused. An empty type is taken as Bearer,
+// as Pleo documents no token_type.
+func CheckTokenType(tokenType string) error {
+	if tokenType == "" || strings.EqualFold(tokenType, "bearer") {
+		return nil
+	}
+	return fmt.Errorf("issued a %q token, but pleoauth only handles Bearer tokens (RFC 6750); check token_url", sanitize.Line(tokenType, 32))
+}
+
+// AssumedLifetime is how long a token without expires_in is trusted: short, so that a server
+// that omits the field never yields a token pleoauth believes valid forever.
+const AssumedLifetime = 5 * time.Minute
+
+// Lifetime is how long tok lives from the moment its response arrived, from expires_in
+// (RFC 6749 §5.1). A missing or unusable value gives [AssumedLifetime].
+func Lifetime(tok *oauth2.Token, arrived time.Time) time.Duration {
+	switch {
+	case tok.ExpiresIn > 0:
+		return time.Duration(tok.ExpiresIn) * time.Second
+	case !tok.Expiry.IsZero() && tok.Expiry.After(arrived):
+		// x/oauth2 sets only Expiry for form-encoded responses.
+		return tok.Expiry.Sub(arrived).Round(time.Second)
+	default:
+		return AssumedLifetime
+	}
+}
