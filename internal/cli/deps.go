@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// Deps is the outside world a run of pleoauth touches. [SystemDeps] returns the real one; tests
+// build their own, so that [Main] runs in-process.
+type Deps struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+
+	// Interactive reports whether a person is at the terminal: stdin is a terminal and CI is not
+	// set. A non-interactive run never prompts and never opens a browser on its own.
+	Interactive func() bool
+	// ReadSecret asks for a secret without echo.
+	ReadSecret func(prompt string) (string, error)
+	// Getenv reads the process environment (BROWSER, CI).
+	Getenv func(string) string
+	// Now is the clock.
+	Now func() time.Time
+	// HTTPClient makes every request pleoauth sends.
+	HTTPClient *http.Client
+	// OpenBrowser opens a URL; nil means the $BROWSER or desktop opener.
+	OpenBrowser func(url string) error
+
+	Version string
+}
+
+// SystemDeps returns the Deps of a real process.
+func SystemDeps(version string) *Deps {
+	stderr := os.Stderr
+	return &Deps{
+		Stdin:  os.Stdin,
+		Stdout: os.Stdout,
+		Stderr: stderr,
+		Interactive: func() bool {
+			return term.IsTerminal(int(os.Stdin.Fd())) && os.Getenv("CI") != "true"
+		},
+		ReadSecret: func(prompt string) (string, error) {
+			fd := int(os.Stdin.Fd())
+			if !term.IsTerminal(fd) {
+				return "", errors.New("stdin is not a terminal")
+			}
+			fmt.Fprint(stderr, prompt)
+			b, err := term.ReadPassword(fd)
+			fmt.Fprintln(stderr)
+			return string(b), err
+		},
+		Getenv:     os.Getenv,
+		Now:        time.Now,
+		HTTPClient: NewHTTPClient(),
+		Version:    version,
+	}
+}
+
+// NewHTTPClient returns the client for token and API requests: TLS 1.2 or newer, proxies from
+// HTTPS_PROXY/NO_PROXY, a bound on every request, and no redirects followed, so credentials are
+// never re-sent to where a server points (RFC 9700 §4.11).
+func NewHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	t.Proxy = http.ProxyFromEnvironment
+	return &http.Client{
+		Transport: t,
+		Timeout:   30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}

@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"context"
+	"errors"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+)
+
+// Exit codes: the one mapping from errors to what a script sees. Documented in the root help.
+const (
+	ExitOK            = 0
+	ExitError         = 1
+	ExitUsage         = 2
+	ExitLoginRequired = 4
+	ExitTemporary     = 5
+	ExitInterrupted   = 130
+)
+
+const exitCodesHelp = `Exit codes:
+  0    success
+  1    error (the message says what to fix)
+  2    usage: unknown command, flag or environment
+  4    login required: no token, or the refresh token was refused; run "pleoauth login"
+  5    temporary failure: network, timeout, HTTP 5xx or 429; retry later
+  130  interrupted (Ctrl-C)`
+
+// exitCode maps err to the documented exit code. interrupted tells whether the run's context was
+// cancelled by a signal.
+func exitCode(err error, interrupted bool) int {
+	if err == nil {
+		return ExitOK
+	}
+	if interrupted && errors.Is(err, context.Canceled) {
+		return ExitInterrupted
+	}
+	switch failure.KindOf(err) {
+	case failure.Usage:
+		return ExitUsage
+	case failure.LoginRequired:
+		return ExitLoginRequired
+	case failure.Temporary:
+		return ExitTemporary
+	case failure.Interrupted:
+		return ExitInterrupted
+	default:
+		return ExitError
+	}
+}

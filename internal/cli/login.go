@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pleoauth/pleoauth/internal/authcode"
+	"github.com/pleoauth/pleoauth/internal/browser"
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
+	"github.com/pleoauth/pleoauth/internal/tokens"
+)
+
+type loginOptions struct {
+	NoBrowser         bool
+	Timeout           time.Duration
+	CodeVerifier      string
+	Subject           string
+	ClientSecretStdin bool
+}
+
+func newLoginCmd(d *Deps) *cobra.Command {
+	o := &loginOptions{}
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Log in with the browser and keep the tokens",
+		Long: `Log in runs the OAuth 2.0 authorization code flow with PKCE (S256): it listens on the
+environment's loopback redirect URI, opens the browser on the authorization server's consent page,
+checks the redirect's state, exchanges the code with the client authenticated by an HTTP Basic
+header, and stores the tokens. The URL is always printed on stderr, so it can be opened by hand.
+
+The client secret comes from PLEOAUTH_CLIENT_SECRET, from stdin with --client-secret-stdin, or from
+a prompt without echo; never from the command line.`,
+		Example: `  pleoauth login --env staging
+  pleoauth login --env staging --scope "users:read export-jobs:read"
+  pleoauth login --env local --no-browser`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runLogin(cmd, d, o)
+		},
+	}
+	f := cmd.Flags()
+	f.String("scope", "", "space-separated scopes to ask for, overriding the environment's")
+	f.BoolVar(&o.NoBrowser, "no-browser", false, "print the login URL but do not open a browser")
+	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser's redirect")
+	f.StringVar(&o.CodeVerifier, "code-verifier", "", "PKCE code verifier to use instead of a fresh one (43-128 characters of A-Z a-z 0-9 - . _ ~; for debugging)")
+	f.StringVar(&o.Subject, "subject", "", "Pleo subject URN to pass as urn_pleo_params_oauth_subject, e.g. urn:pleo:company:<uuid>")
+	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the client secret from the first line of stdin")
+	return cmd
+}
+
+func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
+	cfg, err := loadConfig(cmd.Flags())
+	if err != nil {
+		return err
+	}
+	env, err := environment(cfg, true)
+	if err != nil {
+		return err
+	}
+	if o.CodeVerifier != "" {
+		if err := authcode.CheckVerifier(o.CodeVerifier); err != nil {
+			return failure.Wrap(failure.Usage, fmt.Errorf("--code-verifier: %w", err))
+		}
+	}
+	if o.Timeout <= 0 {
+		return failure.Wrap(failure.Usage, fmt.Errorf("--timeout must be positive, got %s", o.Timeout))
+	}
+	secret, err := clientSecret(d, env, o.ClientSecretStdin)
+	if err != nil {
+		return err
+	}
+
+	login := &authcode.Login{
+		OAuth2:     tokenendpoint.OAuth2Config(env, secret),
+		Verifier:   o.CodeVerifier,
+		HTTPClient: d.HTTPClient,
+		Stderr:     d.Stderr,
+	}
+	if o.Subject != "" {
+		login.AuthParams = url.Values{"urn_pleo_params_oauth_subject": {o.Subject}}
+	}
+	if !o.NoBrowser {
+		login.OpenBrowser = d.OpenBrowser
+		if login.OpenBrowser == nil {
+			login.OpenBrowser = browser.Opener{Command: d.Getenv("BROWSER"), Output: d.Stderr}.Open
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(cmd.Context(), o.Timeout)
+	defer cancel()
+	tok, err := login.Run(ctx)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && cmd.Context().Err() == nil {
+			return fmt.Errorf("login %s: no redirect reached %s within %s; run \"pleoauth login --env %s\" again (--timeout waits longer)", env.Name, env.RedirectURI, o.Timeout, env.Name)
+		}
+		return fmt.Errorf("login %s: %w", env.Name, err)
+	}
+
+	bundle := tokens.NewBundle(tok, d.Now(), env.Scopes)
+	st := tokenStore(cfg)
+	if err := st.Save(env.Name, bundle); err != nil {
+		return fmt.Errorf("login %s: the login worked but the tokens could not be stored: %w", env.Name, err)
+	}
+	fmt.Fprintf(d.Stderr, "Logged in to %s. Access token valid until %s (scope: %s); refresh token %s. Stored in the %s store.\n",
+		env.Name, bundle.Expiry.Format(time.RFC3339), bundle.Scope, held(bundle.RefreshToken != ""), st.Name())
+	return nil
+}
+
+func held(ok bool) string {
+	if ok {
+		return "held"
+	}
+	return "not issued"
+}

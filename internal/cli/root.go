@@ -1,0 +1,78 @@
+// Package cli is pleoauth's command tree: one file per command, each an options struct, a
+// constructor that builds the cobra command, and a run function that tests can call directly.
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+)
+
+const envHelp = `Environment variables:
+  PLEOAUTH_HOME           per-user folder for config.yaml and tokens (default: <user config dir>/pleoauth)
+  PLEOAUTH_ENV            environment to use, like --env
+  PLEOAUTH_CLIENT_ID      client ID, overriding the environment's
+  PLEOAUTH_CLIENT_SECRET  client secret (never give it on the command line)
+  PLEOAUTH_AUTH_SERVER_URL, PLEOAUTH_API_URL, PLEOAUTH_REDIRECT_URI, PLEOAUTH_SCOPES,
+  PLEOAUTH_CLIENT_AUTH    per-environment settings, overriding config.yaml
+  BROWSER                 command that opens the login URL (the URL is its last argument)`
+
+// Main runs pleoauth with args (without the program name) and returns the exit code.
+func Main(ctx context.Context, args []string, d *Deps) int {
+	root := newRootCmd(d)
+	root.SetArgs(args)
+	root.SetIn(d.Stdin)
+	root.SetOut(d.Stdout)
+	root.SetErr(d.Stderr)
+	err := root.ExecuteContext(ctx)
+	code := exitCode(err, ctx.Err() != nil)
+	switch {
+	case code == ExitInterrupted:
+		fmt.Fprintln(d.Stderr, "pleoauth: interrupted")
+	case err != nil:
+		fmt.Fprintf(d.Stderr, "pleoauth: %v\n", err)
+	}
+	return code
+}
+
+// globalOptions are the flags every command has.
+type globalOptions struct {
+	Env string
+}
+
+func newRootCmd(d *Deps) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "pleoauth",
+		Short: "OAuth 2.0 tokens for Pleo's API, from a terminal",
+		Long: `pleoauth logs you in to Pleo's API with the OAuth 2.0 authorization code flow and PKCE,
+keeps the tokens, and prints an access token that is valid right now, so that scripts can run
+  curl -H "Authorization: Bearer $(pleoauth token)" https://external.staging.pleo.io/v2/employees`,
+		Example: `  pleoauth login --env staging
+  pleoauth token --env staging`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return failure.Wrap(failure.Usage, fmt.Errorf("unknown command %q; run \"pleoauth --help\"", args[0]))
+			}
+			return cmd.Help()
+		},
+	}
+	root.PersistentFlags().StringVarP(&g.Env, "env", "e", "", "environment to use (staging, production, local or one from config.yaml)")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return failure.Wrap(failure.Usage, fmt.Errorf("%w; run \"%s --help\"", err, cmd.CommandPath()))
+	})
+	root.SetUsageTemplate(root.UsageTemplate() + "\n" + envHelp + "\n\n" + exitCodesHelp + "\n")
+
+	root.AddCommand(
+		newLoginCmd(d),
+		newTokenCmd(d),
+		newVersionCmd(d),
+	)
+	return root
+}

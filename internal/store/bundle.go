@@ -1,0 +1,39 @@
+// Package store keeps each environment's tokens. Access and refresh token are always saved
+// together, in one atomic write, because Pleo rotates the refresh token on every refresh and a
+// half-saved pair would log the user out.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Bundle is what a login or refresh leaves behind for one environment.
+type Bundle struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	TokenType    string    `json:"token_type,omitempty"`
+	Scope        string    `json:"scope,omitempty"`
+	Expiry       time.Time `json:"expiry"`
+	ObtainedAt   time.Time `json:"obtained_at"`
+}
+
+// ValidFor reports whether the access token is still valid at least d after now.
+func (b *Bundle) ValidFor(now time.Time, d time.Duration) bool {
+	return b.AccessToken != "" && b.Expiry.After(now.Add(d))
+}
+
+// ErrNotFound means no tokens are stored for the environment.
+var ErrNotFound = errors.New("no tokens stored")
+
+var envName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// checkEnvName keeps environment names usable as file names and keychain accounts.
+func checkEnvName(env string) error {
+	if !envName.MatchString(env) {
+		return fmt.Errorf("environment name %q must be 1-64 characters of a-z, 0-9, '.', '_' or '-'", env)
+	}
+	return nil
+}

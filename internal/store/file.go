@@ -1,0 +1,82 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// File keeps each environment's bundle as plain JSON in a 0600 file in a 0700 folder. It is for
+// machines without a keychain (CI), chosen explicitly, never as a silent fallback.
+type File struct {
+	// Dir holds one file per environment.
+	Dir string
+}
+
+// Name identifies the backend in messages and status output.
+func (f File) Name() string { return "file" }
+
+func (f File) path(env string) (string, error) {
+	if err := checkEnvName(env); err != nil {
+		return "", err
+	}
+	return filepath.Join(f.Dir, env+".json"), nil
+}
+
+// Load returns the environment's bundle, or [ErrNotFound].
+func (f File) Load(env string) (*Bundle, error) {
+	path, err := f.path(env)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMode(path, 0o600); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var b Bundle
+	if err := json.Unmarshal(data, &b); err != nil || b.AccessToken == "" {
+		return nil, &CorruptError{Path: path}
+	}
+	return &b, nil
+}
+
+// Save replaces the environment's bundle atomically.
+func (f File) Save(env string, b *Bundle) error {
+	path, err := f.path(env)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, data)
+}
+
+// Delete forgets the environment's bundle; deleting nothing is not an error.
+func (f File) Delete(env string) error {
+	path, err := f.path(env)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", path, err)
+	}
+	return nil
+}
+
+// CorruptError reports a stored bundle that cannot be read back.
+type CorruptError struct{ Path string }
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("stored tokens in %s are unreadable", e.Path)
+}

@@ -1,0 +1,31 @@
+// Package tokens keeps an environment's access token valid: it turns token responses into
+// stored bundles and runs the refresh protocol.
+package tokens
+
+import (
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
+)
+
+// NewBundle records a token response that arrived at arrived. The expiry is computed against the
+// arrival time from expires_in (RFC 6749 §5.1). When the response names no scope, the requested
+// scopes were granted unchanged (RFC 6749 §5.1: scope is optional if identical).
+func NewBundle(tok *oauth2.Token, arrived time.Time, requested []string) *store.Bundle {
+	scope, _ := tok.Extra("scope").(string)
+	if scope == "" {
+		scope = strings.Join(requested, " ")
+	}
+	return &store.Bundle{
+		AccessToken:  tok.AccessToken,
+		RefreshToken: tok.RefreshToken,
+		TokenType:    tok.TokenType,
+		Scope:        scope,
+		Expiry:       arrived.Add(tokenendpoint.Lifetime(tok, arrived)).UTC(),
+		ObtainedAt:   arrived.UTC(),
+	}
+}
