@@ -1,0 +1,150 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/devserver"
+)
+
+// run is one in-process run of pleoauth.
+type run struct {
+	code           int
+	stdout, stderr string
+}
+
+// harness is a hermetic pleoauth installation: its own PLEOAUTH_HOME, a free redirect port, and
+// environment variables cleared of anything the developer's shell might set.
+type harness struct {
+	t        *testing.T
+	home     string
+	redirect string
+	browser  func(url string) error
+	// transport, when set, carries pleoauth's HTTP requests.
+	transport http.RoundTripper
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, home: t.TempDir(), redirect: fmt.Sprintf("http://localhost:%d/callback", freePort(t))}
+	for _, k := range []string{"PLEOAUTH_ENV", "PLEOAUTH_CLIENT_ID", "PLEOAUTH_CLIENT_SECRET", "PLEOAUTH_AUTH_SERVER_URL",
+		"PLEOAUTH_AUTHORIZE_URL", "PLEOAUTH_TOKEN_URL", "PLEOAUTH_INTROSPECT_URL", "PLEOAUTH_API_URL",
+		"PLEOAUTH_REDIRECT_URI", "PLEOAUTH_SCOPES", "PLEOAUTH_CLIENT_AUTH", "BROWSER", "CI"} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	t.Setenv("PLEOAUTH_HOME", h.home)
+	t.Setenv("PLEOAUTH_REDIRECT_URI", h.redirect)
+	return h
+}
+
+// main runs pleoauth with args and returns what it printed.
+func (h *harness) main(args ...string) run {
+	h.t.Helper()
+	var stdout, stderr bytes.Buffer
+	client := NewHTTPClient()
+	if h.transport != nil {
+		client.Transport = h.transport
+	}
+	d := &Deps{
+		Stdin:       strings.NewReader(""),
+		Stdout:      &stdout,
+		Stderr:      &stderr,
+		Interactive: func() bool { return false },
+		ReadSecret:  func(string) (string, error) { return "", fmt.Errorf("no terminal in tests") },
+		Getenv:      os.Getenv,
+		Now:         time.Now,
+		HTTPClient:  client,
+		OpenBrowser: h.browser,
+		Version:     "test",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := Main(ctx, args, d)
+	return run{code, stdout.String(), stderr.String()}
+}
+
+// tokenFile is where the file store keeps env's tokens.
+func (h *harness) tokenFile(env string) string { return filepath.Join(h.home, "tokens", env+".json") }
+
+// writeConfig writes config.yaml in PLEOAUTH_HOME.
+func (h *harness) writeConfig(yaml string) {
+	h.t.Helper()
+	if err := os.WriteFile(filepath.Join(h.home, "config.yaml"), []byte(yaml), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// startDevserver runs the bundled server on a loopback port and points the local environment at
+// it.
+func (h *harness) startDevserver(o devserver.Options) (*devserver.Server, *httptest.Server) {
+	h.t.Helper()
+	if o.ClientID == "" {
+		o.ClientID = "pleoauth-local"
+	}
+	if o.ClientSecret == "" {
+		o.ClientSecret = "devserver-test-secret"
+	}
+	if o.RedirectURIs == nil {
+		o.RedirectURIs = []string{h.redirect}
+	}
+	if o.AccessTTL == 0 {
+		o.AccessTTL = 15 * time.Minute
+	}
+	if o.RefreshTTL == 0 {
+		o.RefreshTTL = time.Hour
+	}
+	srv, err := devserver.New(o)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	h.t.Cleanup(hs.Close)
+	h.t.Setenv("PLEOAUTH_AUTH_SERVER_URL", hs.URL)
+	h.t.Setenv("PLEOAUTH_API_URL", hs.URL)
+	h.t.Setenv("PLEOAUTH_CLIENT_ID", o.ClientID)
+	h.t.Setenv("PLEOAUTH_CLIENT_SECRET", o.ClientSecret)
+	return srv, hs
+}
+
+// followRedirects is a "browser" that loads the URL and follows every redirect, as a browser
+// does after an auto-approved authorization.
+func followRedirects(u string) error {
+	resp, err := http.Get(u)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("browser ended on HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// oneLine fails the test unless msg is a single line.
+func oneLine(t *testing.T, msg string) {
+	t.Helper()
+	msg = strings.TrimSuffix(msg, "\n")
+	if msg == "" || strings.Contains(msg, "\n") {
+		t.Errorf("error output is not one line:\n%s", msg)
+	}
+}

@@ -1,0 +1,243 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeAuthServer is a deliberately broken authorization server: its authorize endpoint redirects
+// at once with whatever callback query the test wants, and its token endpoint answers with a
+// fixed status, content type and body.
+type fakeAuthServer struct {
+	callback    func(state string) url.Values
+	status      int
+	contentType string
+	body        string
+	delay       time.Duration
+	tokenCalls  int
+}
+
+func (f *fakeAuthServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/oauth/authorize":
+		q := r.URL.Query()
+		cb, _ := url.Parse(q.Get("redirect_uri"))
+		cb.RawQuery = f.callback(q.Get("state")).Encode()
+		http.Redirect(w, r, cb.String(), http.StatusFound)
+	case "/oauth/token":
+		f.tokenCalls++
+		time.Sleep(f.delay)
+		if f.status >= 300 && f.status < 400 {
+			w.Header().Set("Location", "https://elsewhere.example/steal")
+		}
+		w.Header().Set("Content-Type", f.contentType)
+		w.WriteHeader(f.status)
+		fmt.Fprint(w, f.body)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func goodCallback(state string) url.Values { return url.Values{"code": {"c0de"}, "state": {state}} }
+
+func TestLoginFailures(t *testing.T) {
+	const jsonType = "application/json"
+	tests := []struct {
+		name string
+		fake fakeAuthServer
+		code int
+		want []string // substrings of the one-line error
+	}{
+		{
+			name: "state mismatch",
+			fake: fakeAuthServer{callback: func(string) url.Values {
+				return url.Values{"code": {"c0de"}, "state": {"forged-state-value"}}
+			}},
+			code: ExitError, want: []string{"login local", "state does not match"},
+		},
+		{
+			name: "no code",
+			fake: fakeAuthServer{callback: func(s string) url.Values { return url.Values{"state": {s}} }},
+			code: ExitError, want: []string{"login local", "no authorization code"},
+		},
+		{
+			name: "access denied with markup in the description",
+			fake: fakeAuthServer{callback: func(s string) url.Values {
+				return url.Values{"state": {s}, "error": {"access_denied"}, "error_description": {"The user said <b>no</b>\nnew line"}}
+			}},
+			code: ExitError, want: []string{"login local", "access_denied", "<b>no</b> new line"},
+		},
+		{
+			name: "token endpoint 400 invalid_grant",
+			fake: fakeAuthServer{callback: goodCallback, status: 400, contentType: jsonType, body: `{"error":"invalid_grant","error_description":"code expired"}`},
+			code: ExitError, want: []string{"login local", "invalid_grant", "code expired"},
+		},
+		{
+			name: "token endpoint 401 invalid_client",
+			fake: fakeAuthServer{callback: goodCallback, status: 401, contentType: jsonType, body: `{"error":"invalid_client"}`},
+			code: ExitError, want: []string{"login local", "invalid_client", "client secret"},
+		},
+		{
+			name: "token endpoint 500",
+			fake: fakeAuthServer{callback: goodCallback, status: 500, contentType: "text/plain", body: "boom"},
+			code: ExitTemporary, want: []string{"login local", "HTTP 500", "try again later"},
+		},
+		{
+			name: "token endpoint HTML instead of JSON",
+			fake: fakeAuthServer{callback: goodCallback, status: 200, contentType: "text/html", body: "<html><body>Sign in</body></html>"},
+			code: ExitError, want: []string{"login local", "without a usable token", "check token_url"},
+		},
+		{
+			name: "token endpoint HTML error page",
+			fake: fakeAuthServer{callback: goodCallback, status: 404, contentType: "text/html", body: "<html>Not Found</html>"},
+			code: ExitError, want: []string{"login local", "HTTP 404", "check token_url"},
+		},
+		{
+			name: "token endpoint redirects",
+			fake: fakeAuthServer{callback: goodCallback, status: 307, contentType: "text/html"},
+			code: ExitError, want: []string{"login local", "redirect", "does not follow"},
+		},
+		{
+			name: "token of another type",
+			fake: fakeAuthServer{callback: goodCallback, status: 200, contentType: jsonType, body: `{"access_token":"a","token_type":"mac","expires_in":60}`},
+			code: ExitError, want: []string{"login local", `"mac"`, "Bearer"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			fake := tt.fake
+			srv := httptest.NewServer(&fake)
+			defer srv.Close()
+			t.Setenv("PLEOAUTH_AUTH_SERVER_URL", srv.URL)
+			t.Setenv("PLEOAUTH_CLIENT_SECRET", "fake-client-secret")
+			h.browser = func(u string) error { _, err := http.Get(u); return err }
+			previous := h.seedBundle("local")
+
+			r := h.main("login", "--env", "local")
+			if r.code != tt.code {
+				t.Fatalf("exit %d; want %d; stderr:\n%s", r.code, tt.code, r.stderr)
+			}
+			last := lastLine(r.stderr)
+			oneLine(t, last)
+			for _, w := range tt.want {
+				if !strings.Contains(last, w) {
+					t.Errorf("error %q does not contain %q", last, w)
+				}
+			}
+			if strings.Contains(r.stderr, "fake-client-secret") {
+				t.Errorf("the client secret appears in the output")
+			}
+			h.assertBundle("local", previous)
+		})
+	}
+}
+
+// TestLoginStateMismatchNeverExchanges proves a forged callback's code is never sent.
+func TestLoginStateMismatchNeverExchanges(t *testing.T) {
+	h := newHarness(t)
+	fake := &fakeAuthServer{callback: func(string) url.Values { return url.Values{"code": {"stolen"}, "state": {"guess"}} }}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	t.Setenv("PLEOAUTH_AUTH_SERVER_URL", srv.URL)
+	t.Setenv("PLEOAUTH_CLIENT_SECRET", "s")
+	h.browser = func(u string) error { _, err := http.Get(u); return err }
+	if r := h.main("login", "--env", "local"); r.code == ExitOK {
+		t.Fatal("login succeeded with a forged state")
+	}
+	if fake.tokenCalls != 0 {
+		t.Errorf("the token endpoint was called %d times after a state mismatch", fake.tokenCalls)
+	}
+}
+
+func TestLoginTimeout(t *testing.T) {
+	h := newHarness(t)
+	t.Setenv("PLEOAUTH_CLIENT_SECRET", "s")
+	r := h.main("login", "--env", "local", "--no-browser", "--timeout", "200ms")
+	if r.code != ExitError {
+		t.Fatalf("exit %d; want %d", r.code, ExitError)
+	}
+	last := lastLine(r.stderr)
+	oneLine(t, last)
+	for _, w := range []string{"login local", "no redirect reached", "200ms", "--timeout"} {
+		if !strings.Contains(last, w) {
+			t.Errorf("error %q does not contain %q", last, w)
+		}
+	}
+}
+
+func TestLoginPortInUse(t *testing.T) {
+	h := newHarness(t)
+	t.Setenv("PLEOAUTH_CLIENT_SECRET", "s")
+	u, _ := url.Parse(h.redirect)
+	l, err := net.Listen("tcp", "127.0.0.1:"+u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r := h.main("login", "--env", "local", "--no-browser", "--timeout", "5s")
+	if r.code != ExitError {
+		t.Fatalf("exit %d; want %d", r.code, ExitError)
+	}
+	last := lastLine(r.stderr)
+	oneLine(t, last)
+	for _, w := range []string{"login local", "already in use", u.Port(), "redirect_uri"} {
+		if !strings.Contains(last, w) {
+			t.Errorf("error %q does not contain %q", last, w)
+		}
+	}
+}
+
+// TestLoginConfigErrors: each bad setting is refused before anything listens or is sent.
+func TestLoginConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want []string
+	}{
+		{"unknown environment", nil, []string{"--env", "nowhere"}, ExitUsage,
+			[]string{`unknown environment "nowhere"`, "local, production, staging", "config.yaml"}},
+		{"missing client id", map[string]string{"PLEOAUTH_CLIENT_SECRET": "s"}, []string{"--env", "staging"}, ExitError,
+			[]string{"env staging has no client_id", "PLEOAUTH_CLIENT_ID", "config.yaml"}},
+		{"plain http auth server", map[string]string{"PLEOAUTH_AUTH_SERVER_URL": "http://auth.example.com", "PLEOAUTH_CLIENT_SECRET": "s"},
+			[]string{"--env", "local"}, ExitError, []string{"env local", "http://auth.example.com/oauth/authorize", "must use https"}},
+		{"redirect on another host", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://example.com:8765/callback", "PLEOAUTH_CLIENT_SECRET": "s"},
+			[]string{"--env", "local"}, ExitError, []string{"env local", "redirect_uri", "not on localhost"}},
+		{"redirect without port", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://localhost/callback", "PLEOAUTH_CLIENT_SECRET": "s"},
+			[]string{"--env", "local"}, ExitError, []string{"env local", "explicit port"}},
+		{"no client secret and no terminal", nil, []string{"--env", "local"}, ExitError,
+			[]string{"env local has no client secret", "PLEOAUTH_CLIENT_SECRET", "--client-secret-stdin"}},
+		{"unknown flag", nil, []string{"--nope"}, ExitUsage, []string{"unknown flag: --nope", "pleoauth login --help"}},
+		{"client auth typo", map[string]string{"PLEOAUTH_CLIENT_AUTH": "basik", "PLEOAUTH_CLIENT_SECRET": "s"},
+			[]string{"--env", "local"}, ExitError, []string{"env local", `client_auth "basik"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			r := h.main(append([]string{"login", "--no-browser", "--timeout", "2s"}, tt.args...)...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d; want %d; stderr:\n%s", r.code, tt.code, r.stderr)
+			}
+			oneLine(t, r.stderr)
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("error %q does not contain %q", r.stderr, w)
+				}
+			}
+			if strings.Contains(r.stderr, "Open this URL") {
+				t.Errorf("a login started despite the bad configuration")
+			}
+		})
+	}
+}
