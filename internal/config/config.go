@@ -134,7 +134,7 @@ func (c *Config) Environment() (Environment, error) {
 	if !ok {
 		return Environment{}, &UnknownEnvError{Name: c.Env, Known: c.Names(), File: c.File}
 	}
-	return c.overrides.mergeOnto(e).withDerivedURLs(), nil
+	return c.overrides.mergeOnto(e).withDefaults(), nil
 }
 
 // LoginEnvironment is [Config.Environment] checked for everything a login needs.

@@ -94,8 +94,15 @@ func (e Environment) mergeOnto(base Environment) Environment {
 	return base
 }
 
-// withDerivedURLs fills the endpoint URLs left unset from AuthServerURL.
-func (e Environment) withDerivedURLs() Environment {
+// withDefaults fills the endpoint URLs left unset from AuthServerURL, and the client
+// authentication and redirect URI with pleoauth's defaults.
+func (e Environment) withDefaults() Environment {
+	if e.ClientAuth == "" {
+		e.ClientAuth = ClientAuthBasic
+	}
+	if e.RedirectURI == "" {
+		e.RedirectURI = DefaultRedirectURI
+	}
 	base := strings.TrimRight(e.AuthServerURL, "/")
 	if base == "" {
 		return e
@@ -108,12 +115,6 @@ func (e Environment) withDerivedURLs() Environment {
 	derive(&e.AuthorizeURL, "/oauth/authorize")
 	derive(&e.TokenURL, "/oauth/token")
 	derive(&e.IntrospectURL, "/oauth/token/introspect")
-	if e.ClientAuth == "" {
-		e.ClientAuth = ClientAuthBasic
-	}
-	if e.RedirectURI == "" {
-		e.RedirectURI = DefaultRedirectURI
-	}
 	return e
 }
 
