@@ -108,7 +108,9 @@ var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 func writeHTML(w http.ResponseWriter, status int, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	// No form-action directive: browsers apply it to the redirect that follows the form post,
+	// which would block the way back to the client's redirect URI.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	w.WriteHeader(status)
 	_ = t.Execute(w, data)
 }

@@ -9,11 +9,11 @@ import (
 // error_description carrying markup is shown as text.
 var (
 	successPage = template.Must(template.New("ok").Parse(pageHead + `
-<h1>Logged in</h1>
+<h1 id="result">Logged in</h1>
 <p>pleoauth has received the authorization. You can close this tab and return to the terminal.</p>
 </body></html>`))
 	failurePage = template.Must(template.New("fail").Parse(pageHead + `
-<h1>Login failed</h1>
+<h1 id="result">Login failed</h1>
 <p class="err">{{.}}</p>
 <p>Return to the terminal for the next step.</p>
 </body></html>`))
