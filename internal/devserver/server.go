@@ -136,18 +136,21 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-// countingStore is fosite's MemoryStore that also counts refresh-token families revoked because
-// a used refresh token was presented again (RFC 6819 §5.2.2.3; Pleo's replay rule).
+// countingStore is fosite's MemoryStore that also records the refresh-token families revoked
+// because a used refresh token was presented again (RFC 6819 §5.2.2.3; Pleo's replay rule).
 type countingStore struct {
 	*storage.MemoryStore
 	mu      sync.Mutex
-	revoked int
+	revoked map[string]bool // request IDs: one per authorization, shared by its rotations
 }
 
 // RevokeRefreshToken is called by fosite's refresh handler only when it detects reuse.
 func (c *countingStore) RevokeRefreshToken(ctx context.Context, requestID string) error {
 	c.mu.Lock()
-	c.revoked++
+	if c.revoked == nil {
+		c.revoked = map[string]bool{}
+	}
+	c.revoked[requestID] = true
 	c.mu.Unlock()
 	return c.MemoryStore.RevokeRefreshToken(ctx, requestID)
 }
@@ -155,5 +158,5 @@ func (c *countingStore) RevokeRefreshToken(ctx context.Context, requestID string
 func (c *countingStore) familiesRevoked() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.revoked
+	return len(c.revoked)
 }

@@ -4,6 +4,7 @@ package tokenendpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -172,16 +173,37 @@ func CheckTokenType(tokenType string) error {
 // that omits the field never yields a token pleoauth believes valid forever.
 const AssumedLifetime = 5 * time.Minute
 
+// MaxLifetime caps what a server may claim, so an absurd expires_in cannot overflow the clock
+// arithmetic or make a token look valid for decades.
+const MaxLifetime = 366 * 24 * time.Hour
+
 // Lifetime is how long tok lives from the moment its response arrived, from expires_in
-// (RFC 6749 §5.1). A missing or unusable value gives [AssumedLifetime].
+// (RFC 6749 §5.1). A missing or unusable value gives [AssumedLifetime]; an explicit zero or
+// negative one means the token is already expired.
 func Lifetime(tok *oauth2.Token, arrived time.Time) time.Duration {
 	switch {
 	case tok.ExpiresIn > 0:
-		return time.Duration(tok.ExpiresIn) * time.Second
+		return time.Duration(min(tok.ExpiresIn, int64(MaxLifetime/time.Second))) * time.Second
+	case explicitlyExpired(tok):
+		return 0
 	case !tok.Expiry.IsZero() && tok.Expiry.After(arrived):
 		// x/oauth2 sets only Expiry for form-encoded responses.
 		return tok.Expiry.Sub(arrived).Round(time.Second)
 	default:
 		return AssumedLifetime
+	}
+}
+
+// explicitlyExpired reports a JSON response whose expires_in is present and not positive: x/oauth2
+// reports both that and a missing field as ExpiresIn 0.
+func explicitlyExpired(tok *oauth2.Token) bool {
+	switch v := tok.Extra("expires_in").(type) {
+	case float64:
+		return v <= 0
+	case json.Number:
+		f, err := v.Float64()
+		return err == nil && f <= 0
+	default:
+		return false
 	}
 }

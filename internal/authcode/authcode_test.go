@@ -1,0 +1,122 @@
+package authcode
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+)
+
+// TestS256Vector is RFC 7636 Appendix B: the challenge pleoauth sends for a known verifier.
+func TestS256Vector(t *testing.T) {
+	const verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	const want = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+	if got := oauth2.S256ChallengeFromVerifier(verifier); got != want {
+		t.Errorf("S256(%q) = %q; want %q", verifier, got, want)
+	}
+	if err := CheckVerifier(verifier); err != nil {
+		t.Errorf("the RFC's verifier is refused: %v", err)
+	}
+}
+
+func TestNewVerifierAndState(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		v, s := NewVerifier(), NewState()
+		if err := CheckVerifier(v); err != nil {
+			t.Fatalf("NewVerifier() = %q: %v", v, err)
+		}
+		if len(v) < 43 || len(s) < 43 { // 32 bytes = 256 bits in base64url
+			t.Fatalf("verifier %q or state %q shorter than 256 bits", v, s)
+		}
+		if seen[v] || seen[s] {
+			t.Fatal("a verifier or state repeated")
+		}
+		seen[v], seen[s] = true, true
+	}
+}
+
+func TestCheckVerifier(t *testing.T) {
+	tests := []struct {
+		v    string
+		want string // "" for accepted
+	}{
+		{strings.Repeat("a", 43), ""},
+		{strings.Repeat("Z9-._~", 21) + "ab", ""}, // 128
+		{strings.Repeat("a", 42), "42 characters"},
+		{strings.Repeat("a", 129), "129 characters"},
+		{strings.Repeat("a", 42) + "+", `'+' at position 43`},
+		{strings.Repeat("a", 42) + "é", "position 43"},
+		{strings.Repeat("a", 50) + " ", "position 51"},
+	}
+	for _, tt := range tests {
+		err := CheckVerifier(tt.v)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("CheckVerifier(%q) = %v; want nil", tt.v, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("CheckVerifier(%q) = %v; want error containing %q", tt.v, err, tt.want)
+		}
+	}
+}
+
+func TestCheckCallback(t *testing.T) {
+	const state = "the-state-of-this-login"
+	tests := []struct {
+		name     string
+		query    string
+		wantCode string
+		wantErr  string
+	}{
+		{"code", "code=abc&state=" + state, "abc", ""},
+		{"wrong state", "code=abc&state=other", "", "state does not match"},
+		{"no state", "code=abc", "", "state does not match"},
+		{"error before state check", "error=access_denied&state=other", "", "state does not match"},
+		{"denied", "error=access_denied&error_description=User+said+no&state=" + state, "", "access_denied (User said no)"},
+		{"description with control characters", "error=x&error_description=a%1b%5B2Jb%0Ac&state=" + state, "", "x (a [2Jb c)"},
+		{"no code", "state=" + state, "", "no authorization code"},
+		{"empty code", "code=&state=" + state, "", "no authorization code"},
+		{"two codes", "code=a&code=b&state=" + state, "", "more than one authorization code"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, _ := url.ParseQuery(tt.query)
+			code, err := CheckCallback(q, state)
+			if code != tt.wantCode {
+				t.Errorf("code = %q; want %q", code, tt.wantCode)
+			}
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("err = %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("err = %v; want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	var denied *DeniedError
+	_, err := CheckCallback(url.Values{"error": {"access_denied"}, "state": {state}}, state)
+	if !errors.As(err, &denied) || denied.Code != "access_denied" {
+		t.Errorf("err = %#v; want *DeniedError with access_denied", err)
+	}
+}
+
+// FuzzCheckCallback: no callback query, however malformed, panics or yields a code without the
+// right state.
+func FuzzCheckCallback(f *testing.F) {
+	f.Add("code=abc&state=s")
+	f.Add("error=access_denied&error_description=%3Cscript%3E&state=s")
+	f.Add("code=a&code=b&state=s")
+	f.Add("%zz&state=s")
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, _ := url.ParseQuery(raw)
+		code, err := CheckCallback(q, "s")
+		if err == nil && (q.Get("state") != "s" || code == "") {
+			t.Fatalf("accepted %q: code %q", raw, code)
+		}
+	})
+}

@@ -1,0 +1,245 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+// setHome gives the test its own PLEOAUTH_HOME with the given config.yaml ("" for none) and
+// clears the variables that override settings.
+func setHome(t *testing.T, yaml string) string {
+	t.Helper()
+	home := t.TempDir()
+	for _, k := range append([]string{"ENV"}, overrideKeys...) {
+		t.Setenv("PLEOAUTH_"+strings.ToUpper(k), "")
+		os.Unsetenv("PLEOAUTH_" + strings.ToUpper(k))
+	}
+	t.Setenv("PLEOAUTH_HOME", home)
+	if yaml != "" {
+		if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return home
+}
+
+func flagSet(args ...string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	fs.String("env", "", "")
+	fs.String("scope", "", "")
+	_ = fs.Parse(args)
+	return fs
+}
+
+func TestBuiltinEnvironments(t *testing.T) {
+	setHome(t, "")
+	tests := []struct {
+		env, authorize, token, introspect, api string
+	}{
+		{"staging", "https://auth.staging.pleo.io/oauth/authorize", "https://auth.staging.pleo.io/oauth/token",
+			"https://auth.staging.pleo.io/oauth/token/introspect", "https://external.staging.pleo.io"},
+		{"production", "https://auth.pleo.io/oauth/authorize", "https://auth.pleo.io/oauth/token",
+			"https://auth.pleo.io/oauth/token/introspect", "https://external.pleo.io"},
+		{"local", "http://127.0.0.1:8766/oauth/authorize", "http://127.0.0.1:8766/oauth/token",
+			"http://127.0.0.1:8766/oauth/token/introspect", "http://127.0.0.1:8766"},
+	}
+	for _, tt := range tests {
+		c, err := Load(flagSet("--env", tt.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := c.Environment()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.AuthorizeURL != tt.authorize || e.TokenURL != tt.token || e.IntrospectURL != tt.introspect || e.APIURL != tt.api {
+			t.Errorf("%s = %+v", tt.env, e)
+		}
+		if e.ClientAuth != ClientAuthBasic || e.RedirectURI != DefaultRedirectURI {
+			t.Errorf("%s: client_auth %q, redirect %q; want basic and the default", tt.env, e.ClientAuth, e.RedirectURI)
+		}
+	}
+}
+
+// TestPrecedence: flag > PLEOAUTH_* variable > config file > built-in default.
+func TestPrecedence(t *testing.T) {
+	const yaml = `
+default_env: local
+environments:
+  local:
+    client_id: from-file
+    scopes: [file:read]
+`
+	tests := []struct {
+		name                string
+		env                 map[string]string
+		args                []string
+		wantEnv, wantClient string
+		wantScopes          []string
+	}{
+		{"file", nil, nil, "local", "from-file", []string{"file:read"}},
+		{"variable over file", map[string]string{"PLEOAUTH_CLIENT_ID": "from-env", "PLEOAUTH_SCOPES": "env:read env:write"}, nil,
+			"local", "from-env", []string{"env:read", "env:write"}},
+		{"flag over variable", map[string]string{"PLEOAUTH_SCOPES": "env:read"}, []string{"--scope", "flag:read"},
+			"local", "from-file", []string{"flag:read"}},
+		{"PLEOAUTH_ENV over default_env", map[string]string{"PLEOAUTH_ENV": "staging"}, nil, "staging", "", []string{"users:read"}},
+		{"--env over PLEOAUTH_ENV", map[string]string{"PLEOAUTH_ENV": "staging"}, []string{"--env", "production"}, "production", "", []string{"users:read"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setHome(t, yaml)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load(flagSet(tt.args...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := c.Environment()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Name != tt.wantEnv || e.ClientID != tt.wantClient || !slices.Equal(e.Scopes, tt.wantScopes) {
+				t.Errorf("got env %q client %q scopes %q; want %q %q %q", e.Name, e.ClientID, e.Scopes, tt.wantEnv, tt.wantClient, tt.wantScopes)
+			}
+		})
+	}
+}
+
+func TestCustomEnvironment(t *testing.T) {
+	setHome(t, `
+environments:
+  MyServer:
+    auth_server_url: https://auth.example.com/
+    token_url: https://auth.example.com/dex/token
+    client_id: abc
+    scopes: "a:read  b:write"
+`)
+	c, err := Load(flagSet("--env", "myserver"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := c.LoginEnvironment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Environment{
+		Name: "myserver", AuthServerURL: "https://auth.example.com/",
+		AuthorizeURL: "https://auth.example.com/oauth/authorize", TokenURL: "https://auth.example.com/dex/token",
+		IntrospectURL: "https://auth.example.com/oauth/token/introspect", ClientID: "abc",
+		RedirectURI: DefaultRedirectURI, Scopes: []string{"a:read", "b:write"}, ClientAuth: ClientAuthBasic,
+	}
+	if e.Name != want.Name || e.AuthorizeURL != want.AuthorizeURL || e.TokenURL != want.TokenURL ||
+		e.IntrospectURL != want.IntrospectURL || !slices.Equal(e.Scopes, want.Scopes) || e.ClientAuth != want.ClientAuth ||
+		e.RedirectURI != want.RedirectURI {
+		t.Errorf("environment = %+v\nwant %+v", e, want)
+	}
+}
+
+func TestFileErrors(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"misspelt key", "environments:\n  x:\n    tokn_url: https://a\n", "tokn_url"},
+		{"unknown top-level key", "defualt_env: x\n", "defualt_env"},
+		{"client secret", "environments:\n  x:\n    client_secret: s3cr3t\n", "client_secret is not allowed"},
+		{"not YAML", "environments: [\n", "config.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			home := setHome(t, tt.yaml)
+			_, err := Load(nil)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) || !strings.Contains(msg, filepath.Join(home, "config.yaml")) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line naming the file and %q", msg, tt.want)
+			}
+			if strings.Contains(msg, "s3cr3t") {
+				t.Errorf("error %q repeats the secret", msg)
+			}
+		})
+	}
+}
+
+func TestLoginValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string // "" for valid
+	}{
+		{"valid local", nil, ""},
+		{"missing client id", map[string]string{"PLEOAUTH_ENV": "staging"}, "has no client_id"},
+		{"http remote authorize", map[string]string{"PLEOAUTH_AUTHORIZE_URL": "http://auth.example.com/a"}, "must use https"},
+		{"ftp token url", map[string]string{"PLEOAUTH_TOKEN_URL": "ftp://auth.example.com/t"}, "must be an https URL"},
+		{"relative token url", map[string]string{"PLEOAUTH_TOKEN_URL": "/oauth/token"}, "not an absolute URL"},
+		{"http on 127.0.0.2 is loopback", map[string]string{"PLEOAUTH_TOKEN_URL": "http://127.0.0.2:1/t"}, ""},
+		{"redirect on a LAN address", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://192.168.1.2:8765/cb"}, "not on localhost"},
+		{"https redirect", map[string]string{"PLEOAUTH_REDIRECT_URI": "https://localhost:8765/cb"}, "must use http"},
+		{"redirect on ::1", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://[::1]:8765/cb"}, ""},
+		{"redirect with query", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://127.0.0.1:8765/cb?x=1"}, "query"},
+		{"client auth", map[string]string{"PLEOAUTH_CLIENT_AUTH": "both"}, `client_auth "both"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			setHome(t, "")
+			t.Setenv("PLEOAUTH_ENV", "local")
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := Load(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.LoginEnvironment()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("error = %v; want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestUnknownEnvironment(t *testing.T) {
+	setHome(t, "")
+	c, err := Load(flagSet("--env", "nope"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Environment()
+	if _, ok := err.(*UnknownEnvError); !ok {
+		t.Fatalf("error = %v; want *UnknownEnvError", err)
+	}
+}
+
+// TestExampleConfigs loads every file in configs/, so the examples cannot drift from the code.
+func TestExampleConfigs(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example configs found (%v)", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		setHome(t, string(data))
+		c, err := Load(nil)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		for _, name := range c.Names() {
+			c.Env = name
+			if _, err := c.LoginEnvironment(); err != nil {
+				t.Errorf("%s: environment %s: %v", f, name, err)
+			}
+		}
+	}
+}

@@ -1,0 +1,169 @@
+package loopback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+func hasIPv6Loopback() bool {
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+func TestListenLocalhostBindsBothLoopbacks(t *testing.T) {
+	port := freePort(t)
+	u, _ := url.Parse("http://localhost:" + port + "/callback")
+	s, err := Listen(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := []string{"127.0.0.1:" + port}
+	if hasIPv6Loopback() {
+		want = append(want, "[::1]:"+port)
+	}
+	var got []string
+	for _, a := range s.Addrs() {
+		got = append(got, a.String())
+		if ip := a.(*net.TCPAddr).IP; !ip.IsLoopback() {
+			t.Errorf("listening on non-loopback %s", a)
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("listening on %v; want %v", got, want)
+	}
+}
+
+func TestListenRefusesOtherHosts(t *testing.T) {
+	for _, raw := range []string{"http://example.com:8765/cb", "http://0.0.0.0:8765/cb", "http://192.168.0.1:8765/cb"} {
+		u, _ := url.Parse(raw)
+		if s, err := Listen(u); err == nil {
+			s.Close()
+			t.Errorf("Listen(%s) succeeded", raw)
+		}
+	}
+}
+
+func TestPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	u, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d/cb", l.Addr().(*net.TCPAddr).Port))
+	_, err = Listen(u)
+	var inUse *PortInUseError
+	if !errors.As(err, &inUse) {
+		t.Fatalf("err = %v; want *PortInUseError", err)
+	}
+}
+
+// get fetches a URL and returns status, headers and body.
+func get(t *testing.T, u string) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func receive(t *testing.T, check func(url.Values) error) (string, <-chan error) {
+	t.Helper()
+	base := "http://127.0.0.1:" + freePort(t)
+	u, _ := url.Parse(base + "/cb")
+	s, err := Listen(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := s.Receive(ctx, check)
+		done <- err
+	}()
+	return base, done
+}
+
+func TestReceiveSuccessThenStops(t *testing.T) {
+	base, done := receive(t, func(q url.Values) error { return nil })
+
+	if status, _, _ := get(t, base+"/favicon.ico"); status != http.StatusNotFound {
+		t.Errorf("other path: status %d; want 404", status)
+	}
+	status, h, body := get(t, base+"/cb?code=x&state=y")
+	if status != http.StatusOK || !strings.Contains(body, "Logged in") {
+		t.Errorf("callback: %d %q", status, body)
+	}
+	for k, want := range map[string]string{
+		"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8",
+	} {
+		if got := h.Get(k); got != want {
+			t.Errorf("%s = %q; want %q", k, got, want)
+		}
+	}
+	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("Content-Security-Policy = %q", csp)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Receive = %v", err)
+	}
+	// The listener is gone after the first valid callback.
+	if _, err := http.Get(base + "/cb?code=x&state=y"); err == nil {
+		t.Error("the listener still answers after the login finished")
+	}
+}
+
+func TestReceiveFailurePageEscapes(t *testing.T) {
+	base, done := receive(t, func(q url.Values) error { return errors.New(q.Get("error_description")) })
+	status, _, body := get(t, base+"/cb?error_description="+url.QueryEscape(`<script>alert(1)</script>`))
+	if status != http.StatusBadRequest {
+		t.Errorf("status %d; want 400", status)
+	}
+	if strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") {
+		t.Errorf("failure page does not escape the error:\n%s", body)
+	}
+	if err := <-done; err == nil || err.Error() != "<script>alert(1)</script>" {
+		t.Errorf("Receive = %v; want the check's error", err)
+	}
+}
+
+func TestReceiveContextEnds(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:" + freePort(t) + "/cb")
+	s, err := Listen(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.Receive(ctx, func(url.Values) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Receive = %v; want DeadlineExceeded", err)
+	}
+}

@@ -1,0 +1,133 @@
+package tokenendpoint
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/failure"
+)
+
+func TestOAuth2ConfigPinsAuthStyle(t *testing.T) {
+	for auth, want := range map[string]oauth2.AuthStyle{
+		config.ClientAuthBasic: oauth2.AuthStyleInHeader,
+		config.ClientAuthBody:  oauth2.AuthStyleInParams,
+	} {
+		c := OAuth2Config(config.Environment{ClientAuth: auth}, "s")
+		if c.Endpoint.AuthStyle != want {
+			t.Errorf("client_auth %s: AuthStyle %v; want %v", auth, c.Endpoint.AuthStyle, want)
+		}
+	}
+}
+
+// refresh sends one refresh request to a server answering with h, and classifies the failure.
+func refresh(t *testing.T, h http.HandlerFunc, timeout time.Duration) error {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	return refreshAt(t, srv.URL+"/oauth/token", timeout)
+}
+
+func refreshAt(t *testing.T, tokenURL string, timeout time.Duration) error {
+	t.Helper()
+	cfg := OAuth2Config(config.Environment{ClientID: "id", TokenURL: tokenURL, ClientAuth: config.ClientAuthBasic}, "secret")
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: timeout})
+	_, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: "r"}).Token()
+	if err == nil {
+		t.Fatal("the request succeeded")
+	}
+	return Classify(tokenURL, err)
+}
+
+func TestClassify(t *testing.T) {
+	jsonErr := func(status int, body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte(body))
+		}
+	}
+	tests := []struct {
+		name      string
+		h         http.HandlerFunc
+		temporary bool
+		refused   bool
+		want      string
+	}{
+		{"invalid_grant", jsonErr(400, `{"error":"invalid_grant","error_description":"used"}`), false, true, "refused the request: invalid_grant (used)"},
+		{"invalid_token", jsonErr(400, `{"error":"invalid_token"}`), false, true, "invalid_token"},
+		{"invalid_client", jsonErr(401, `{"error":"invalid_client"}`), false, false, "check the client ID and the client secret"},
+		{"500", jsonErr(500, `oops`), true, false, "HTTP 500; try again later"},
+		{"503 with OAuth code", jsonErr(503, `{"error":"temporarily_unavailable"}`), true, false, "temporarily_unavailable; try again later"},
+		{"429", jsonErr(429, ``), true, false, "HTTP 429"},
+		{"200 without access_token", jsonErr(200, `{"token_type":"bearer"}`), false, false, "without a usable token"},
+		{"200 not JSON", jsonErr(200, `<html>`), false, false, "without a usable token"},
+		{"slow", func(w http.ResponseWriter, r *http.Request) { time.Sleep(500 * time.Millisecond) }, true, false, "could not be reached (timed out)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := refresh(t, tt.h, 100*time.Millisecond)
+			if got := failure.KindOf(err) == failure.Temporary; got != tt.temporary {
+				t.Errorf("temporary = %v; want %v (%v)", got, tt.temporary, err)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("err = %T; want *Error", err)
+			}
+			if e.Refused() != tt.refused {
+				t.Errorf("Refused() = %v; want %v", e.Refused(), tt.refused)
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("message %q; want one line containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestClassifyConnectionRefused(t *testing.T) {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	err := refreshAt(t, "http://"+addr+"/oauth/token", time.Second)
+	if failure.KindOf(err) != failure.Temporary || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("err = %v; want a temporary failure naming the refused connection", err)
+	}
+}
+
+func TestLifetime(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		name string
+		tok  *oauth2.Token
+		want time.Duration
+	}{
+		{"expires_in", &oauth2.Token{ExpiresIn: 900}, 15 * time.Minute},
+		{"form-encoded expiry", &oauth2.Token{Expiry: now.Add(90 * time.Second)}, 90 * time.Second},
+		{"missing", &oauth2.Token{}, AssumedLifetime},
+		{"expiry in the past", &oauth2.Token{Expiry: now.Add(-time.Hour)}, AssumedLifetime},
+		{"expires_in 0", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": float64(0)}), 0},
+		{"expires_in negative", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": float64(-5)}), 0},
+		{"expires_in absurd", &oauth2.Token{ExpiresIn: 1 << 62}, MaxLifetime},
+	}
+	for _, tt := range tests {
+		if got := Lifetime(tt.tok, now); got != tt.want {
+			t.Errorf("%s: Lifetime = %v; want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCheckTokenType(t *testing.T) {
+	for typ, ok := range map[string]bool{"": true, "bearer": true, "Bearer": true, "mac": false, "DPoP": false} {
+		if err := CheckTokenType(typ); (err == nil) != ok {
+			t.Errorf("CheckTokenType(%q) = %v", typ, err)
+		}
+	}
+}
