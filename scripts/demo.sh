@@ -16,7 +16,8 @@ go build -o "$work/bin/" ./cmd/pleoauth ./cmd/pleoauth-devserver
 # One random client secret, given to both sides through the environment, never through argv.
 secret=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 export PLEOAUTH_DEVSERVER_CLIENT_SECRET=$secret PLEOAUTH_CLIENT_SECRET=$secret
-export PLEOAUTH_HOME=$work/home PLEOAUTH_ENV=local
+# A throwaway home and the file store keep the demo from touching your keychain or real logins.
+export PLEOAUTH_HOME=$work/home PLEOAUTH_ENV=local PLEOAUTH_STORE=file
 
 approve=(--auto-approve)
 [ "${DEMO_BROWSER:-}" = 1 ] && approve=()

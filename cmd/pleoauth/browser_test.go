@@ -49,6 +49,7 @@ func TestRealBrowserLogin(t *testing.T) {
 		"PLEOAUTH_AUTH_SERVER_URL="+hs.URL,
 		"PLEOAUTH_REDIRECT_URI="+redirect,
 		"PLEOAUTH_CLIENT_SECRET=browser-test-secret",
+		"PLEOAUTH_STORE=file",
 	)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -83,7 +84,8 @@ func TestRealBrowserLogin(t *testing.T) {
 	select {
 	case authURL = <-urls:
 	case <-time.After(30 * time.Second):
-		t.Fatal("pleoauth login printed no authorization URL")
+		mu.Lock()
+		t.Fatalf("pleoauth login printed no authorization URL; stderr:\n%s", output.String())
 	}
 
 	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
@@ -210,10 +212,12 @@ func buildPleoauth(t *testing.T) string {
 	return buildPath
 }
 
-// cleanEnv is the test's environment without settings that would leak into pleoauth.
+// cleanEnv is the test's environment without settings that would leak into pleoauth. CI goes
+// too: in CI, login refuses to wait for a browser unless $BROWSER is set, and this test is the
+// person at the browser.
 func cleanEnv() []string {
 	var env []string
-	drop := regexp.MustCompile(`^(PLEOAUTH_|BROWSER=)`)
+	drop := regexp.MustCompile(`^(PLEOAUTH_|BROWSER=|CI=)`)
 	for _, kv := range os.Environ() {
 		if !drop.MatchString(kv) {
 			env = append(env, kv)

@@ -65,6 +65,7 @@ func setupScript(e *testscript.Env) error {
 		return err
 	}
 	e.Setenv("PLEOAUTH_HOME", home)
+	e.Setenv("PLEOAUTH_STORE", "file") // the keychain scripts choose theirs
 	e.Setenv("REDIRECT_URI", redirect)
 	e.Setenv("HOME", e.WorkDir)
 

@@ -90,5 +90,8 @@ func (l *Login) exchange(ctx context.Context, code, verifier string) (*oauth2.To
 	if err := tokenendpoint.CheckTokenType(tok.TokenType); err != nil {
 		return nil, fmt.Errorf("token endpoint %s: %w", l.OAuth2.Endpoint.TokenURL, err)
 	}
+	if err := tokenendpoint.CheckAccessToken(tok.AccessToken); err != nil {
+		return nil, fmt.Errorf("token endpoint %s: %w", l.OAuth2.Endpoint.TokenURL, err)
+	}
 	return tok, nil
 }

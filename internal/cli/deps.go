@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // Deps is the outside world a run of pleoauth touches. [SystemDeps] returns the real one; tests
@@ -32,6 +34,8 @@ type Deps struct {
 	HTTPClient *http.Client
 	// OpenBrowser opens a URL; nil means the $BROWSER or desktop opener.
 	OpenBrowser func(url string) error
+	// Keychain is the OS credential store.
+	Keychain store.Keychain
 
 	Version string
 }
@@ -59,6 +63,7 @@ func SystemDeps(version string) *Deps {
 		Getenv:     os.Getenv,
 		Now:        time.Now,
 		HTTPClient: NewHTTPClient(),
+		Keychain:   store.OSKeychain{},
 		Version:    version,
 	}
 }

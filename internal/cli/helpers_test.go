@@ -38,11 +38,13 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, home: t.TempDir(), redirect: fmt.Sprintf("http://localhost:%d/callback", freePort(t))}
 	for _, k := range []string{"PLEOAUTH_ENV", "PLEOAUTH_CLIENT_ID", "PLEOAUTH_CLIENT_SECRET", "PLEOAUTH_AUTH_SERVER_URL",
 		"PLEOAUTH_AUTHORIZE_URL", "PLEOAUTH_TOKEN_URL", "PLEOAUTH_INTROSPECT_URL", "PLEOAUTH_API_URL",
-		"PLEOAUTH_REDIRECT_URI", "PLEOAUTH_SCOPES", "PLEOAUTH_CLIENT_AUTH", "BROWSER", "CI"} {
+		"PLEOAUTH_REDIRECT_URI", "PLEOAUTH_SCOPES", "PLEOAUTH_CLIENT_AUTH", "PLEOAUTH_STORE", "PLEOAUTH_MIN_TTL", "BROWSER", "CI"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
 	t.Setenv("PLEOAUTH_HOME", h.home)
+	// The file store by default; the keychain tests choose theirs.
+	t.Setenv("PLEOAUTH_STORE", "file")
 	t.Setenv("PLEOAUTH_REDIRECT_URI", h.redirect)
 	return h
 }

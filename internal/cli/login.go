@@ -11,6 +11,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/authcode"
 	"github.com/pleoauth/pleoauth/internal/browser"
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 	"github.com/pleoauth/pleoauth/internal/tokens"
@@ -71,7 +72,17 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 	if o.Timeout <= 0 {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--timeout must be positive, got %s", o.Timeout))
 	}
-	secret, err := clientSecret(d, env, o.ClientSecretStdin)
+	// A CI job has nobody to log in: fail at once rather than wait for a browser, unless a
+	// $BROWSER was set up to answer.
+	if d.Getenv("CI") == "true" && d.Getenv("BROWSER") == "" && d.OpenBrowser == nil {
+		return failure.Wrap(failure.LoginRequired, fmt.Errorf(
+			"env %s: CI=true, so there is no browser to log in with; log in on a workstation and move the login with PLEOAUTH_REFRESH_TOKEN, or set BROWSER to a command that completes the login", env.Name))
+	}
+	st := openStore(cfg, d)
+	if err := st.Check(); err != nil {
+		return fmt.Errorf("login %s: tokens cannot be stored: %w", env.Name, err)
+	}
+	secret, err := secretSource{d: d, cfg: cfg, env: env, fromStdin: o.ClientSecretStdin, useKeychain: st.Name() == config.StoreKeyring}.get(true)
 	if err != nil {
 		return err
 	}
@@ -103,7 +114,13 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 	}
 
 	bundle := tokens.NewBundle(tok, d.Now(), env.Scopes)
-	st := tokenStore(cfg)
+	// Save under the refresh lock, so a concurrent "pleoauth token" never interleaves its refresh
+	// with this login's write.
+	unlock, err := lockDir(cfg).Lock(cmd.Context(), env.Name)
+	if err != nil {
+		return fmt.Errorf("login %s: %w", env.Name, err)
+	}
+	defer unlock()
 	if err := st.Save(env.Name, bundle); err != nil {
 		return fmt.Errorf("login %s: the login worked but the tokens could not be stored: %w", env.Name, err)
 	}

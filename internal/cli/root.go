@@ -16,6 +16,9 @@ const envHelp = `Environment variables:
   PLEOAUTH_ENV            environment to use, like --env
   PLEOAUTH_CLIENT_ID      client ID, overriding the environment's
   PLEOAUTH_CLIENT_SECRET  client secret (never give it on the command line)
+  PLEOAUTH_STORE          token store: keyring (default) or file
+  PLEOAUTH_MIN_TTL        how long a printed token must stay valid, like --min-ttl (default 60s)
+  CI                      "true": never prompt or wait for a browser; file store if no keychain
   PLEOAUTH_AUTH_SERVER_URL, PLEOAUTH_API_URL, PLEOAUTH_REDIRECT_URI, PLEOAUTH_SCOPES,
   PLEOAUTH_CLIENT_AUTH    per-environment settings, overriding config.yaml
   BROWSER                 command that opens the login URL (the URL is its last argument)`
@@ -64,6 +67,7 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		},
 	}
 	root.PersistentFlags().StringVarP(&g.Env, "env", "e", "", "environment to use (staging, production, local or one from config.yaml)")
+	root.PersistentFlags().String("store", "", `where tokens are kept: "keyring" (OS keychain, the default) or "file" (PLEOAUTH_STORE)`)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return failure.Wrap(failure.Usage, fmt.Errorf("%w; run \"%s --help\"", err, cmd.CommandPath()))
 	})
@@ -72,6 +76,8 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 	root.AddCommand(
 		newLoginCmd(d),
 		newTokenCmd(d),
+		newStatusCmd(d),
+		newLogoutCmd(d),
 		newVersionCmd(d),
 	)
 	return root

@@ -2,22 +2,28 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
+	"golang.org/x/oauth2"
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
-	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
+	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
-// loadConfig resolves the configuration; a config file that cannot be read is an error, not a
-// default.
+// loadConfig resolves the configuration; settings that make no sense are usage errors.
 func loadConfig(flags *pflag.FlagSet) (*config.Config, error) {
-	return config.Load(flags)
+	cfg, err := config.Load(flags)
+	var usage *config.UsageError
+	if errors.As(err, &usage) {
+		return nil, failure.Wrap(failure.Usage, err)
+	}
+	return cfg, err
 }
 
 // environment returns the selected environment; login also checks what a login needs.
@@ -34,33 +40,82 @@ func environment(cfg *config.Config, forLogin bool) (config.Environment, error) 
 	return env, err
 }
 
-// tokenStore is where the environment's tokens live.
-func tokenStore(cfg *config.Config) store.File {
-	return store.File{Dir: filepath.Join(cfg.Home, "tokens")}
+// secretSource finds the client secret, never from argv: PLEOAUTH_CLIENT_SECRET, then stdin when
+// asked to, then the keychain (where a typed secret is kept), then a prompt without echo when a
+// person is at the terminal.
+type secretSource struct {
+	d           *Deps
+	cfg         *config.Config
+	env         config.Environment
+	fromStdin   bool
+	useKeychain bool
 }
 
-// clientSecret finds the client secret without ever reading it from argv: the environment
-// variable, then stdin when asked to, then a prompt without echo when a person is there.
-func clientSecret(d *Deps, env config.Environment, fromStdin bool) (string, error) {
-	if env.ClientSecret != "" {
-		return env.ClientSecret, nil
+func (s secretSource) get(prompt bool) (string, error) {
+	if s.env.ClientSecret != "" {
+		return s.env.ClientSecret, nil
 	}
-	if fromStdin {
-		line, err := bufio.NewReader(d.Stdin).ReadString('\n')
+	name := s.env.Name
+	if s.fromStdin {
+		line, err := bufio.NewReader(s.d.Stdin).ReadString('\n')
 		line = strings.TrimRight(line, "\r\n")
 		if line == "" {
-			return "", fmt.Errorf("env %s: --client-secret-stdin read no secret from stdin (%v); pipe the secret in, followed by a newline", env.Name, err)
+			return "", fmt.Errorf("env %s: --client-secret-stdin read no secret from stdin (%v); pipe the secret in, followed by a newline", name, err)
 		}
 		return line, nil
 	}
-	if d.Interactive() {
-		s, err := d.ReadSecret(fmt.Sprintf("Client secret for %s (client ID %s): ", env.Name, env.ClientID))
-		if err != nil {
-			return "", fmt.Errorf("env %s: read the client secret: %w", env.Name, err)
-		}
-		if s = strings.TrimSpace(s); s != "" {
-			return s, nil
+	if s.useKeychain {
+		secret, err := clientSecrets(s.cfg, s.d).Load(name)
+		if err == nil && secret != "" {
+			return secret, nil
 		}
 	}
-	return "", fmt.Errorf("env %s has no client secret: set PLEOAUTH_CLIENT_SECRET, pipe it with --client-secret-stdin, or run \"pleoauth login --env %s\" in a terminal to be asked for it", env.Name, env.Name)
+	if prompt && s.d.Interactive() {
+		secret, err := s.d.ReadSecret(fmt.Sprintf("Client secret for %s (client ID %s): ", name, s.env.ClientID))
+		if err != nil {
+			return "", fmt.Errorf("env %s: read the client secret: %w", name, err)
+		}
+		if secret = strings.TrimSpace(secret); secret != "" {
+			if s.useKeychain {
+				if err := clientSecrets(s.cfg, s.d).Save(name, secret); err != nil {
+					fmt.Fprintf(s.d.Stderr, "pleoauth: the client secret was not kept in the keychain (%v); you will be asked again.\n", err)
+				}
+			}
+			return secret, nil
+		}
+	}
+	if prompt {
+		return "", fmt.Errorf("env %s has no client secret: set PLEOAUTH_CLIENT_SECRET, pipe it with --client-secret-stdin, or run \"pleoauth login --env %s\" in a terminal to be asked for it", name, name)
+	}
+	return "", fmt.Errorf("env %s: no client secret to refresh the token with; set PLEOAUTH_CLIENT_SECRET, or run \"pleoauth login --env %s\" in a terminal to keep it in the keychain", name, name)
+}
+
+// tokenSource builds the refresh protocol for the selected environment. The client secret is
+// looked up only when a refresh is actually needed, so the cached path touches nothing but the
+// store.
+func tokenSource(d *Deps, cfg *config.Config, env config.Environment, st tokenStore) *tokens.Source {
+	secrets := secretSource{d: d, cfg: cfg, env: env, useKeychain: st.Name() == config.StoreKeyring}
+	return &tokens.Source{
+		Env:    env.Name,
+		Store:  st,
+		Lock:   lockDir(cfg),
+		Now:    d.Now,
+		Scopes: env.Scopes,
+		Refresh: func(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+			if err := config.CheckServerURL(env.TokenURL); err != nil {
+				return nil, fmt.Errorf("env %s: token_url %w", env.Name, err)
+			}
+			secret, err := secrets.get(false)
+			if err != nil {
+				return nil, err
+			}
+			ctx = context.WithValue(ctx, oauth2.HTTPClient, d.HTTPClient)
+			cfg := tokenendpoint.OAuth2Config(env, secret)
+			tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
+			if err != nil {
+				return nil, tokenendpoint.Classify(env.TokenURL, err)
+			}
+			return tok, nil
+		},
+	}
 }

@@ -1,39 +1,64 @@
 package cli
 
 import (
-	"errors"
+	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
 type tokenOptions struct {
-	MinTTL time.Duration
+	Format       string
+	ForceRefresh bool
 }
 
 func newTokenCmd(d *Deps) *cobra.Command {
 	o := &tokenOptions{}
 	cmd := &cobra.Command{
 		Use:   "token",
-		Short: "Print an access token valid right now",
-		Long: `Token prints the environment's access token on stdout, and nothing else, so that
-$(pleoauth token) can be used in a header. It never opens a browser: when no token is held it
-fails with exit code 4.`,
-		Example: `  curl -H "Authorization: Bearer $(pleoauth token --env staging)" https://external.staging.pleo.io/v2/employees`,
-		Args:    cobra.NoArgs,
+		Short: "Print an access token valid right now, refreshing it when needed",
+		Long: `Token prints the environment's access token on stdout, and nothing else, refreshed first
+when it would expire within --min-ttl. Any number of pleoauth processes may run at once: a refresh
+holds a per-environment lock, and a process that waited for it uses the token the first one got,
+so the rotating refresh token is never presented twice (which would make Pleo revoke the login).
+
+Token never opens a browser and never prompts. When no token is held, or the refresh token was
+refused, it fails at once with exit code 4 and names the "pleoauth login" command to run.
+
+Formats:
+  raw          the token alone (default)
+  header       Authorization: Bearer <token>
+  json         {"access_token","token_type","expires_at","expires_in","scope","env"}
+  env          export PLEO_ACCESS_TOKEN=<token>
+  curl-config  header = "Authorization: Bearer <token>", for "curl -K -", which keeps the
+               token out of every process's argv`,
+		Example: `  curl -H "Authorization: Bearer $(pleoauth token --env staging)" https://external.staging.pleo.io/v2/employees
+  pleoauth token --format curl-config | curl -K - https://external.staging.pleo.io/v2/employees
+  eval "$(pleoauth token --format env)"
+  pleoauth token --min-ttl 10m --format json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runToken(cmd, d, o)
 		},
 	}
-	cmd.Flags().DurationVar(&o.MinTTL, "min-ttl", 60*time.Second, "the token printed stays valid at least this long")
+	f := cmd.Flags()
+	f.Duration("min-ttl", 60*time.Second, "the token printed stays valid at least this long (PLEOAUTH_MIN_TTL)")
+	f.StringVar(&o.Format, "format", "raw", "output format: raw, header, json, env or curl-config")
+	f.BoolVar(&o.ForceRefresh, "force-refresh", false, "refresh even a valid token (unless another process just did)")
 	return cmd
 }
 
 func runToken(cmd *cobra.Command, d *Deps, o *tokenOptions) error {
+	write, ok := tokenFormats[o.Format]
+	if !ok {
+		return failure.Wrap(failure.Usage, fmt.Errorf("--format %q is not one of raw, header, json, env, curl-config", o.Format))
+	}
 	cfg, err := loadConfig(cmd.Flags())
 	if err != nil {
 		return err
@@ -42,16 +67,46 @@ func runToken(cmd *cobra.Command, d *Deps, o *tokenOptions) error {
 	if err != nil {
 		return err
 	}
-	b, err := tokenStore(cfg).Load(env.Name)
-	if errors.Is(err, store.ErrNotFound) {
-		return failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: not logged in; run \"pleoauth login --env %s\"", env.Name, env.Name))
-	}
+	src := tokenSource(d, cfg, env, openStore(cfg, d))
+	res, err := src.Token(cmd.Context(), tokens.Request{MinTTL: cfg.MinTTL, Force: o.ForceRefresh})
 	if err != nil {
-		return fmt.Errorf("env %s: %w", env.Name, err)
+		return err
 	}
-	if !b.ValidFor(d.Now(), o.MinTTL) {
-		return failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: the access token expires before --min-ttl %s; run \"pleoauth login --env %s\"", env.Name, o.MinTTL, env.Name))
-	}
-	_, err = fmt.Fprintln(d.Stdout, b.AccessToken)
-	return err
+	return write(d.Stdout, env.Name, res.Bundle, d.Now())
+}
+
+// tokenFormats write a bundle's access token to stdout; none writes the refresh token.
+var tokenFormats = map[string]func(w io.Writer, env string, b *store.Bundle, now time.Time) error{
+	"raw": func(w io.Writer, _ string, b *store.Bundle, _ time.Time) error {
+		_, err := fmt.Fprintln(w, b.AccessToken)
+		return err
+	},
+	"header": func(w io.Writer, _ string, b *store.Bundle, _ time.Time) error {
+		_, err := fmt.Fprintf(w, "Authorization: Bearer %s\n", b.AccessToken)
+		return err
+	},
+	"env": func(w io.Writer, _ string, b *store.Bundle, _ time.Time) error {
+		// Opaque tokens use URL-safe characters; quoting keeps any shell from splitting one.
+		_, err := fmt.Fprintf(w, "export PLEO_ACCESS_TOKEN='%s'\n", b.AccessToken)
+		return err
+	},
+	"curl-config": func(w io.Writer, _ string, b *store.Bundle, _ time.Time) error {
+		_, err := fmt.Fprintf(w, "header = \"Authorization: Bearer %s\"\n", b.AccessToken)
+		return err
+	},
+	"json": func(w io.Writer, env string, b *store.Bundle, now time.Time) error {
+		tokenType := b.TokenType
+		if tokenType == "" {
+			tokenType = "Bearer"
+		}
+		enc := json.NewEncoder(w)
+		return enc.Encode(struct {
+			AccessToken string `json:"access_token"`
+			TokenType   string `json:"token_type"`
+			ExpiresAt   string `json:"expires_at"`
+			ExpiresIn   int64  `json:"expires_in"`
+			Scope       string `json:"scope"`
+			Env         string `json:"env"`
+		}{b.AccessToken, tokenType, b.Expiry.UTC().Format(time.RFC3339), int64(b.Expiry.Sub(now).Seconds()), b.Scope, env})
+	},
 }

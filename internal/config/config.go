@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
@@ -26,6 +27,13 @@ type Config struct {
 	File string
 	// Env is the name of the environment this run works on.
 	Env string
+	// Store is the token store backend: "keyring" (the default) or "file".
+	Store string
+	// StoreChosen tells whether Store was set by flag, variable or file rather than defaulted;
+	// only a defaulted store may fall back to the file store in CI.
+	StoreChosen bool
+	// MinTTL is how long a printed token must stay valid (--min-ttl, PLEOAUTH_MIN_TTL).
+	MinTTL time.Duration
 
 	environments map[string]Environment
 	// overrides are the per-environment settings given by flag or environment variable; they
@@ -36,6 +44,7 @@ type Config struct {
 // fileConfig is the shape of config.yaml.
 type fileConfig struct {
 	DefaultEnv   string                     `mapstructure:"default_env"`
+	Store        string                     `mapstructure:"store"`
 	Environments map[string]fileEnvironment `mapstructure:"environments"`
 }
 
@@ -51,8 +60,17 @@ var overrideKeys = []string{
 	"client_id", "client_secret", "redirect_uri", "scopes", "client_auth",
 }
 
-// Load resolves the configuration. flags may be nil; the flags it reads when present are "env"
-// and "scope".
+// Store backends.
+const (
+	StoreKeyring = "keyring"
+	StoreFile    = "file"
+)
+
+// DefaultMinTTL is how long a printed token stays valid unless told otherwise.
+const DefaultMinTTL = 60 * time.Second
+
+// Load resolves the configuration. flags may be nil; the flags it reads when present are "env",
+// "scope", "store" and "min-ttl".
 func Load(flags *pflag.FlagSet) (*Config, error) {
 	home, err := homeDir()
 	if err != nil {
@@ -67,8 +85,10 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 	// A fresh viper per run, never the global one (spf13/viper#233).
 	v := viper.New()
 	v.SetEnvPrefix("PLEOAUTH")
-	if err := v.BindEnv("env"); err != nil {
-		return nil, err
+	for _, k := range []string{"env", "store", "min_ttl"} {
+		if err := v.BindEnv(k); err != nil {
+			return nil, err
+		}
 	}
 	for _, k := range overrideKeys {
 		if err := v.BindEnv(k); err != nil {
@@ -76,7 +96,7 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		}
 	}
 	if flags != nil {
-		for flag, key := range map[string]string{"env": "env", "scope": "scopes"} {
+		for flag, key := range map[string]string{"env": "env", "scope": "scopes", "store": "store", "min-ttl": "min_ttl"} {
 			if f := flags.Lookup(flag); f != nil {
 				if err := v.BindPFlag(key, f); err != nil {
 					return nil, err
@@ -89,7 +109,27 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		v.SetDefault("env", fc.DefaultEnv)
 	}
 
+	if fc.Store != "" {
+		v.SetDefault("store", fc.Store)
+	}
 	c := &Config{Home: home, File: file, Env: strings.ToLower(v.GetString("env")), environments: builtins()}
+	c.StoreChosen = fc.Store != "" || os.Getenv("PLEOAUTH_STORE") != "" || flagChanged(flags, "store")
+	c.Store = v.GetString("store")
+	switch c.Store {
+	case "":
+		c.Store = StoreKeyring
+	case StoreKeyring, StoreFile:
+	default:
+		return nil, &UsageError{fmt.Sprintf("store %q is not %q or %q; use --store keyring, --store file, or fix PLEOAUTH_STORE / store: in %s", c.Store, StoreKeyring, StoreFile, file)}
+	}
+	c.MinTTL = DefaultMinTTL
+	if raw := v.GetString("min_ttl"); raw != "" {
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 {
+			return nil, &UsageError{fmt.Sprintf("min-ttl %q is not a duration such as 90s or 5m (--min-ttl, PLEOAUTH_MIN_TTL)", raw)}
+		}
+		c.MinTTL = d
+	}
 	for name, fe := range fc.Environments {
 		if fe.ClientSecret != "" {
 			return nil, fmt.Errorf("%s: environments.%s.client_secret is not allowed in a config file; remove it and set PLEOAUTH_CLIENT_SECRET, or let \"pleoauth login\" ask for it", file, name)
@@ -144,6 +184,20 @@ func (c *Config) LoginEnvironment() (Environment, error) {
 		return e, err
 	}
 	return e, e.validateForLogin(c.File)
+}
+
+// UsageError reports a setting given on the command line or in the environment that makes no
+// sense.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func flagChanged(flags *pflag.FlagSet, name string) bool {
+	if flags == nil {
+		return false
+	}
+	f := flags.Lookup(name)
+	return f != nil && f.Changed
 }
 
 // UnknownEnvError reports an environment name that is neither built in nor in the config file.

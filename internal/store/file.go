@@ -26,6 +26,9 @@ func (f File) path(env string) (string, error) {
 	return filepath.Join(f.Dir, env+".json"), nil
 }
 
+// Check reports whether the store can keep tokens: its folder exists or can be made, private.
+func (f File) Check() error { return ensurePrivateDir(f.Dir) }
+
 // Load returns the environment's bundle, or [ErrNotFound].
 func (f File) Load(env string) (*Bundle, error) {
 	path, err := f.path(env)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,23 @@ type Error struct {
 	Code        string // the OAuth error code (RFC 6749 §5.2), when the server sent one
 	Description string
 	ContentType string
-	Err         error // the transport or parse error, when there is one
+	// RetryAfter is the wait a 429 or 503 asked for (RFC 9110 §10.2.3), zero when none.
+	RetryAfter time.Duration
+	Err        error // the transport or parse error, when there is one
+}
+
+// Reason is the OAuth error code with its description, or the HTTP status when there is no code.
+func (e *Error) Reason() string {
+	switch {
+	case e.Code != "" && e.Description != "":
+		return e.Code + ": " + e.Description
+	case e.Code != "":
+		return e.Code
+	case e.Status != 0:
+		return fmt.Sprintf("HTTP %d", e.Status)
+	default:
+		return "no answer"
+	}
 }
 
 func (e *Error) Error() string {
@@ -119,6 +136,7 @@ func Classify(tokenURL string, err error) error {
 		if re.Response != nil {
 			e.Status = re.Response.StatusCode
 			e.ContentType = sanitize.Line(re.Response.Header.Get("Content-Type"), 64)
+			e.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 		}
 	case isTransport(err):
 		e.Err = transportReason(err)
@@ -169,6 +187,27 @@ func CheckTokenType(tokenType string) error {
 	return fmt.Errorf("issued a %q token, but pleoauth only handles Bearer tokens (RFC 6750); check token_url", sanitize.Line(tokenType, 32))
 }
 
+// CheckAccessToken refuses an access token that is not an RFC 6750 §2.1 b64token: pleoauth puts
+// the token in an HTTP header, a curl config line and a shell "export", so a server must not be
+// able to smuggle a newline, quote or space into any of them.
+func CheckAccessToken(token string) error {
+	if token == "" {
+		return errors.New("issued an empty access token")
+	}
+	body := strings.TrimRight(token, "=")
+	if body == "" {
+		return errors.New("issued an access token that is not an RFC 6750 b64token")
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			return errors.New("issued an access token with characters outside RFC 6750's b64token; refusing to print or send it")
+		}
+	}
+	return nil
+}
+
 // AssumedLifetime is how long a token without expires_in is trusted: short, so that a server
 // that omits the field never yields a token pleoauth believes valid forever.
 const AssumedLifetime = 5 * time.Minute
@@ -206,4 +245,18 @@ func explicitlyExpired(tok *oauth2.Token) bool {
 	default:
 		return false
 	}
+}
+
+// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		return max(time.Duration(secs)*time.Second, 0)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
 }

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/store"
+)
+
+type statusOptions struct {
+	JSON bool
+}
+
+func newStatusCmd(d *Deps) *cobra.Command {
+	o := &statusOptions{}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show whether an environment is logged in and until when",
+		Long: `Status shows the stored login of an environment without contacting any server: whether
+it is logged in, when the access token expires (RFC 3339 UTC and seconds left), the scopes, whether
+a refresh token is held, and the store. It exits with 4 when the environment is not logged in
+(no tokens, or an expired access token without a refresh token), also with --json.`,
+		Example: `  pleoauth status --env staging
+  pleoauth status --json | jq .expires_in`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runStatus(cmd, d, o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the status as JSON")
+	return cmd
+}
+
+type statusReport struct {
+	Env          string `json:"env"`
+	LoggedIn     bool   `json:"logged_in"`
+	ExpiresAt    string `json:"expires_at,omitempty"`
+	ExpiresIn    int64  `json:"expires_in"`
+	Expired      bool   `json:"expired"`
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken bool   `json:"refresh_token"`
+	Store        string `json:"store"`
+}
+
+func runStatus(cmd *cobra.Command, d *Deps, o *statusOptions) error {
+	cfg, err := loadConfig(cmd.Flags())
+	if err != nil {
+		return err
+	}
+	env, err := environment(cfg, false)
+	if err != nil {
+		return err
+	}
+	st := openStore(cfg, d)
+	r := statusReport{Env: env.Name, Store: st.Name()}
+	b, err := st.Load(env.Name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("env %s: %w", env.Name, err)
+	}
+	if b != nil {
+		now := d.Now()
+		r.ExpiresAt = b.Expiry.UTC().Format(time.RFC3339)
+		r.ExpiresIn = max(int64(b.Expiry.Sub(now).Seconds()), 0)
+		r.Expired = !b.Expiry.After(now)
+		r.Scope = b.Scope
+		r.RefreshToken = b.RefreshToken != ""
+		r.LoggedIn = !r.Expired || r.RefreshToken
+	}
+	if o.JSON {
+		if err := json.NewEncoder(d.Stdout).Encode(r); err != nil {
+			return err
+		}
+	} else {
+		printStatus(d, r)
+	}
+	if !r.LoggedIn {
+		return failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: not logged in; run \"pleoauth login --env %s\"", env.Name, env.Name))
+	}
+	return nil
+}
+
+func printStatus(d *Deps, r statusReport) {
+	w := d.Stdout
+	fmt.Fprintf(w, "env:           %s\n", r.Env)
+	fmt.Fprintf(w, "logged in:     %s\n", yesNo(r.LoggedIn))
+	if r.ExpiresAt != "" {
+		left := "expired"
+		if !r.Expired {
+			left = (time.Duration(r.ExpiresIn) * time.Second).String() + " left"
+		}
+		fmt.Fprintf(w, "access token:  expires %s (%s)\n", r.ExpiresAt, left)
+		fmt.Fprintf(w, "scope:         %s\n", r.Scope)
+		fmt.Fprintf(w, "refresh token: %s\n", map[bool]string{true: "held", false: "none"}[r.RefreshToken])
+	}
+	fmt.Fprintf(w, "store:         %s\n", r.Store)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

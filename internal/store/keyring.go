@@ -1,0 +1,211 @@
+package store
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Keyring keeps each environment's bundle encrypted with AES-256-GCM in a 0600 file under Dir,
+// with the 32-byte key in the OS keychain (envelope encryption).
+//
+// Why not the bundle itself in the keychain: Windows Credential Manager refuses secrets over
+// 2,560 bytes and go-keyring on macOS fails around 3 KB, while Pleo's tokens are opaque and
+// may grow. The key is small and fixed; the file can hold any bundle up to [MaxBundleSize]; a
+// write is an atomic rename, so a crash leaves the old or the new bundle; and a read costs one
+// keychain lookup. A copied file is useless without the key.
+type Keyring struct {
+	// Dir holds one encrypted file per environment.
+	Dir string
+	// Scope keeps the keys of different PLEOAUTH_HOME folders apart in the one keychain.
+	Scope    string
+	Keychain Keychain
+	// Timeout bounds each keychain call; zero means [DefaultKeychainTimeout].
+	Timeout time.Duration
+}
+
+// MaxBundleSize is the largest encrypted bundle read back.
+const MaxBundleSize = 1 << 20
+
+// fileMagic starts every encrypted bundle; the version lets the format change later.
+const fileMagic = "pleoauth-bundle-v1\n"
+
+// Name identifies the backend in messages and status output.
+func (k Keyring) Name() string { return "keyring" }
+
+func (k Keyring) timeout() time.Duration {
+	if k.Timeout > 0 {
+		return k.Timeout
+	}
+	return DefaultKeychainTimeout
+}
+
+func (k Keyring) path(env string) (string, error) {
+	if err := checkEnvName(env); err != nil {
+		return "", err
+	}
+	return filepath.Join(k.Dir, env+".enc"), nil
+}
+
+// keyAccount names the keychain item holding env's key.
+func (k Keyring) keyAccount(env string) string { return "bundle-key:" + env + "@" + k.Scope }
+
+func (k Keyring) getKey(env string) ([]byte, error) {
+	item := fmt.Sprintf("key for the tokens of env %s", env)
+	s, err := withTimeout(k.timeout(), item, func() (string, error) { return k.Keychain.Get(KeychainService, k.keyAccount(env)) })
+	if err != nil {
+		return nil, err
+	}
+	key, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(key) != 32 {
+		return nil, fmt.Errorf("the keychain's %s is malformed", item)
+	}
+	return key, nil
+}
+
+// Check reports whether the store can keep tokens: the keychain answers and the folder is usable.
+func (k Keyring) Check() error {
+	if err := k.probe(); err != nil {
+		return err
+	}
+	return ensurePrivateDir(k.Dir)
+}
+
+// probe asks the keychain for an item that does not exist, to learn whether it answers.
+func (k Keyring) probe() error {
+	_, err := withTimeout(k.timeout(), "probe item", func() (string, error) {
+		return k.Keychain.Get(KeychainService, "probe")
+	})
+	if errors.Is(err, ErrKeychainItemNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Load returns env's bundle, or [ErrNotFound].
+func (k Keyring) Load(env string) (*Bundle, error) {
+	path, err := k.path(env)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMode(path, 0o600); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	sealed, err := io.ReadAll(io.LimitReader(f, MaxBundleSize+1))
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	key, err := k.getKey(env)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := unseal(key, sealed, env)
+	if err != nil {
+		return nil, &CorruptError{Path: path}
+	}
+	var b Bundle
+	if err := json.Unmarshal(plain, &b); err != nil || b.AccessToken == "" {
+		return nil, &CorruptError{Path: path}
+	}
+	return &b, nil
+}
+
+// Save encrypts b and replaces env's file atomically, creating the key on first use.
+func (k Keyring) Save(env string, b *Bundle) error {
+	path, err := k.path(env)
+	if err != nil {
+		return err
+	}
+	plain, err := json.Marshal(b)
+	if err != nil {
+		return err
+	}
+	key, err := k.getKey(env)
+	if errors.Is(err, ErrKeychainItemNotFound) {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+		encoded := base64.StdEncoding.EncodeToString(key)
+		_, err = withTimeout(k.timeout(), "key for the tokens of env "+env, func() (struct{}, error) {
+			return struct{}{}, k.Keychain.Set(KeychainService, k.keyAccount(env), encoded)
+		})
+	}
+	if err != nil {
+		return err
+	}
+	sealed, err := seal(key, plain, env)
+	if err != nil {
+		return err
+	}
+	if len(sealed) > MaxBundleSize {
+		return fmt.Errorf("the tokens of env %s are %d bytes, more than the %d pleoauth keeps", env, len(sealed), MaxBundleSize)
+	}
+	return writeFileAtomic(path, sealed)
+}
+
+// Delete removes env's encrypted file and its key; deleting nothing is not an error.
+func (k Keyring) Delete(env string) error {
+	path, err := k.path(env)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", path, err)
+	}
+	_, err = withTimeout(k.timeout(), "key for the tokens of env "+env, func() (struct{}, error) {
+		return struct{}{}, k.Keychain.Delete(KeychainService, k.keyAccount(env))
+	})
+	if errors.Is(err, ErrKeychainItemNotFound) {
+		return nil
+	}
+	return err
+}
+
+// seal encrypts plain with AES-256-GCM; the environment's name is authenticated with it, so a
+// bundle copied to another environment's file does not open.
+func seal(key, plain []byte, env string) ([]byte, error) {
+	aead, err := newGCM(key)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	out := append([]byte(fileMagic), nonce...)
+	return aead.Seal(out, nonce, plain, []byte(fileMagic+env)), nil
+}
+
+func unseal(key, sealed []byte, env string) ([]byte, error) {
+	aead, err := newGCM(key)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < len(fileMagic)+aead.NonceSize() || string(sealed[:len(fileMagic)]) != fileMagic {
+		return nil, errors.New("not an encrypted pleoauth bundle")
+	}
+	rest := sealed[len(fileMagic):]
+	return aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(fileMagic+env))
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}

@@ -1,0 +1,199 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
+)
+
+// Store is where a [Source] reads and writes bundles.
+type Store interface {
+	Load(env string) (*store.Bundle, error)
+	Save(env string, b *store.Bundle) error
+}
+
+// Locker serialises refreshes of one environment across processes.
+type Locker interface {
+	Lock(ctx context.Context, env string) (unlock func(), err error)
+}
+
+// Refresher sends one refresh request (RFC 6749 §6) and returns the response, or an error
+// classified by [tokenendpoint.Classify].
+type Refresher func(ctx context.Context, refreshToken string) (*oauth2.Token, error)
+
+// Source hands out an environment's access token, refreshing it when needed.
+//
+// Pleo rotates the refresh token on every refresh and, when a used one is presented again,
+// revokes the whole authorization. A refresh that races another therefore logs the user out, so
+// every refresh runs as: lock → re-read the store → use the token if another process already
+// refreshed it → else one refresh request → save both tokens atomically → unlock.
+type Source struct {
+	Env     string
+	Store   Store
+	Lock    Locker
+	Refresh Refresher
+	Now     func() time.Time
+	// Scopes are recorded when a response names none (RFC 6749 §5.1).
+	Scopes []string
+	// Backoff holds the waits before each retry of a transient failure; nil means
+	// [DefaultBackoff]. Its length is the number of retries.
+	Backoff []time.Duration
+	// Sleep waits d or until ctx ends; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Saved, when set, is called after a refresh was saved and before the lock is released.
+	Saved func(b *store.Bundle) error
+}
+
+// DefaultBackoff is short and bounded: a script waiting on "pleoauth token" should learn within
+// seconds that the server is down, with exit code 5.
+var DefaultBackoff = []time.Duration{250 * time.Millisecond, time.Second}
+
+// MaxRetryAfter caps how long a 429's Retry-After may hold a command.
+const MaxRetryAfter = 5 * time.Second
+
+// Request says what token the caller needs.
+type Request struct {
+	// MinTTL is how long the token must stay valid.
+	MinTTL time.Duration
+	// Force refreshes even a valid token, unless another process refreshed it meanwhile.
+	Force bool
+}
+
+// Result is the token handed out and how it was obtained.
+type Result struct {
+	Bundle    *store.Bundle
+	Refreshed bool
+}
+
+// Token returns a bundle whose access token is valid for at least r.MinTTL.
+func (s *Source) Token(ctx context.Context, r Request) (Result, error) {
+	seen, err := s.load()
+	if err != nil {
+		return Result{}, err
+	}
+	if !r.Force && seen.ValidFor(s.Now(), r.MinTTL) {
+		return Result{Bundle: seen}, nil
+	}
+
+	unlock, err := s.Lock.Lock(ctx, s.Env)
+	if err != nil {
+		return Result{}, fmt.Errorf("env %s: %w", s.Env, err)
+	}
+	defer unlock()
+
+	// Another process may have refreshed while this one waited for the lock.
+	current, err := s.load()
+	if err != nil {
+		return Result{}, err
+	}
+	changed := current.AccessToken != seen.AccessToken
+	if (!r.Force || changed) && current.ValidFor(s.Now(), r.MinTTL) {
+		return Result{Bundle: current}, nil
+	}
+	if current.RefreshToken == "" {
+		return Result{}, failure.Wrap(failure.LoginRequired, fmt.Errorf(
+			"env %s: the access token expires before --min-ttl and no refresh token is held; run \"pleoauth login --env %s\"", s.Env, s.Env))
+	}
+
+	fresh, err := s.refresh(ctx, current)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.Store.Save(s.Env, fresh); err != nil {
+		// The old refresh token is spent; the new one exists only in memory.
+		return Result{}, failure.Wrap(failure.LoginRequired, fmt.Errorf(
+			"env %s: the refreshed tokens could not be saved, so the refresh token is lost: %w; run \"pleoauth login --env %s\"", s.Env, err, s.Env))
+	}
+	if s.Saved != nil {
+		if err := s.Saved(fresh); err != nil {
+			return Result{}, fmt.Errorf("env %s: tokens refreshed and saved, but: %w", s.Env, err)
+		}
+	}
+	if !fresh.ValidFor(s.Now(), r.MinTTL) {
+		return Result{}, fmt.Errorf("env %s: the server issues access tokens valid until %s, shorter than --min-ttl %s; lower --min-ttl",
+			s.Env, fresh.Expiry.Format(time.RFC3339), r.MinTTL)
+	}
+	return Result{Bundle: fresh, Refreshed: true}, nil
+}
+
+func (s *Source) load() (*store.Bundle, error) {
+	b, err := s.Store.Load(s.Env)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: not logged in; run \"pleoauth login --env %s\"", s.Env, s.Env))
+	case errors.Is(err, store.ErrKeychainItemNotFound):
+		return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: %w, so the stored tokens cannot be read; run \"pleoauth login --env %s\"", s.Env, err, s.Env))
+	case err != nil:
+		var corrupt *store.CorruptError
+		if errors.As(err, &corrupt) {
+			return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: %w; run \"pleoauth login --env %s\" to replace them", s.Env, err, s.Env))
+		}
+		return nil, fmt.Errorf("env %s: %w", s.Env, err)
+	}
+	return b, nil
+}
+
+// refresh sends the refresh request, retrying transient failures with a bounded backoff.
+func (s *Source) refresh(ctx context.Context, current *store.Bundle) (*store.Bundle, error) {
+	backoff := s.Backoff
+	if backoff == nil {
+		backoff = DefaultBackoff
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := s.Refresh(ctx, current.RefreshToken)
+		arrived := s.Now()
+		if err == nil {
+			if err := tokenendpoint.CheckTokenType(tok.TokenType); err != nil {
+				return nil, fmt.Errorf("env %s: token endpoint %w", s.Env, err)
+			}
+			if err := tokenendpoint.CheckAccessToken(tok.AccessToken); err != nil {
+				return nil, fmt.Errorf("env %s: token endpoint %w", s.Env, err)
+			}
+			b := NewBundle(tok, arrived, s.Scopes)
+			if b.RefreshToken == "" {
+				b.RefreshToken = current.RefreshToken // RFC 6749 §6: the server may keep the old one
+			}
+			if b.Scope == "" {
+				b.Scope = current.Scope
+			}
+			return b, nil
+		}
+		var te *tokenendpoint.Error
+		isTE := errors.As(err, &te)
+		switch {
+		case isTE && te.Refused():
+			return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf(
+				"env %s: the refresh token was refused (%s), it expired or was revoked; run \"pleoauth login --env %s\"", s.Env, te.Reason(), s.Env))
+		case failure.KindOf(err) != failure.Temporary || attempt >= len(backoff) || ctx.Err() != nil:
+			return nil, fmt.Errorf("env %s: refresh: %w", s.Env, err)
+		}
+		wait := backoff[attempt]
+		if isTE && te.RetryAfter > 0 {
+			wait = min(te.RetryAfter, MaxRetryAfter)
+		}
+		if err := s.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *Source) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
