@@ -206,7 +206,7 @@ func TestFailures(t *testing.T) {
 			kind: failure.Temporary, want: "HTTP 500", attempts: 3, waits: DefaultBackoff},
 		{name: "429 honours Retry-After, capped", stored: bundle("a1", "r1", 0),
 			answers: []func(string) (*oauth2.Token, error){failing(429, "", 2*time.Second), failing(429, "", time.Hour), issued("a2", "r2", 900)},
-			kind: -1, attempts: 3, waits: []time.Duration{2 * time.Second, MaxRetryAfter}},
+			kind:    -1, attempts: 3, waits: []time.Duration{2 * time.Second, MaxRetryAfter}},
 		{name: "save fails", stored: bundle("a1", "r1", 0), answers: []func(string) (*oauth2.Token, error){issued("a2", "r2", 900)},
 			kind: failure.LoginRequired, want: "could not be saved", attempts: 1, saveError: errors.New("disk full")},
 		{name: "token shorter than min-ttl", stored: bundle("a1", "r1", 0), answers: []func(string) (*oauth2.Token, error){issued("a2", "r2", 30)},
