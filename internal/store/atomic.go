@@ -71,5 +71,15 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		_ = d.Sync() // make the rename itself durable
 		d.Close()
 	}
+	removeLeftovers(path)
 	return nil
+}
+
+// removeLeftovers deletes temporary files that a writer killed before its rename left behind.
+// Writers of one environment hold its refresh lock, so none of these is in use.
+func removeLeftovers(path string) {
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	for _, f := range leftovers {
+		_ = os.Remove(f)
+	}
 }

@@ -147,7 +147,10 @@ func (s *Source) refresh(ctx context.Context, current *store.Bundle) (*store.Bun
 		backoff = DefaultBackoff
 	}
 	for attempt := 0; ; attempt++ {
-		tok, err := s.Refresh(ctx, current.RefreshToken)
+		// Once sent, a refresh is seen through even if the user presses Ctrl-C: the server may
+		// already have rotated the refresh token, and only saving the answer keeps the login.
+		// The HTTP client's timeout still bounds it.
+		tok, err := s.Refresh(context.WithoutCancel(ctx), current.RefreshToken)
 		arrived := s.Now()
 		if err == nil {
 			if err := tokenendpoint.CheckTokenType(tok.TokenType); err != nil {

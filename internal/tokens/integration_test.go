@@ -1,0 +1,121 @@
+package tokens
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
+)
+
+// TestConcurrentGoroutines is the process storm in one process: 32 goroutines, each with its
+// own Source (so each takes the flock through its own file descriptor), over 5 expiry rounds
+// against the devserver with replay detection. One refresh per round, one token per round.
+func TestConcurrentGoroutines(t *testing.T) {
+	const redirect = "http://localhost:18999/callback"
+	dev, err := devserver.New(devserver.Options{ClientID: "c", ClientSecret: "s", RedirectURIs: []string{redirect},
+		AccessTTL: 2 * time.Second, RefreshTTL: time.Hour, AutoApprove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(dev)
+	defer hs.Close()
+	cfg := &oauth2.Config{ClientID: "c", ClientSecret: "s", RedirectURL: redirect, Scopes: []string{"users:read"},
+		Endpoint: oauth2.Endpoint{AuthURL: hs.URL + "/oauth/authorize", TokenURL: hs.URL + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}}
+
+	home := t.TempDir()
+	st := store.File{Dir: filepath.Join(home, "tokens")}
+	if err := st.Save("local", NewBundle(devLogin(t, cfg), time.Now(), cfg.Scopes)); err != nil {
+		t.Fatal(err)
+	}
+	newSource := func() *Source {
+		return &Source{
+			Env: "local", Store: st, Lock: FileLock{Dir: filepath.Join(home, "locks")}, Now: time.Now,
+			Refresh: func(ctx context.Context, rt string) (*oauth2.Token, error) {
+				tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
+				if err != nil {
+					return nil, tokenendpoint.Classify(cfg.Endpoint.TokenURL, err)
+				}
+				return tok, nil
+			},
+		}
+	}
+	for round := 1; round <= 5; round++ {
+		b, _ := st.Load("local")
+		time.Sleep(time.Until(b.Expiry))
+		before := dev.Stats().TokensIssued["refresh_token"]
+		var wg sync.WaitGroup
+		tokens := make([]string, 32)
+		errs := make([]error, 32)
+		for i := range tokens {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := newSource().Token(context.Background(), Request{MinTTL: 100 * time.Millisecond})
+				if err == nil {
+					tokens[i] = res.Bundle.AccessToken
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: goroutine %d: %v", round, i, err)
+			}
+			if tokens[i] != tokens[0] {
+				t.Errorf("round %d: goroutine %d got another token", round, i)
+			}
+		}
+		s := dev.Stats()
+		if got := s.TokensIssued["refresh_token"] - before; got != 1 || s.FamiliesRevoked != 0 {
+			t.Fatalf("round %d: %d refreshes, %d families revoked; want 1 and 0", round, got, s.FamiliesRevoked)
+		}
+	}
+}
+
+// devLogin gets tokens from an auto-approving devserver without a browser.
+func devLogin(t *testing.T, cfg *oauth2.Config) *oauth2.Token {
+	t.Helper()
+	verifier := oauth2.GenerateVerifier()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(cfg.AuthCodeURL("state-0123456789", oauth2.S256ChallengeOption(verifier)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cfg.Exchange(context.Background(), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestLockReleasedWhenHolderDies is in cmd/pleoauth (crash_test.go), with real processes; here
+// the lock's timeout is checked.
+func TestLockTimesOut(t *testing.T) {
+	l := FileLock{Dir: t.TempDir()}
+	unlock, err := l.Lock(context.Background(), "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := l.Lock(ctx, "local"); err == nil {
+		t.Fatal("a second lock was granted while the first is held")
+	}
+}
