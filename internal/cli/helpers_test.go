@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // run is one in-process run of pleoauth.
@@ -31,6 +32,10 @@ type harness struct {
 	browser  func(url string) error
 	// transport, when set, carries pleoauth's HTTP requests.
 	transport http.RoundTripper
+	// timeout, when set, bounds each HTTP request.
+	timeout time.Duration
+	// keychain, when set, is the OS keychain.
+	keychain store.Keychain
 }
 
 func newHarness(t *testing.T) *harness {
@@ -57,6 +62,9 @@ func (h *harness) main(args ...string) run {
 	if h.transport != nil {
 		client.Transport = h.transport
 	}
+	if h.timeout != 0 {
+		client.Timeout = h.timeout
+	}
 	d := &Deps{
 		Stdin:       strings.NewReader(""),
 		Stdout:      &stdout,
@@ -67,6 +75,7 @@ func (h *harness) main(args ...string) run {
 		Now:         time.Now,
 		HTTPClient:  client,
 		OpenBrowser: h.browser,
+		Keychain:    h.keychain,
 		Version:     "test",
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
