@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build demo test vet fmt
+.PHONY: help build demo test bench vet fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/'
@@ -16,6 +16,9 @@ demo: ## the whole flow against the bundled server: login, token, GET /v2/employ
 
 test: vet ## every test, with the race detector (CI=true makes missing real parts fail, not skip)
 	$(GO) test -race -count=1 ./...
+
+bench: ## benchmarks of whole processes against floors measured in the same run (docs/performance.md)
+	./scripts/bench.sh
 
 vet: ## go vet and a gofmt check
 	$(GO) vet ./...

@@ -41,7 +41,7 @@ type Session struct {
 
 // Require starts a keychain or, when its programs are missing, fails the test in CI and skips it
 // elsewhere with the command that installs them.
-func Require(t *testing.T) *Session {
+func Require(t testing.TB) *Session {
 	t.Helper()
 	for _, prog := range []string{"dbus-daemon", "dbus-send", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(prog); err != nil {
@@ -117,7 +117,7 @@ func (s *Session) hasSecretService() bool {
 }
 
 // Lock locks every collection of the Secret Service, as a screen lock does.
-func (s *Session) Lock(t *testing.T) {
+func (s *Session) Lock(t testing.TB) {
 	t.Helper()
 	if out, err := s.dbusSend("--dest=org.freedesktop.secrets", "/org/freedesktop/secrets",
 		"org.freedesktop.Secret.Service.LockService"); err != nil {
@@ -134,7 +134,7 @@ func (s *Session) dbusSend(args ...string) (string, error) {
 
 // Setenv points this test process at the keychain. go-keyring's D-Bus connection is made once
 // per process, so a package's tests share one session.
-func (s *Session) Setenv(t *testing.T) {
+func (s *Session) Setenv(t testing.TB) {
 	t.Helper()
 	for _, kv := range s.Env {
 		k, v, _ := strings.Cut(kv, "=")

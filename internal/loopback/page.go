@@ -6,17 +6,18 @@ import (
 )
 
 // The pages the browser shows after the redirect. html/template escapes everything echoed, so an
-// error_description carrying markup is shown as text.
-var (
-	successPage = template.Must(template.New("ok").Parse(pageHead + `
+// error_description carrying markup is shown as text. They are parsed when used, not at
+// start-up, which only a login needs.
+const (
+	successPage = pageHead + `
 <h1 id="result">Logged in</h1>
 <p>pleoauth has received the authorization. You can close this tab and return to the terminal.</p>
-</body></html>`))
-	failurePage = template.Must(template.New("fail").Parse(pageHead + `
+</body></html>`
+	failurePage = pageHead + `
 <h1 id="result">Login failed</h1>
 <p class="err">{{.}}</p>
 <p>Return to the terminal for the next step.</p>
-</body></html>`))
+</body></html>`
 )
 
 const pageHead = `<!doctype html>
@@ -26,7 +27,8 @@ const pageHead = `<!doctype html>
 
 // writePage sends a page that loads nothing, runs no script and leaks no Referer carrying the
 // code (RFC 9700 §4.2.4), and is never cached.
-func writePage(w http.ResponseWriter, status int, page *template.Template, data string) {
+func writePage(w http.ResponseWriter, status int, page string, data string) {
+	t := template.Must(template.New("page").Parse(page))
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
@@ -34,5 +36,5 @@ func writePage(w http.ResponseWriter, status int, page *template.Template, data 
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = page.Execute(w, data)
+	_ = t.Execute(w, data)
 }

@@ -2,9 +2,7 @@ package tokens
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -34,7 +32,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 
 	home := t.TempDir()
 	st := store.File{Dir: filepath.Join(home, "tokens")}
-	if err := st.Save("local", NewBundle(devLogin(t, cfg), time.Now(), cfg.Scopes)); err != nil {
+	if err := st.Save("local", NewBundle(mustLogin(t, cfg), time.Now(), cfg.Scopes)); err != nil {
 		t.Fatal(err)
 	}
 	newSource := func() *Source {
@@ -83,29 +81,17 @@ func TestConcurrentGoroutines(t *testing.T) {
 	}
 }
 
-// devLogin gets tokens from an auto-approving devserver without a browser.
-func devLogin(t *testing.T, cfg *oauth2.Config) *oauth2.Token {
+func mustLogin(t *testing.T, cfg *oauth2.Config) *oauth2.Token {
 	t.Helper()
-	verifier := oauth2.GenerateVerifier()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(cfg.AuthCodeURL("state-0123456789", oauth2.S256ChallengeOption(verifier)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := cfg.Exchange(context.Background(), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	tok, err := devserver.Login(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tok
 }
 
-// TestLockReleasedWhenHolderDies is in cmd/pleoauth (crash_test.go), with real processes; here
-// the lock's timeout is checked.
+// TestLockTimesOut: a waiter gives up when its context ends. That a dead holder's lock is
+// released is proved with real processes in cmd/pleoauth (crash_test.go).
 func TestLockTimesOut(t *testing.T) {
 	l := FileLock{Dir: t.TempDir()}
 	unlock, err := l.Lock(context.Background(), "local")
