@@ -163,4 +163,3 @@ func (w *world) status() (map[string]any, result) {
 func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 }
-
