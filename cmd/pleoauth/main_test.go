@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"pleoauth":         func() { os.Exit(cli.Main(context.Background(), os.Args[1:], cli.SystemDeps("test"))) },
 		"follow-redirects": followRedirectsMain,
+		"scan-cmdlines":    scanCmdlinesMain,
 	})
 }
 
@@ -51,6 +53,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup:               setupScript,
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"devstat": devstat},
 	})
 }
 
@@ -76,6 +79,7 @@ func setupScript(e *testscript.Env) error {
 	if err != nil {
 		return err
 	}
+	e.Values["devserver"] = dev
 	devHTTP := httptest.NewServer(dev)
 	e.Defer(devHTTP.Close)
 	e.Setenv("DEVSERVER_URL", devHTTP.URL)
@@ -107,4 +111,47 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// devstat asserts one of the devserver's counters: devstat refreshes|revoked|code-exchanges N.
+func devstat(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: devstat refreshes|revoked|code-exchanges N")
+	}
+	st := ts.Value("devserver").(*devserver.Server).Stats()
+	got := map[string]int{
+		"refreshes":      st.TokensIssued["refresh_token"],
+		"revoked":        st.FamiliesRevoked,
+		"code-exchanges": st.TokensIssued["authorization_code"],
+	}[args[0]]
+	if (fmt.Sprint(got) == args[1]) == neg {
+		ts.Fatalf("devserver %s = %d; want %s%s", args[0], got, map[bool]string{true: "not ", false: ""}[neg], args[1])
+	}
+}
+
+// scanCmdlinesMain looks for $PLEO_ACCESS_TOKEN in the command line of every process on the
+// machine, repeatedly for a moment, and prints how many command lines it read and how many held
+// the token. It reads the token from its environment, so its own argv never holds it.
+func scanCmdlinesMain() {
+	token := os.Getenv("PLEO_ACCESS_TOKEN")
+	if token == "" {
+		fmt.Println("no PLEO_ACCESS_TOKEN in the environment")
+		os.Exit(1)
+	}
+	read, found := 0, 0
+	for range 20 {
+		paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			read++
+			if strings.Contains(string(b), token) {
+				found++
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Printf("read %d command lines, %d with the token\n", read, found)
 }

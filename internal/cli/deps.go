@@ -21,6 +21,9 @@ type Deps struct {
 	Stdout io.Writer
 	Stderr io.Writer
 
+	// StdoutIsTerminal and StderrIsTerminal tell whether a person reads the output.
+	StdoutIsTerminal func() bool
+	StderrIsTerminal func() bool
 	// Interactive reports whether a person is at the terminal: stdin is a terminal and CI is not
 	// set. A non-interactive run never prompts and never opens a browser on its own.
 	Interactive func() bool
@@ -60,11 +63,13 @@ func SystemDeps(version string) *Deps {
 			fmt.Fprintln(stderr)
 			return string(b), err
 		},
-		Getenv:     os.Getenv,
-		Now:        time.Now,
-		HTTPClient: NewHTTPClient(),
-		Keychain:   store.OSKeychain{},
-		Version:    version,
+		StdoutIsTerminal: func() bool { return term.IsTerminal(int(os.Stdout.Fd())) },
+		StderrIsTerminal: func() bool { return term.IsTerminal(int(os.Stderr.Fd())) },
+		Getenv:           os.Getenv,
+		Now:              time.Now,
+		HTTPClient:       NewHTTPClient(),
+		Keychain:         store.OSKeychain{},
+		Version:          version,
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/pleoauth/pleoauth/internal/failure"
 )
@@ -25,11 +26,21 @@ const exitCodesHelp = `Exit codes:
   5    temporary failure: network, timeout, HTTP 5xx or 429; retry later
   130  interrupted (Ctrl-C)`
 
+// ExitStatus is an exit code decided elsewhere — the command run by "pleoauth exec" — passed on
+// as it is and without a message.
+type ExitStatus struct{ Code int }
+
+func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+
 // exitCode maps err to the documented exit code. interrupted tells whether the run's context was
 // cancelled by a signal.
 func exitCode(err error, interrupted bool) int {
 	if err == nil {
 		return ExitOK
+	}
+	var status *ExitStatus
+	if errors.As(err, &status) {
+		return status.Code
 	}
 	if interrupted && errors.Is(err, context.Canceled) {
 		return ExitInterrupted

@@ -124,6 +124,11 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 	if err := st.Save(env.Name, bundle); err != nil {
 		return fmt.Errorf("login %s: the login worked but the tokens could not be stored: %w", env.Name, err)
 	}
+	if hook := onRotate(d, env); hook != nil && bundle.RefreshToken != "" {
+		if err := hook(bundle); err != nil {
+			return fmt.Errorf("login %s: logged in, but %w", env.Name, err)
+		}
+	}
 	fmt.Fprintf(d.Stderr, "Logged in to %s. Access token valid until %s (scope: %s); refresh token %s. Stored in the %s store.\n",
 		env.Name, bundle.Expiry.Format(time.RFC3339), bundle.Scope, held(bundle.RefreshToken != ""), st.Name())
 	return nil

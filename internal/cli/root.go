@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,8 @@ const envHelp = `Environment variables:
   PLEOAUTH_CLIENT_ID      client ID, overriding the environment's
   PLEOAUTH_CLIENT_SECRET  client secret (never give it on the command line)
   PLEOAUTH_STORE          token store: keyring (default) or file
+  PLEOAUTH_REFRESH_TOKEN  a refresh token to start from when the environment has no tokens (CI)
+  PLEOAUTH_ON_ROTATE      like --on-rotate
   PLEOAUTH_MIN_TTL        how long a printed token must stay valid, like --min-ttl (default 60s)
   CI                      "true": never prompt or wait for a browser; file store if no keychain
   PLEOAUTH_AUTH_SERVER_URL, PLEOAUTH_API_URL, PLEOAUTH_REDIRECT_URI, PLEOAUTH_SCOPES,
@@ -35,7 +38,7 @@ func Main(ctx context.Context, args []string, d *Deps) int {
 	switch {
 	case code == ExitInterrupted:
 		fmt.Fprintln(d.Stderr, "pleoauth: interrupted")
-	case err != nil:
+	case err != nil && !errors.As(err, new(*ExitStatus)):
 		fmt.Fprintf(d.Stderr, "pleoauth: %v\n", err)
 	}
 	return code
@@ -67,6 +70,7 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		},
 	}
 	root.PersistentFlags().StringVarP(&g.Env, "env", "e", "", "environment to use (staging, production, local or one from config.yaml)")
+	root.PersistentFlags().String("on-rotate", "", "shell command that gets each new refresh token on stdin, after it is stored (PLEOAUTH_ON_ROTATE)")
 	root.PersistentFlags().String("store", "", `where tokens are kept: "keyring" (OS keychain, the default) or "file" (PLEOAUTH_STORE)`)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return failure.Wrap(failure.Usage, fmt.Errorf("%w; run \"%s --help\"", err, cmd.CommandPath()))
@@ -77,6 +81,10 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		newLoginCmd(d),
 		newTokenCmd(d),
 		newStatusCmd(d),
+		newAPICmd(d),
+		newExecCmd(d),
+		newExportCmd(d),
+		newImportCmd(d),
 		newLogoutCmd(d),
 		newVersionCmd(d),
 	)

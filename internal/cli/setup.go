@@ -96,11 +96,13 @@ func (s secretSource) get(prompt bool) (string, error) {
 func tokenSource(d *Deps, cfg *config.Config, env config.Environment, st tokenStore) *tokens.Source {
 	secrets := secretSource{d: d, cfg: cfg, env: env, useKeychain: st.Name() == config.StoreKeyring}
 	return &tokens.Source{
-		Env:    env.Name,
-		Store:  st,
-		Lock:   lockDir(cfg),
-		Now:    d.Now,
-		Scopes: env.Scopes,
+		Env:     env.Name,
+		Store:   st,
+		Lock:    lockDir(cfg),
+		Now:     d.Now,
+		Scopes:  env.Scopes,
+		Seed:    d.Getenv("PLEOAUTH_REFRESH_TOKEN"),
+		Rotated: onRotate(d, env),
 		Refresh: func(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 			if err := config.CheckServerURL(env.TokenURL); err != nil {
 				return nil, fmt.Errorf("env %s: token_url %w", env.Name, err)

@@ -57,7 +57,7 @@ type fileEnvironment struct {
 // overrideKeys are the per-environment settings that PLEOAUTH_<KEY> (and some flags) override.
 var overrideKeys = []string{
 	"auth_server_url", "authorize_url", "token_url", "introspect_url", "api_url",
-	"client_id", "client_secret", "redirect_uri", "scopes", "client_auth",
+	"client_id", "client_secret", "redirect_uri", "scopes", "client_auth", "on_rotate", "ca_file",
 }
 
 // Store backends.
@@ -96,7 +96,7 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		}
 	}
 	if flags != nil {
-		for flag, key := range map[string]string{"env": "env", "scope": "scopes", "store": "store", "min-ttl": "min_ttl"} {
+		for flag, key := range map[string]string{"env": "env", "scope": "scopes", "store": "store", "min-ttl": "min_ttl", "on-rotate": "on_rotate"} {
 			if f := flags.Lookup(flag); f != nil {
 				if err := v.BindPFlag(key, f); err != nil {
 					return nil, err
@@ -151,6 +151,8 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		ClientSecret:  v.GetString("client_secret"),
 		RedirectURI:   v.GetString("redirect_uri"),
 		ClientAuth:    v.GetString("client_auth"),
+		OnRotate:      v.GetString("on_rotate"),
+		CAFile:        v.GetString("ca_file"),
 		Scopes:        splitScopes(v.GetString("scopes")),
 	}
 	c.overrides = o

@@ -34,6 +34,13 @@ type Environment struct {
 	// client_secret_basic (RFC 6749 §2.3.1; Pleo accepts nothing else) or "body" for
 	// client_secret_post. Never both.
 	ClientAuth string `mapstructure:"client_auth"`
+
+	// OnRotate is a shell command run with each new refresh token on its stdin, after it was
+	// stored: a CI job writes it back to its secret store with it.
+	OnRotate string `mapstructure:"on_rotate"`
+	// CAFile is a PEM file of certificate authorities trusted for this environment's servers, in
+	// addition to the system's (a private CA).
+	CAFile string `mapstructure:"ca_file"`
 }
 
 // Client authentication methods.
@@ -88,6 +95,8 @@ func (e Environment) mergeOnto(base Environment) Environment {
 	set(&base.ClientSecret, e.ClientSecret)
 	set(&base.RedirectURI, e.RedirectURI)
 	set(&base.ClientAuth, e.ClientAuth)
+	set(&base.OnRotate, e.OnRotate)
+	set(&base.CAFile, e.CAFile)
 	if len(e.Scopes) > 0 {
 		base.Scopes = e.Scopes
 	}

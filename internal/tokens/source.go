@@ -47,8 +47,12 @@ type Source struct {
 	Backoff []time.Duration
 	// Sleep waits d or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Saved, when set, is called after a refresh was saved and before the lock is released.
-	Saved func(b *store.Bundle) error
+	// Seed is a refresh token to start from when the store holds nothing for Env: the CI
+	// bootstrap (PLEOAUTH_REFRESH_TOKEN) and "pleoauth import-refresh-token".
+	Seed string
+	// Rotated, when set, is called when a refresh brought a new refresh token, after it was
+	// saved and before the lock is released, so that write-backs happen in rotation order.
+	Rotated func(b *store.Bundle) error
 }
 
 // DefaultBackoff is short and bounded: a script waiting on "pleoauth token" should learn within
@@ -111,9 +115,9 @@ func (s *Source) Token(ctx context.Context, r Request) (Result, error) {
 		return Result{}, failure.Wrap(failure.LoginRequired, fmt.Errorf(
 			"env %s: the refreshed tokens could not be saved, so the refresh token is lost: %w; run \"pleoauth login --env %s\"", s.Env, err, s.Env))
 	}
-	if s.Saved != nil {
-		if err := s.Saved(fresh); err != nil {
-			return Result{}, fmt.Errorf("env %s: tokens refreshed and saved, but: %w", s.Env, err)
+	if s.Rotated != nil && fresh.RefreshToken != current.RefreshToken {
+		if err := s.Rotated(fresh); err != nil {
+			return Result{}, fmt.Errorf("env %s: tokens refreshed and saved, but %w", s.Env, err)
 		}
 	}
 	if !fresh.ValidFor(s.Now(), r.MinTTL) {
@@ -126,6 +130,8 @@ func (s *Source) Token(ctx context.Context, r Request) (Result, error) {
 func (s *Source) load() (*store.Bundle, error) {
 	b, err := s.Store.Load(s.Env)
 	switch {
+	case errors.Is(err, store.ErrNotFound) && s.Seed != "":
+		return &store.Bundle{RefreshToken: s.Seed}, nil
 	case errors.Is(err, store.ErrNotFound):
 		return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: not logged in; run \"pleoauth login --env %s\"", s.Env, s.Env))
 	case errors.Is(err, store.ErrKeychainItemNotFound):

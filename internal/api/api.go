@@ -1,0 +1,127 @@
+// Package api makes authenticated requests to an environment's API: the bearer token in the
+// Authorization header only (RFC 6750 §2.1; Pleo: never in a query string or body), one forced
+// refresh and retry when the API answers 401.
+package api
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Request is one API call.
+type Request struct {
+	Method string
+	// Path is joined to the API base; a full URL is accepted only on the base's origin, so the
+	// token is never sent to another host.
+	Path    string
+	Body    []byte
+	Headers http.Header
+}
+
+// TokenFunc returns an access token; force asks for a refreshed one.
+type TokenFunc func(ctx context.Context, force bool) (string, error)
+
+// Client sends requests to one API base URL.
+type Client struct {
+	BaseURL    string
+	HTTPClient *http.Client
+	Token      TokenFunc
+}
+
+// Do sends r with a valid token. When the API answers 401 — the token was revoked or expired
+// early — it refreshes once and retries (the body is in memory, so it can be sent again).
+// The caller closes the response body.
+func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
+	target, err := c.resolve(r.Path)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(ctx, target, r, false)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	return c.send(ctx, target, r, true)
+}
+
+func (c *Client) send(ctx context.Context, target string, r Request, force bool) (*http.Response, error) {
+	token, err := c.Token(ctx, force)
+	if err != nil {
+		return nil, err
+	}
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+		if r.Body != nil {
+			method = http.MethodPost
+		}
+	}
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), target, body)
+	if err != nil {
+		return nil, err
+	}
+	// Pleo's examples send this Accept; a caller's -H overrides it.
+	req.Header.Set("Accept", "application/json;charset=UTF-8")
+	if r.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range r.Headers {
+		if http.CanonicalHeaderKey(k) == "Authorization" {
+			continue // the token is pleoauth's to send
+		}
+		req.Header.Del(k)
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.HTTPClient.Do(req)
+	if err != nil {
+		return nil, &TransportError{URL: target, Err: err}
+	}
+	return resp, nil
+}
+
+// resolve joins path to the base URL, refusing any URL off the base's origin.
+func (c *Client) resolve(path string) (string, error) {
+	base, err := url.Parse(c.BaseURL)
+	if err != nil || base.Host == "" {
+		return "", fmt.Errorf("api_url %q is not an absolute URL; set api_url for this environment", c.BaseURL)
+	}
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		u, err := url.Parse(path)
+		if err != nil {
+			return "", fmt.Errorf("%q is not a URL", path)
+		}
+		if u.Scheme != base.Scheme || u.Host != base.Host {
+			return "", fmt.Errorf("%s is not on the API %s; pleoauth sends the token only to the environment's api_url", u.Redacted(), base.Scheme+"://"+base.Host)
+		}
+		return u.String(), nil
+	}
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	return strings.TrimRight(base.String(), "/") + path, nil
+}
+
+// TransportError is a request that got no answer.
+type TransportError struct {
+	URL string
+	Err error
+}
+
+func (e *TransportError) Error() string {
+	return fmt.Sprintf("%s could not be reached (%v); check your network and try again", e.URL, e.Err)
+}
+
+func (e *TransportError) Unwrap() error { return e.Err }

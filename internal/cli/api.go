@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pleoauth/pleoauth/internal/api"
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/tokens"
+)
+
+type apiOptions struct {
+	Method  string
+	Data    string
+	Input   string
+	Headers []string
+	Include bool
+}
+
+func newAPICmd(d *Deps) *cobra.Command {
+	o := &apiOptions{}
+	cmd := &cobra.Command{
+		Use:   "api PATH",
+		Short: "Make an authenticated request to the environment's API",
+		Long: `Api sends a request to the environment's api_url (Pleo: https://external.staging.pleo.io or
+https://external.pleo.io) with a valid access token in the Authorization header and
+"Accept: application/json". When the API answers 401, the token is refreshed once and the request
+sent again.
+
+The response body goes to stdout: indented when it is JSON and stdout is a terminal, byte for byte
+otherwise. Any status but 2xx exits non-zero with a one-line summary on stderr: 4xx exit 1, 5xx and
+429 exit 5; a refresh token the server refused exits 4.`,
+		Example: `  pleoauth api /v2/employees
+  pleoauth api --env production /v1/introspect
+  pleoauth api -X POST /v1/export-jobs -d '{"type":"EXPENSES"}'
+  pleoauth api -X PUT /v2/vendors/123 --input vendor.json -H 'X-Request-Id: 42'
+  pleoauth api --include /v2/employees | less`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runAPI(cmd, d, o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.Duration("min-ttl", 60*time.Second, "the token sent stays valid at least this long")
+	f.StringVarP(&o.Method, "method", "X", "", "HTTP method (default GET, or POST with a body)")
+	f.StringVarP(&o.Data, "data", "d", "", "request body")
+	f.StringVar(&o.Input, "input", "", `file to send as the body ("-" for stdin)`)
+	f.StringArrayVarP(&o.Headers, "header", "H", nil, `extra header "Key: Value" (repeatable)`)
+	f.BoolVarP(&o.Include, "include", "i", false, "print the status line and response headers before the body")
+	cmd.MarkFlagsMutuallyExclusive("data", "input")
+	return cmd
+}
+
+func runAPI(cmd *cobra.Command, d *Deps, o *apiOptions, path string) error {
+	headers := http.Header{}
+	for _, h := range o.Headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return failure.Wrap(failure.Usage, fmt.Errorf("-H %q is not \"Key: Value\"", h))
+		}
+		headers.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	var body []byte
+	switch {
+	case o.Data != "":
+		body = []byte(o.Data)
+	case o.Input == "-":
+		b, err := io.ReadAll(d.Stdin)
+		if err != nil {
+			return fmt.Errorf("read the body from stdin: %w", err)
+		}
+		body = b
+	case o.Input != "":
+		b, err := os.ReadFile(o.Input)
+		if err != nil {
+			return failure.Wrap(failure.Usage, fmt.Errorf("--input: %w", err))
+		}
+		body = b
+	}
+
+	cfg, err := loadConfig(cmd.Flags())
+	if err != nil {
+		return err
+	}
+	env, err := environment(cfg, false)
+	if err != nil {
+		return err
+	}
+	if env.APIURL == "" {
+		return fmt.Errorf("env %s has no api_url; set it under environments.%s in %s", env.Name, env.Name, cfg.File)
+	}
+	src := tokenSource(d, cfg, env, openStore(cfg, d))
+	client := &api.Client{
+		BaseURL:    env.APIURL,
+		HTTPClient: d.HTTPClient,
+		Token: func(ctx context.Context, force bool) (string, error) {
+			res, err := src.Token(ctx, tokens.Request{MinTTL: cfg.MinTTL, Force: force})
+			if err != nil {
+				return "", err
+			}
+			return res.Bundle.AccessToken, nil
+		},
+	}
+	resp, err := client.Do(cmd.Context(), api.Request{Method: o.Method, Path: path, Body: body, Headers: headers})
+	if err != nil {
+		var te *api.TransportError
+		if errors.As(err, &te) {
+			return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %w", env.Name, err))
+		}
+		if failure.KindOf(err) != failure.Other {
+			return err
+		}
+		return fmt.Errorf("env %s: %w", env.Name, err)
+	}
+	defer resp.Body.Close()
+
+	if o.Include {
+		fmt.Fprintf(d.Stdout, "%s %s\n", resp.Proto, resp.Status)
+		_ = resp.Header.Write(d.Stdout)
+		fmt.Fprintln(d.Stdout)
+	}
+	if err := writeBody(d, resp); err != nil {
+		return err
+	}
+	return statusError(env.Name, resp)
+}
+
+// writeBody copies the response to stdout, indenting JSON for a person at a terminal.
+func writeBody(d *Deps, resp *http.Response) error {
+	if d.StdoutIsTerminal == nil || !d.StdoutIsTerminal() || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		_, err := io.Copy(d.Stdout, resp.Body)
+		return err
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, raw, "", "  ") != nil {
+		_, err = d.Stdout.Write(raw)
+		return err
+	}
+	pretty.WriteByte('\n')
+	_, err = pretty.WriteTo(d.Stdout)
+	return err
+}
+
+// statusError maps a non-2xx answer to the exit code: 5xx and 429 are temporary, the rest plain
+// errors; the message names the request and the status.
+func statusError(env string, resp *http.Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	msg := fmt.Errorf("env %s: %s %s answered %s", env, resp.Request.Method, resp.Request.URL.Redacted(), resp.Status)
+	switch {
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return failure.Wrap(failure.Temporary, fmt.Errorf("%w; try again later", msg))
+	case resp.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("%w even with a refreshed token; check the token's scopes and the client's access, or run \"pleoauth login --env %s\"", msg, env)
+	case resp.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("%w: the token lacks a scope this call needs; log in again with it: pleoauth login --env %s --scope \"...\"", msg, env)
+	default:
+		return msg
+	}
+}

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/tokens"
+)
+
+func newExecCmd(d *Deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "exec [flags] -- COMMAND [ARGS...]",
+		Short: "Run a command with a fresh access token in its environment",
+		Long: `Exec runs COMMAND with PLEO_ACCESS_TOKEN (valid for at least --min-ttl) and PLEO_API_URL in its
+environment. The token is never put on a command line, where other users of the machine could read
+it in the process list. Exec passes on the command's exit code, and forwards SIGINT, SIGTERM and
+SIGHUP to it.`,
+		Example: `  pleoauth exec -- sh -c 'curl -H "Authorization: Bearer $PLEO_ACCESS_TOKEN" "$PLEO_API_URL/v2/employees"'
+  pleoauth exec --env production --min-ttl 30m -- ./nightly-export.py`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExec(cmd, d, args)
+		},
+	}
+	cmd.Flags().Duration("min-ttl", 60*time.Second, "the token given stays valid at least this long")
+	// Flags after COMMAND are COMMAND's: "pleoauth exec ls -la" works without "--".
+	cmd.Flags().SetInterspersed(false)
+	return cmd
+}
+
+func runExec(cmd *cobra.Command, d *Deps, args []string) error {
+	cfg, err := loadConfig(cmd.Flags())
+	if err != nil {
+		return err
+	}
+	env, err := environment(cfg, false)
+	if err != nil {
+		return err
+	}
+	res, err := tokenSource(d, cfg, env, openStore(cfg, d)).Token(cmd.Context(), tokens.Request{MinTTL: cfg.MinTTL})
+	if err != nil {
+		return err
+	}
+
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		return failure.Wrap(failure.Usage, fmt.Errorf("exec: %w", err))
+	}
+	child := exec.Command(path, args[1:]...)
+	child.Env = append(os.Environ(), "PLEO_ACCESS_TOKEN="+res.Bundle.AccessToken, "PLEO_API_URL="+env.APIURL)
+	child.Stdin, child.Stdout, child.Stderr = d.Stdin, d.Stdout, d.Stderr
+
+	// The signals go to the child, which decides how to end; pleoauth waits for it.
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(signals)
+	if err := child.Start(); err != nil {
+		return fmt.Errorf("exec %s: %w", args[0], err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- child.Wait() }()
+	for {
+		select {
+		case s := <-signals:
+			_ = child.Process.Signal(s)
+		case err := <-done:
+			return childExit(err)
+		}
+	}
+}
+
+// childExit turns the child's end into pleoauth's exit code: its own code, or 128+signal as a
+// shell reports it.
+func childExit(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	code := ee.ExitCode()
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		code = 128 + int(ws.Signal())
+	}
+	return &ExitStatus{Code: code}
+}
