@@ -3,11 +3,14 @@
 package authcode
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -30,6 +33,13 @@ type Login struct {
 	OpenBrowser func(url string) error
 	// Stderr receives the URL and progress for the person at the terminal.
 	Stderr io.Writer
+	// Paste, when set, is read for a redirect address pasted by hand while the listener waits;
+	// whichever arrives first wins. With Paste set, a redirect port held by another program is
+	// not fatal: the login continues by paste alone.
+	Paste io.Reader
+	// Waiting, when set, runs while the login waits, with a context that ends when it stops
+	// waiting (a progress display).
+	Waiting func(ctx context.Context)
 }
 
 // Run listens on the redirect URI, sends the user to the authorization URL, waits for the
@@ -41,10 +51,16 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	}
 	// Listen before the browser opens, so the redirect always finds us.
 	receiver, err := loopback.Listen(redirect)
-	if err != nil {
+	var inUse *loopback.PortInUseError
+	switch {
+	case errors.As(err, &inUse) && l.Paste != nil:
+		fmt.Fprintf(l.Stderr, "%v\nContinuing without it: paste the address instead.\n", err)
+		receiver = nil
+	case err != nil:
 		return nil, err
+	default:
+		defer receiver.Close()
 	}
-	defer receiver.Close()
 
 	verifier := l.Verifier
 	if verifier == "" {
@@ -59,7 +75,13 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	}
 	authURL := l.OAuth2.AuthCodeURL(state, opts...)
 
-	fmt.Fprintf(l.Stderr, "Open this URL in a browser to log in:\n\n    %s\n\nWaiting for the redirect to %s ...\n", authURL, redirect)
+	fmt.Fprintf(l.Stderr, "Open this URL in a browser to log in:\n\n    %s\n\n", authURL)
+	if receiver != nil {
+		fmt.Fprintf(l.Stderr, "Waiting for the redirect to %s ...\n", redirect)
+	}
+	if l.Paste != nil {
+		fmt.Fprintf(l.Stderr, "If the browser cannot reach this machine, paste the address it ends on (%s?...) here and press Enter.\n", redirect)
+	}
 	if l.OpenBrowser != nil {
 		go func() {
 			if err := l.OpenBrowser(authURL); err != nil {
@@ -68,16 +90,66 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 		}()
 	}
 
-	var code string
-	_, err = receiver.Receive(ctx, func(q url.Values) error {
-		c, err := CheckCallback(q, state)
-		code = c
-		return err
-	})
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	if l.Waiting != nil {
+		go l.Waiting(waitCtx)
+	}
+	code, err := l.wait(waitCtx, receiver, state)
+	stopWaiting()
 	if err != nil {
 		return nil, err
 	}
 	return l.exchange(ctx, code, verifier)
+}
+
+// wait returns the code from the first valid redirect, by the listener or by paste.
+func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state string) (string, error) {
+	type outcome struct {
+		code string
+		err  error
+	}
+	done := make(chan outcome, 2)
+	if receiver != nil {
+		go func() {
+			var code string
+			_, err := receiver.Receive(ctx, func(q url.Values) error {
+				c, err := CheckCallback(q, state)
+				code = c
+				return err
+			})
+			done <- outcome{code, err}
+		}()
+	}
+	if l.Paste != nil {
+		go func() {
+			sc := bufio.NewScanner(l.Paste)
+			for sc.Scan() {
+				if strings.TrimSpace(sc.Text()) == "" {
+					continue
+				}
+				q, err := ParsePasted(sc.Text())
+				if err == nil {
+					var code string
+					if code, err = CheckCallback(q, state); err == nil {
+						done <- outcome{code, nil}
+						return
+					}
+				}
+				// A mistyped paste is not the end of the login: say why and keep waiting.
+				fmt.Fprintf(l.Stderr, "That address was not accepted: %v. Paste it again.\n", err)
+			}
+		}()
+	}
+	if receiver == nil && l.Paste == nil {
+		return "", errors.New("nothing can receive the redirect")
+	}
+	select {
+	case o := <-done:
+		return o.code, o.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
 }
 
 // exchange trades the code for tokens (RFC 6749 §4.1.3) with the PKCE verifier (RFC 7636 §4.5).

@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -82,7 +84,13 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 	if err := st.Check(); err != nil {
 		return fmt.Errorf("login %s: tokens cannot be stored: %w", env.Name, err)
 	}
-	secret, err := secretSource{d: d, cfg: cfg, env: env, fromStdin: o.ClientSecretStdin, useKeychain: st.Name() == config.StoreKeyring}.get(true)
+	// One reader for stdin: the secret's line, then pasted addresses, are read from it in turn.
+	stdin := bufio.NewReader(d.Stdin)
+	secrets := secretSource{d: d, cfg: cfg, env: env, useKeychain: st.Name() == config.StoreKeyring}
+	if o.ClientSecretStdin {
+		secrets.stdin = stdin
+	}
+	secret, err := secrets.get(true)
 	if err != nil {
 		return err
 	}
@@ -96,10 +104,20 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 	if o.Subject != "" {
 		login.AuthParams = url.Values{"urn_pleo_params_oauth_subject": {o.Subject}}
 	}
-	if !o.NoBrowser {
+	if o.NoBrowser {
+		// The browser may be on another machine: take the address it ends on by paste too.
+		login.Paste = stdin
+		if d.Getenv("SSH_CONNECTION") != "" {
+			port := redirectPort(env.RedirectURI)
+			fmt.Fprintf(d.Stderr, "You are connected over SSH. To let the browser on your computer reach this machine, log in from a shell started with:\n    ssh -L %s:localhost:%s %s\n", port, port, sshTarget(d))
+		}
+	} else {
 		login.OpenBrowser = d.OpenBrowser
 		if login.OpenBrowser == nil {
 			login.OpenBrowser = browser.Opener{Command: d.Getenv("BROWSER"), Output: d.Stderr}.Open
+		}
+		if d.StderrIsTerminal != nil && d.StderrIsTerminal() {
+			login.Waiting = spinner(d, o.Timeout)
 		}
 	}
 
@@ -139,4 +157,24 @@ func held(ok bool) string {
 		return "held"
 	}
 	return "not issued"
+}
+
+func redirectPort(redirectURI string) string {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return "8765"
+	}
+	return u.Port()
+}
+
+// sshTarget names this machine for the ssh -L hint.
+func sshTarget(d *Deps) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "<this host>"
+	}
+	if user := d.Getenv("USER"); user != "" {
+		return user + "@" + host
+	}
+	return host
 }

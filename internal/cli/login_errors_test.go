@@ -181,7 +181,8 @@ func TestLoginPortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	r := h.main("login", "--env", "local", "--no-browser", "--timeout", "5s")
+	h.browser = func(string) error { return nil }
+	r := h.main("login", "--env", "local", "--timeout", "5s")
 	if r.code != ExitError {
 		t.Fatalf("exit %d; want %d", r.code, ExitError)
 	}

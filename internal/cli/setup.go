@@ -47,8 +47,9 @@ type secretSource struct {
 	d           *Deps
 	cfg         *config.Config
 	env         config.Environment
-	fromStdin   bool
 	useKeychain bool
+	// stdin, when set, is read for the secret (--client-secret-stdin).
+	stdin *bufio.Reader
 }
 
 func (s secretSource) get(prompt bool) (string, error) {
@@ -56,8 +57,8 @@ func (s secretSource) get(prompt bool) (string, error) {
 		return s.env.ClientSecret, nil
 	}
 	name := s.env.Name
-	if s.fromStdin {
-		line, err := bufio.NewReader(s.d.Stdin).ReadString('\n')
+	if s.stdin != nil {
+		line, err := s.stdin.ReadString('\n')
 		line = strings.TrimRight(line, "\r\n")
 		if line == "" {
 			return "", fmt.Errorf("env %s: --client-secret-stdin read no secret from stdin (%v); pipe the secret in, followed by a newline", name, err)
