@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pleoauth/pleoauth/internal/debuglog"
 	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
@@ -20,6 +22,7 @@ const envHelp = `Environment variables:
   PLEOAUTH_STORE          token store: keyring (default) or file
   PLEOAUTH_REFRESH_TOKEN  a refresh token to start from when the environment has no tokens (CI)
   PLEOAUTH_ON_ROTATE      like --on-rotate
+  PLEOAUTH_DEBUG          "1": like --debug
   PLEOAUTH_MIN_TTL        how long a printed token must stay valid, like --min-ttl (default 60s)
   CI                      "true": never prompt or wait for a browser; file store if no keychain
   PLEOAUTH_AUTH_SERVER_URL, PLEOAUTH_API_URL, PLEOAUTH_REDIRECT_URI, PLEOAUTH_SCOPES,
@@ -46,7 +49,8 @@ func Main(ctx context.Context, args []string, d *Deps) int {
 
 // globalOptions are the flags every command has.
 type globalOptions struct {
-	Env string
+	Env   string
+	Debug bool
 }
 
 func newRootCmd(d *Deps) *cobra.Command {
@@ -70,8 +74,20 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		},
 	}
 	root.PersistentFlags().StringVarP(&g.Env, "env", "e", "", "environment to use (staging, production, local or one from config.yaml)")
+	root.PersistentFlags().BoolVar(&g.Debug, "debug", false, "trace every HTTP request on stderr, credentials replaced by fingerprints (PLEOAUTH_DEBUG=1)")
 	root.PersistentFlags().String("on-rotate", "", "shell command that gets each new refresh token on stdin, after it is stored (PLEOAUTH_ON_ROTATE)")
 	root.PersistentFlags().String("store", "", `where tokens are kept: "keyring" (OS keychain, the default) or "file" (PLEOAUTH_STORE)`)
+	root.PersistentPreRun = func(*cobra.Command, []string) {
+		if g.Debug || d.Getenv("PLEOAUTH_DEBUG") == "1" {
+			traced := *d.HTTPClient
+			next := traced.Transport
+			if next == nil {
+				next = http.DefaultTransport
+			}
+			traced.Transport = &debuglog.Transport{Next: next, W: d.Stderr, Now: d.Now}
+			d.HTTPClient = &traced
+		}
+	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return failure.Wrap(failure.Usage, fmt.Errorf("%w; run \"%s --help\"", err, cmd.CommandPath()))
 	})

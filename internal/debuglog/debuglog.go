@@ -1,0 +1,186 @@
+// Package debuglog writes a trace of every HTTP exchange for --debug, with each credential
+// replaced by a fingerprint: enough to tell two tokens apart or match one to a server log, never
+// enough to use one.
+package debuglog
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// secretKeys are the parameter and JSON field names whose values are credentials.
+var secretKeys = map[string]bool{
+	"access_token": true, "refresh_token": true, "id_token": true, "client_secret": true,
+	"code": true, "code_verifier": true, "token": true, "password": true, "assertion": true,
+}
+
+// secretHeaders are the headers whose values are credentials.
+var secretHeaders = map[string]bool{
+	"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true,
+}
+
+// maxBody is how much of a body the trace shows.
+const maxBody = 4 << 10
+
+// Fingerprint stands for a secret in the trace: the start of its SHA-256 and its length.
+func Fingerprint(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return fmt.Sprintf("sha256:%s…, len=%d", hex.EncodeToString(sum[:4]), len(s))
+}
+
+// Transport wraps Next and writes a redacted trace of each exchange to W.
+type Transport struct {
+	Next http.RoundTripper
+	W    io.Writer
+	Now  func() time.Time
+
+	mu sync.Mutex
+}
+
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		reqBody = b
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	start := t.Now()
+	var b strings.Builder
+	fmt.Fprintf(&b, "> %s %s\n", req.Method, redactURL(req.URL))
+	writeHeaders(&b, ">", req.Header)
+	if len(reqBody) > 0 {
+		fmt.Fprintf(&b, "> body: %s\n", redactBody(reqBody, req.Header.Get("Content-Type")))
+	}
+	resp, err := t.Next.RoundTrip(req)
+	elapsed := t.Now().Sub(start).Round(time.Millisecond)
+	if err != nil {
+		fmt.Fprintf(&b, "< error after %s: %v\n", elapsed, err)
+		t.write(b.String())
+		return nil, err
+	}
+	fmt.Fprintf(&b, "< %s (%s)\n", resp.Status, elapsed)
+	writeHeaders(&b, "<", resp.Header)
+	// Show the start of the body and hand the whole of it on.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	if len(head) > 0 {
+		fmt.Fprintf(&b, "< body: %s\n", redactBody(head, resp.Header.Get("Content-Type")))
+	}
+	t.write(b.String())
+	return resp, nil
+}
+
+func (t *Transport) write(s string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, _ = io.WriteString(t.W, s)
+}
+
+func writeHeaders(b *strings.Builder, dir string, h http.Header) {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range h[k] {
+			if secretHeaders[k] {
+				scheme, cred, ok := strings.Cut(v, " ")
+				if ok && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Basic")) {
+					v = scheme + " " + Fingerprint(cred)
+				} else {
+					v = Fingerprint(v)
+				}
+			}
+			fmt.Fprintf(b, "%s %s: %s\n", dir, k, v)
+		}
+	}
+}
+
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	if c.RawQuery != "" {
+		c.RawQuery = redactValues(c.Query())
+	}
+	return c.String()
+}
+
+func redactValues(q url.Values) string {
+	for k, vs := range q {
+		if secretKeys[k] {
+			for i := range vs {
+				vs[i] = Fingerprint(vs[i])
+			}
+		}
+	}
+	s, _ := url.QueryUnescape(q.Encode())
+	return s
+}
+
+// redactBody shows a form or JSON body with its credentials fingerprinted, and of anything else
+// only its size and type.
+func redactBody(body []byte, contentType string) string {
+	cut := ""
+	if len(body) > maxBody {
+		body, cut = body[:maxBody], " …(cut)"
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		q, err := url.ParseQuery(string(body))
+		if err == nil {
+			return redactValues(q) + cut
+		}
+	case strings.Contains(mt, "json"):
+		var v any
+		if err := json.Unmarshal(body, &v); err == nil {
+			out, _ := json.Marshal(redactJSON(v))
+			return string(out) + cut
+		}
+	}
+	return fmt.Sprintf("(%d bytes of %s, not shown)", len(body), orNone(mt))
+}
+
+func redactJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if s, ok := val.(string); ok && secretKeys[k] {
+				x[k] = Fingerprint(s)
+			} else {
+				x[k] = redactJSON(val)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = redactJSON(x[i])
+		}
+	}
+	return v
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no stated type"
+	}
+	return s
+}
