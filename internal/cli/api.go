@@ -16,6 +16,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/api"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
@@ -99,10 +100,14 @@ func runAPI(cmd *cobra.Command, d *Deps, o *apiOptions, path string) error {
 	if env.APIURL == "" {
 		return fmt.Errorf("env %s has no api_url; set it under environments.%s in %s", env.Name, env.Name, cfg.File)
 	}
+	httpClient, err := httpClientFor(d, env)
+	if err != nil {
+		return err
+	}
 	src := tokenSource(d, cfg, env, openStore(cfg, d))
 	client := &api.Client{
 		BaseURL:    env.APIURL,
-		HTTPClient: d.HTTPClient,
+		HTTPClient: httpClient,
 		Token: func(ctx context.Context, force bool) (string, error) {
 			res, err := src.Token(ctx, tokens.Request{MinTTL: cfg.MinTTL, Force: force})
 			if err != nil {
@@ -114,6 +119,9 @@ func runAPI(cmd *cobra.Command, d *Deps, o *apiOptions, path string) error {
 	resp, err := client.Do(cmd.Context(), api.Request{Method: o.Method, Path: path, Body: body, Headers: headers})
 	if err != nil {
 		var te *api.TransportError
+		if errors.As(err, &te) && tokenendpoint.IsCertificate(err) {
+			return fmt.Errorf("env %s: %s has a TLS certificate pleoauth does not trust; if it uses a private CA, set ca_file for env %s", env.Name, te.URL, env.Name)
+		}
 		if errors.As(err, &te) {
 			return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %w", env.Name, err))
 		}

@@ -95,10 +95,14 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 		return err
 	}
 
+	client, err := httpClientFor(d, env)
+	if err != nil {
+		return err
+	}
 	login := &authcode.Login{
 		OAuth2:     tokenendpoint.OAuth2Config(env, secret),
 		Verifier:   o.CodeVerifier,
-		HTTPClient: d.HTTPClient,
+		HTTPClient: client,
 		Stderr:     d.Stderr,
 	}
 	if o.Subject != "" {

@@ -112,7 +112,11 @@ func tokenSource(d *Deps, cfg *config.Config, env config.Environment, st tokenSt
 			if err != nil {
 				return nil, err
 			}
-			ctx = context.WithValue(ctx, oauth2.HTTPClient, d.HTTPClient)
+			client, err := httpClientFor(d, env)
+			if err != nil {
+				return nil, err
+			}
+			ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 			cfg := tokenendpoint.OAuth2Config(env, secret)
 			tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
 			if err != nil {

@@ -4,11 +4,14 @@ package tokenendpoint
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -49,6 +52,8 @@ type Error struct {
 	Code        string // the OAuth error code (RFC 6749 §5.2), when the server sent one
 	Description string
 	ContentType string
+	// Untrusted means the server's TLS certificate was refused: not worth retrying.
+	Untrusted bool
 	// RetryAfter is the wait a 429 or 503 asked for (RFC 9110 §10.2.3), zero when none.
 	RetryAfter time.Duration
 	Err        error // the transport or parse error, when there is one
@@ -72,6 +77,8 @@ func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "token endpoint %s ", e.URL)
 	switch {
+	case e.Untrusted:
+		fmt.Fprintf(&b, "has a TLS certificate pleoauth does not trust (%s); if the server uses a private CA, set ca_file for this environment", certReason(e.Err))
 	case e.Status == 0 && e.Err != nil:
 		fmt.Fprintf(&b, "could not be reached (%s); check your network and try again", e.Err)
 	case e.Code != "":
@@ -107,6 +114,9 @@ func (e *Error) kind() string {
 // Temporary reports a failure worth retrying later: no answer, 5xx, 429, or the
 // temporarily_unavailable / server_error codes.
 func (e *Error) Temporary() bool {
+	if e.Untrusted {
+		return false
+	}
 	if e.Status == 0 && e.Err != nil {
 		return true
 	}
@@ -138,6 +148,9 @@ func Classify(tokenURL string, err error) error {
 			e.ContentType = sanitize.Line(re.Response.Header.Get("Content-Type"), 64)
 			e.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 		}
+	case IsCertificate(err):
+		e.Err = err
+		e.Untrusted = true
 	case isTransport(err):
 		e.Err = transportReason(err)
 	default:
@@ -150,6 +163,27 @@ func Classify(tokenURL string, err error) error {
 		return failure.Wrap(failure.Temporary, e)
 	}
 	return e
+}
+
+// IsCertificate reports a TLS certificate the client refused.
+func IsCertificate(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var host x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	return errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &host) || errors.As(err, &verify)
+}
+
+func certReason(err error) string {
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &verify) {
+		return verify.Err.Error()
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
 }
 
 func isTransport(err error) bool {

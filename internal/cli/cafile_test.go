@@ -1,0 +1,68 @@
+package cli
+
+import (
+	"encoding/pem"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/devserver"
+)
+
+// TestPrivateCA: a server with a certificate from a CA the system does not know is refused with
+// a message naming ca_file; with ca_file set, login, refresh and api work, and nothing turns
+// verification off.
+func TestPrivateCA(t *testing.T) {
+	h := newHarness(t)
+	dev, err := devserver.New(devserver.Options{ClientID: "pleoauth-local", ClientSecret: "tls-secret",
+		RedirectURIs: []string{h.redirect}, AccessTTL: time.Hour, RefreshTTL: time.Hour, AutoApprove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(dev)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	srv.StartTLS()
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PLEOAUTH_AUTH_SERVER_URL", srv.URL)
+	t.Setenv("PLEOAUTH_API_URL", srv.URL)
+	t.Setenv("PLEOAUTH_CLIENT_SECRET", "tls-secret")
+	// The "browser" trusts the test server, as a person who accepted its certificate would.
+	h.browser = func(u string) error {
+		resp, err := srv.Client().Get(u)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	}
+
+	r := h.main("login", "--env", "local")
+	if r.code != ExitError || !strings.Contains(lastLine(r.stderr), "TLS certificate pleoauth does not trust") || !strings.Contains(r.stderr, "set ca_file") {
+		t.Fatalf("login without ca_file: %+v", r)
+	}
+	h.assertBundle("local", nil)
+
+	t.Setenv("PLEOAUTH_CA_FILE", caFile)
+	if r := h.main("login", "--env", "local"); r.code != 0 {
+		t.Fatalf("login with ca_file: %+v", r)
+	}
+	if r := h.main("token", "--env", "local", "--force-refresh"); r.code != 0 {
+		t.Fatalf("refresh with ca_file: %+v", r)
+	}
+	if r := h.main("api", "--env", "local", "/v2/employees"); r.code != 0 || !strings.Contains(r.stdout, "Lovelace") {
+		t.Fatalf("api with ca_file: %+v", r)
+	}
+	t.Setenv("PLEOAUTH_CA_FILE", filepath.Join(t.TempDir(), "missing.pem"))
+	if r := h.main("token", "--env", "local", "--force-refresh"); r.code != ExitError || !strings.Contains(r.stderr, "ca_file") {
+		t.Errorf("a missing ca_file: %+v", r)
+	}
+}
