@@ -120,3 +120,27 @@ func FuzzCheckCallback(f *testing.F) {
 		}
 	})
 }
+
+func TestParsePasted(t *testing.T) {
+	tests := []struct {
+		in, wantCode, wantErr string
+	}{
+		{"http://localhost:8765/callback?code=abc&state=s", "abc", ""},
+		{"  http://localhost:8765/callback?code=abc&state=s  ", "abc", ""},
+		{"?code=abc&state=s", "abc", ""},
+		{"code=abc&state=s", "abc", ""},
+		{"abc", "", "not only the code"},
+	}
+	for _, tt := range tests {
+		q, err := ParsePasted(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParsePasted(%q) = %v; want error %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || q.Get("code") != tt.wantCode {
+			t.Errorf("ParsePasted(%q) = %v, %v", tt.in, q, err)
+		}
+	}
+}

@@ -101,6 +101,9 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		newExecCmd(d),
 		newExportCmd(d),
 		newImportCmd(d),
+		newConfigCmd(d),
+		newEnvCmd(d),
+		newDoctorCmd(d),
 		newLogoutCmd(d),
 		newVersionCmd(d),
 	)

@@ -36,6 +36,11 @@ type Config struct {
 	MinTTL time.Duration
 
 	environments map[string]Environment
+	// fileEnvs, fileDefaultEnv and fileStore are what config.yaml itself says, for Settings.
+	fileEnvs       map[string]Environment
+	fileDefaultEnv string
+	fileStore      string
+	flags          *pflag.FlagSet
 	// overrides are the per-environment settings given by flag or environment variable; they
 	// apply to whichever environment is selected.
 	overrides Environment
@@ -112,7 +117,8 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 	if fc.Store != "" {
 		v.SetDefault("store", fc.Store)
 	}
-	c := &Config{Home: home, File: file, Env: strings.ToLower(v.GetString("env")), environments: builtins()}
+	c := &Config{Home: home, File: file, Env: strings.ToLower(v.GetString("env")), environments: builtins(),
+		fileEnvs: map[string]Environment{}, fileDefaultEnv: fc.DefaultEnv, fileStore: fc.Store, flags: flags}
 	c.StoreChosen = fc.Store != "" || os.Getenv("PLEOAUTH_STORE") != "" || flagChanged(flags, "store")
 	c.Store = v.GetString("store")
 	switch c.Store {
@@ -136,6 +142,7 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		}
 		e := fe.Environment
 		e.Name = name
+		c.fileEnvs[name] = e
 		if base, ok := c.environments[name]; ok {
 			e = e.mergeOnto(base)
 		}

@@ -1,0 +1,154 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/store"
+)
+
+func newConfigCmd(d *Deps) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Show and change settings, and where each comes from",
+		Long: `Config shows the selected environment's settings with where each value comes from — a flag,
+a PLEOAUTH_* variable, config.yaml, a built-in default, or derived from auth_server_url — and
+writes settings to config.yaml. The client secret is never shown and never written.`,
+		Example: `  pleoauth config list --env staging
+  pleoauth config get token_url
+  pleoauth config set client_id 3f2c6d1e-0000-4000-8000-000000000000 --env staging
+  pleoauth config set default_env staging
+  pleoauth config path`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(
+		&cobra.Command{
+			Use: "list", Short: "List the settings and their sources", Args: cobra.NoArgs,
+			Example: "  pleoauth config list --env production",
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				cfg, err := loadConfig(cmd.Flags())
+				if err != nil {
+					return err
+				}
+				settings, err := cfg.Settings()
+				if err != nil {
+					return usageIfUnknown(err)
+				}
+				w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "SETTING\tVALUE\tFROM")
+				for _, s := range settings {
+					fmt.Fprintf(w, "%s\t%s\t%s\n", s.Key, orDash(s.Value), s.Source)
+				}
+				return w.Flush()
+			},
+		},
+		&cobra.Command{
+			Use: "get KEY", Short: "Print one setting's value", Args: cobra.ExactArgs(1),
+			Example: "  pleoauth config get token_url --env staging",
+			RunE: func(cmd *cobra.Command, args []string) error {
+				cfg, err := loadConfig(cmd.Flags())
+				if err != nil {
+					return err
+				}
+				s, err := cfg.Get(args[0])
+				if err != nil {
+					return usageIfUnknown(err)
+				}
+				_, err = fmt.Fprintln(d.Stdout, s.Value)
+				return err
+			},
+		},
+		&cobra.Command{
+			Use: "set KEY VALUE", Short: "Write a setting to config.yaml", Args: cobra.ExactArgs(2),
+			Example: "  pleoauth config set scopes \"users:read export-jobs:read\" --env staging",
+			RunE: func(cmd *cobra.Command, args []string) error {
+				cfg, err := loadConfig(cmd.Flags())
+				if err != nil {
+					return err
+				}
+				path, err := cfg.Set(args[0], args[1])
+				if err != nil {
+					return usageIfUnknown(err)
+				}
+				fmt.Fprintf(d.Stderr, "Set %s in %s.\n", path, cfg.File)
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use: "path", Short: "Print the config file's path", Args: cobra.NoArgs,
+			Example: "  $EDITOR \"$(pleoauth config path)\"",
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				cfg, err := loadConfig(cmd.Flags())
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintln(d.Stdout, cfg.File)
+				return err
+			},
+		},
+	)
+	return cmd
+}
+
+func newEnvCmd(d *Deps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "env",
+		Short: "List the environments, the default one, and which are logged in",
+		Long: `Env lists every environment pleoauth knows — the built-in staging, production and local, and
+those in config.yaml — with its authorization server, whether it is the one selected (by --env,
+PLEOAUTH_ENV or default_env), and whether tokens are stored for it. It contacts no server.`,
+		Example: "  pleoauth env",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			st := openStore(cfg, d)
+			selected := cfg.Env
+			w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ENV\tSELECTED\tLOGGED IN\tAUTH SERVER")
+			for _, name := range cfg.Names() {
+				cfg.Env = name
+				e, _ := cfg.Environment()
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, map[bool]string{true: "*", false: ""}[name == selected], loggedIn(st, name), orDash(e.AuthServerURL))
+			}
+			cfg.Env = selected
+			return w.Flush()
+		},
+	}
+}
+
+func loggedIn(st tokenStore, env string) string {
+	_, err := st.Load(env)
+	switch {
+	case err == nil:
+		return "yes"
+	case errors.Is(err, store.ErrNotFound):
+		return "no"
+	default:
+		return "unknown (" + err.Error() + ")"
+	}
+}
+
+func usageIfUnknown(err error) error {
+	var unknown *config.UnknownEnvError
+	var usage *config.UsageError
+	if errors.As(err, &unknown) || errors.As(err, &usage) {
+		return failure.Wrap(failure.Usage, err)
+	}
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
