@@ -79,11 +79,13 @@ func TestCheckCallback(t *testing.T) {
 		{"no code", "state=" + state, "", "no authorization code"},
 		{"empty code", "code=&state=" + state, "", "no authorization code"},
 		{"two codes", "code=a&code=b&state=" + state, "", "more than one authorization code"},
+		{"same issuer", "code=abc&iss=https%3A%2F%2Fauth.example%2F&state=" + state, "abc", ""},
+		{"other issuer", "code=abc&iss=https%3A%2F%2Fevil.example&state=" + state, "", `names issuer "https://evil.example"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q, _ := url.ParseQuery(tt.query)
-			code, err := CheckCallback(q, state)
+			code, err := CheckCallback(q, state, "https://auth.example")
 			if code != tt.wantCode {
 				t.Errorf("code = %q; want %q", code, tt.wantCode)
 			}
@@ -99,7 +101,7 @@ func TestCheckCallback(t *testing.T) {
 		})
 	}
 	var denied *DeniedError
-	_, err := CheckCallback(url.Values{"error": {"access_denied"}, "state": {state}}, state)
+	_, err := CheckCallback(url.Values{"error": {"access_denied"}, "state": {state}}, state, "")
 	if !errors.As(err, &denied) || denied.Code != "access_denied" {
 		t.Errorf("err = %#v; want *DeniedError with access_denied", err)
 	}
@@ -114,7 +116,7 @@ func FuzzCheckCallback(f *testing.F) {
 	f.Add("%zz&state=s")
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw)
-		code, err := CheckCallback(q, "s")
+		code, err := CheckCallback(q, "s", "")
 		if err == nil && (q.Get("state") != "s" || code == "") {
 			t.Fatalf("accepted %q: code %q", raw, code)
 		}

@@ -33,9 +33,14 @@ func (e *DeniedError) Error() string {
 
 // CheckCallback validates the redirect's query against the login's state and returns the code.
 // The state is checked first, so that an error or code from a foreign request is never trusted.
-func CheckCallback(q url.Values, state string) (string, error) {
+// When the redirect names its issuer (RFC 9207 "iss") and issuer is known, they must match: a
+// redirect from another authorization server is a mix-up attack (RFC 9700 §4.4).
+func CheckCallback(q url.Values, state, issuer string) (string, error) {
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
 		return "", ErrStateMismatch
+	}
+	if iss := q.Get("iss"); iss != "" && issuer != "" && strings.TrimRight(iss, "/") != strings.TrimRight(issuer, "/") {
+		return "", fmt.Errorf("the redirect names issuer %q, not %q (RFC 9207); its code was not used — check that the browser logged in at the right server", sanitize.Line(iss, 100), issuer)
 	}
 	if e := q.Get("error"); e != "" {
 		return "", &DeniedError{Code: sanitize.Line(e, 64), Description: sanitize.Line(q.Get("error_description"), 200)}

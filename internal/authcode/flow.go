@@ -22,6 +22,9 @@ import (
 type Login struct {
 	// OAuth2 names the client, endpoints (with a pinned AuthStyle), redirect URL and scopes.
 	OAuth2 *oauth2.Config
+	// Issuer is the authorization server's issuer identifier, checked against an "iss" in the
+	// redirect (RFC 9207); empty skips the check.
+	Issuer string
 	// Verifier is the PKCE code verifier; a fresh one is made when empty.
 	Verifier string
 	// AuthParams are extra parameters of the authorization request, such as Pleo's
@@ -114,7 +117,7 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state strin
 		go func() {
 			var code string
 			_, err := receiver.Receive(ctx, func(q url.Values) error {
-				c, err := CheckCallback(q, state)
+				c, err := CheckCallback(q, state, l.Issuer)
 				code = c
 				return err
 			})
@@ -131,7 +134,7 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state strin
 				q, err := ParsePasted(sc.Text())
 				if err == nil {
 					var code string
-					if code, err = CheckCallback(q, state); err == nil {
+					if code, err = CheckCallback(q, state, l.Issuer); err == nil {
 						done <- outcome{code, nil}
 						return
 					}

@@ -101,6 +101,7 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 	}
 	login := &authcode.Login{
 		OAuth2:     tokenendpoint.OAuth2Config(env, secret),
+		Issuer:     env.Issuer,
 		Verifier:   o.CodeVerifier,
 		HTTPClient: client,
 		Stderr:     d.Stderr,

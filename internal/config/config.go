@@ -62,7 +62,7 @@ type fileEnvironment struct {
 // overrideKeys are the per-environment settings that PLEOAUTH_<KEY> (and some flags) override.
 var overrideKeys = []string{
 	"auth_server_url", "authorize_url", "token_url", "introspect_url", "api_url",
-	"client_id", "client_secret", "redirect_uri", "scopes", "client_auth", "on_rotate", "ca_file",
+	"client_id", "client_secret", "redirect_uri", "scopes", "client_auth", "on_rotate", "ca_file", "issuer",
 }
 
 // Store backends.
@@ -160,6 +160,7 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		ClientAuth:    v.GetString("client_auth"),
 		OnRotate:      v.GetString("on_rotate"),
 		CAFile:        v.GetString("ca_file"),
+		Issuer:        v.GetString("issuer"),
 		Scopes:        splitScopes(v.GetString("scopes")),
 	}
 	c.overrides = o

@@ -38,6 +38,9 @@ type Environment struct {
 	// OnRotate is a shell command run with each new refresh token on its stdin, after it was
 	// stored: a CI job writes it back to its secret store with it.
 	OnRotate string `mapstructure:"on_rotate"`
+	// Issuer is the authorization server's issuer identifier, compared with the "iss" of a
+	// redirect that carries one (RFC 9207); empty means auth_server_url.
+	Issuer string `mapstructure:"issuer"`
 	// CAFile is a PEM file of certificate authorities trusted for this environment's servers, in
 	// addition to the system's (a private CA).
 	CAFile string `mapstructure:"ca_file"`
@@ -97,6 +100,7 @@ func (e Environment) mergeOnto(base Environment) Environment {
 	set(&base.ClientAuth, e.ClientAuth)
 	set(&base.OnRotate, e.OnRotate)
 	set(&base.CAFile, e.CAFile)
+	set(&base.Issuer, e.Issuer)
 	if len(e.Scopes) > 0 {
 		base.Scopes = e.Scopes
 	}
@@ -124,6 +128,9 @@ func (e Environment) withDefaults() Environment {
 	derive(&e.AuthorizeURL, "/oauth/authorize")
 	derive(&e.TokenURL, "/oauth/token")
 	derive(&e.IntrospectURL, "/oauth/token/introspect")
+	if e.Issuer == "" {
+		e.Issuer = base
+	}
 	return e
 }
 

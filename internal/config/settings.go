@@ -22,7 +22,7 @@ type Setting struct {
 // envKeys are the per-environment settings, in the order they are listed.
 var envKeys = []string{
 	"auth_server_url", "authorize_url", "token_url", "introspect_url", "api_url",
-	"client_id", "redirect_uri", "scopes", "client_auth", "on_rotate", "ca_file",
+	"client_id", "redirect_uri", "scopes", "client_auth", "on_rotate", "ca_file", "issuer",
 }
 
 // Settings lists the selected environment's settings with their sources. The client secret is
@@ -51,7 +51,7 @@ func (c *Config) Settings() ([]Setting, error) {
 			src = "built-in"
 		case v == "":
 			src = "unset"
-		case strings.HasSuffix(k, "_url") && k != "auth_server_url" && k != "api_url":
+		case (strings.HasSuffix(k, "_url") && k != "auth_server_url" && k != "api_url") || k == "issuer":
 			src = "derived from auth_server_url"
 		default:
 			src = "default"
@@ -89,6 +89,8 @@ func (e Environment) get(key string) string {
 		return e.OnRotate
 	case "ca_file":
 		return e.CAFile
+	case "issuer":
+		return e.Issuer
 	}
 	return ""
 }

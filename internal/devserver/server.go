@@ -37,6 +37,8 @@ type Options struct {
 	AutoApprove bool
 	// Username and Password are the demo user's credentials on the login page.
 	Username, Password string
+	// Issuer, when set, is sent as "iss" with every authorization response (RFC 9207).
+	Issuer string
 }
 
 // Server is the authorization server; it is an http.Handler.
@@ -45,6 +47,7 @@ type Server struct {
 	provider fosite.OAuth2Provider
 	store    *countingStore
 	stats    *stats
+	faults   *faults
 	mux      *http.ServeMux
 	// mu serialises every call into fosite: its MemoryStore races on concurrent refreshes.
 	mu sync.Mutex
@@ -98,9 +101,10 @@ func New(o Options) (*Server, error) {
 		o.Username, o.Password = "demo", "demo"
 	}
 	s := &Server{
-		opts:  o,
-		store: st,
-		stats: newStats(),
+		opts:   o,
+		store:  st,
+		stats:  newStats(),
+		faults: &faults{},
 		provider: compose.Compose(cfg, st, &compose.CommonStrategy{CoreStrategy: compose.NewOAuth2HMACStrategy(cfg)},
 			compose.OAuth2AuthorizeExplicitFactory,
 			compose.OAuth2RefreshTokenGrantFactory,
@@ -109,13 +113,16 @@ func New(o Options) (*Server, error) {
 		),
 	}
 	s.mux = http.NewServeMux()
-	s.mux.HandleFunc("GET /oauth/authorize", s.locked(s.authorize))
-	s.mux.HandleFunc("POST /oauth/authorize", s.locked(s.authorize))
-	s.mux.HandleFunc("POST /oauth/token", s.locked(s.token))
+	s.mux.HandleFunc("GET /oauth/authorize", s.faultyAuthorize(s.locked(s.authorize)))
+	s.mux.HandleFunc("POST /oauth/authorize", s.faultyAuthorize(s.locked(s.authorize)))
+	// Faults are shown outside the lock, so a delayed answer holds up nobody else.
+	s.mux.HandleFunc("POST /oauth/token", s.faultyToken(s.locked(s.token)))
 	s.mux.HandleFunc("POST /oauth/token/introspect", s.locked(s.introspect))
 	s.mux.HandleFunc("GET /v1/introspect", s.locked(s.apiIntrospect))
 	s.mux.HandleFunc("GET /v2/employees", s.locked(s.employees))
 	s.mux.HandleFunc("GET /debug/stats", s.serveStats)
+	s.mux.HandleFunc("POST /debug/faults", s.serveFaults)
+	s.mux.HandleFunc("DELETE /debug/faults", s.serveFaults)
 	return s, nil
 }
 

@@ -22,6 +22,8 @@ type Stats struct {
 	Authorizations int `json:"authorizations"`
 	// APIRequests counts requests to the API routes by path.
 	APIRequests map[string]int `json:"api_requests"`
+	// FaultsShown counts injected faults by name.
+	FaultsShown map[string]int `json:"faults_shown"`
 }
 
 type stats struct {
@@ -32,7 +34,7 @@ type stats struct {
 func newStats() *stats {
 	return &stats{s: Stats{
 		TokenRequests: map[string]int{}, TokensIssued: map[string]int{},
-		TokenErrors: map[string]int{}, APIRequests: map[string]int{},
+		TokenErrors: map[string]int{}, APIRequests: map[string]int{}, FaultsShown: map[string]int{},
 	}}
 }
 
@@ -50,6 +52,7 @@ func (st *stats) snapshot() Stats {
 	c.TokensIssued = maps.Clone(st.s.TokensIssued)
 	c.TokenErrors = maps.Clone(st.s.TokenErrors)
 	c.APIRequests = maps.Clone(st.s.APIRequests)
+	c.FaultsShown = maps.Clone(st.s.FaultsShown)
 	return c
 }
 

@@ -151,7 +151,7 @@ func Classify(tokenURL string, err error) error {
 	case IsCertificate(err):
 		e.Err = err
 		e.Untrusted = true
-	case isTransport(err):
+	case isTransport(err) || brokenBody(err):
 		e.Err = transportReason(err)
 	default:
 		// A 2xx answer that x/oauth2 could not use: not JSON, or no access_token.
@@ -184,6 +184,12 @@ func certReason(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// brokenBody reports a response whose body broke off (a dropped connection, a short body).
+// x/oauth2 formats that error with %v (internal/token.go), so its text is all that is left of it.
+func brokenBody(err error) bool {
+	return strings.HasPrefix(err.Error(), "oauth2: cannot fetch token: ")
 }
 
 func isTransport(err error) bool {

@@ -166,6 +166,9 @@ func (s *Source) refresh(ctx context.Context, current *store.Bundle) (*store.Bun
 				return nil, fmt.Errorf("env %s: token endpoint %w", s.Env, err)
 			}
 			b := NewBundle(tok, arrived, s.Scopes)
+			if !b.Expiry.After(arrived) {
+				return nil, fmt.Errorf("env %s: the token endpoint issued an access token that is already expired (expires_in not positive); report it to the server's operators", s.Env)
+			}
 			if b.RefreshToken == "" {
 				b.RefreshToken = current.RefreshToken // RFC 6749 §6: the server may keep the old one
 			}
