@@ -54,6 +54,10 @@ type Error struct {
 	ContentType string
 	// Untrusted means the server's TLS certificate was refused: not worth retrying.
 	Untrusted bool
+	// MaybeProcessed means the request may have reached the server although no answer came
+	// back (a timeout, a dropped connection, a body cut short): a refresh token sent in it may
+	// already be spent, so sending it again could look like a replay.
+	MaybeProcessed bool
 	// RetryAfter is the wait a 429 or 503 asked for (RFC 9110 §10.2.3), zero when none.
 	RetryAfter time.Duration
 	Err        error // the transport or parse error, when there is one
@@ -153,6 +157,7 @@ func Classify(tokenURL string, err error) error {
 		e.Untrusted = true
 	case isTransport(err) || brokenBody(err):
 		e.Err = transportReason(err)
+		e.MaybeProcessed = !notSent(err)
 	default:
 		// A 2xx answer that x/oauth2 could not use: not JSON, or no access_token.
 		e.Status = http.StatusOK
@@ -184,6 +189,13 @@ func certReason(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// notSent reports a transport failure that happened before the request could reach the server:
+// the connection was never made.
+func notSent(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
 }
 
 // brokenBody reports a response whose body broke off (a dropped connection, a short body).

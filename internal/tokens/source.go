@@ -56,7 +56,9 @@ type Source struct {
 }
 
 // DefaultBackoff is short and bounded: a script waiting on "pleoauth token" should learn within
-// seconds that the server is down, with exit code 5.
+// seconds that the server is down, with exit code 5. Only failures the server answered (5xx,
+// 429) or that stopped before the request left (connection refused) are retried; a timeout or
+// a dropped connection is not, because the server may have rotated the refresh token already.
 var DefaultBackoff = []time.Duration{250 * time.Millisecond, time.Second}
 
 // MaxRetryAfter caps how long a 429's Retry-After may hold a command.
@@ -183,6 +185,10 @@ func (s *Source) refresh(ctx context.Context, current *store.Bundle) (*store.Bun
 		case isTE && te.Refused():
 			return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf(
 				"env %s: the refresh token was refused (%s), it expired or was revoked; run \"pleoauth login --env %s\"", s.Env, te.Reason(), s.Env))
+		case isTE && te.MaybeProcessed:
+			// Never sent again: if the server did rotate, presenting the same refresh token
+			// would be a replay and Pleo would revoke the login.
+			return nil, fmt.Errorf("env %s: refresh: %w; not retried, as the server may have used the refresh token — if the next try says it was refused, run \"pleoauth login --env %s\"", s.Env, err, s.Env)
 		case failure.KindOf(err) != failure.Temporary || attempt >= len(backoff) || ctx.Err() != nil:
 			return nil, fmt.Errorf("env %s: refresh: %w", s.Env, err)
 		}

@@ -204,6 +204,10 @@ func TestFailures(t *testing.T) {
 			kind: failure.Other, want: "invalid_client", attempts: 1},
 		{name: "500 retried then temporary", stored: bundle("a1", "r1", 0), answers: []func(string) (*oauth2.Token, error){failing(500, "", 0)},
 			kind: failure.Temporary, want: "HTTP 500", attempts: 3, waits: DefaultBackoff},
+		{name: "a timeout is not retried", stored: bundle("a1", "r1", 0), answers: []func(string) (*oauth2.Token, error){
+			func(string) (*oauth2.Token, error) {
+				return nil, failure.Wrap(failure.Temporary, &tokenendpoint.Error{URL: "u", Err: errors.New("timed out"), MaybeProcessed: true})
+			}}, kind: failure.Temporary, want: "not retried", attempts: 1},
 		{name: "429 honours Retry-After, capped", stored: bundle("a1", "r1", 0),
 			answers: []func(string) (*oauth2.Token, error){failing(429, "", 2*time.Second), failing(429, "", time.Hour), issued("a2", "r2", 900)},
 			kind:    -1, attempts: 3, waits: []time.Duration{2 * time.Second, MaxRetryAfter}},

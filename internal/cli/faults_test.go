@@ -1,0 +1,223 @@
+package cli
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/store"
+)
+
+// expect is what a command must do under a fault.
+type expect struct {
+	code int
+	// want are substrings of the one-line error; besides, every error names the environment.
+	want []string
+}
+
+// The fault matrix: login (code exchange), token (refresh) and api (refresh after a 401) through
+// each misbehaviour of the devserver. Temporary faults are injected 3 times, as many as a
+// refresh tries.
+var faultMatrix = []struct {
+	fault        devserver.Fault
+	count        int
+	login, token expect
+}{
+	{devserver.FaultDelay, 1, expect{ExitTemporary, []string{"timed out", "try again"}}, expect{ExitTemporary, []string{"timed out", "not retried", "pleoauth login --env local"}}},
+	{devserver.FaultDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"could not be reached", "not retried"}}},
+	{devserver.Fault500, 3, expect{ExitTemporary, []string{"server_error", "try again later"}}, expect{ExitTemporary, []string{"server_error"}}},
+	{devserver.Fault502, 3, expect{ExitTemporary, []string{"HTTP 502", "try again later"}}, expect{ExitTemporary, []string{"HTTP 502"}}},
+	{devserver.Fault503, 3, expect{ExitTemporary, []string{"temporarily_unavailable", "try again later"}}, expect{ExitTemporary, []string{"temporarily_unavailable"}}},
+	{devserver.FaultRateLimit, 3, expect{ExitTemporary, []string{"HTTP 429", "try again later"}}, expect{ExitTemporary, []string{"HTTP 429"}}},
+	{devserver.FaultMalformedJSON, 1, expect{ExitError, []string{"without a usable token", "check token_url"}}, expect{ExitError, []string{"without a usable token"}}},
+	{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400", "check token_url"}}, expect{ExitError, []string{"HTTP 400"}}},
+	{devserver.FaultTruncated, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"unexpected EOF", "not retried"}}},
+	{devserver.FaultHugeBody, 1, expect{ExitError, []string{"without a usable token"}}, expect{ExitError, []string{"without a usable token"}}},
+	{devserver.FaultWrongTokenType, 1, expect{ExitError, []string{`"mac"`, "Bearer"}}, expect{ExitError, []string{`"mac"`, "Bearer"}}},
+	{devserver.FaultExpiresInString, 1, expect{ExitOK, nil}, expect{ExitOK, nil}},
+	{devserver.FaultExpiresInNegative, 1, expect{ExitOK, nil}, expect{ExitError, []string{"already expired"}}},
+	{devserver.FaultExpiresInMissing, 1, expect{ExitOK, nil}, expect{ExitOK, nil}},
+	{devserver.FaultNoRefreshToken, 1, expect{ExitOK, nil}, expect{ExitOK, nil}},
+	{devserver.FaultRedirect, 1, expect{ExitError, []string{"redirect", "does not follow"}}, expect{ExitError, []string{"redirect", "does not follow"}}},
+}
+
+// checkFailure asserts the exit code and, for a failure, a one-line message naming the
+// environment and the expected words, with no credential in it.
+func checkFailure(t *testing.T, r run, e expect, secrets ...string) {
+	t.Helper()
+	if r.code != e.code {
+		t.Fatalf("exit %d; want %d; stderr:\n%s", r.code, e.code, r.stderr)
+	}
+	for _, s := range secrets {
+		if s != "" && (strings.Contains(r.stderr, s) || strings.Contains(r.stdout, s) && e.code != ExitOK) {
+			t.Errorf("the output shows a credential")
+		}
+	}
+	if e.code == ExitOK {
+		return
+	}
+	last := lastLine(r.stderr)
+	oneLine(t, last)
+	for _, w := range append([]string{"local"}, e.want...) {
+		if !strings.Contains(last, w) {
+			t.Errorf("error %q lacks %q", last, w)
+		}
+	}
+}
+
+func TestFaultMatrix(t *testing.T) {
+	for _, tt := range faultMatrix {
+		t.Run(string(tt.fault), func(t *testing.T) {
+			t.Run("login", func(t *testing.T) {
+				h := newHarness(t)
+				h.timeout = time.Second
+				dev, _ := h.startDevserver(devserver.Options{AutoApprove: true})
+				h.browser = followRedirects
+				before := h.seedBundle("local")
+				dev.InjectFault(tt.fault, tt.count, 1500*time.Millisecond)
+				r := h.main("login", "--env", "local")
+				checkFailure(t, r, tt.login, "devserver-test-secret")
+				if tt.login.code != ExitOK {
+					h.assertBundle("local", before)
+				}
+			})
+			t.Run("token", func(t *testing.T) {
+				h, dev, before, secrets := loggedInAndExpired(t)
+				dev.InjectFault(tt.fault, tt.count, 1500*time.Millisecond)
+				r := h.main("token", "--env", "local")
+				checkFailure(t, r, tt.token, secrets...)
+				if tt.token.code != ExitOK {
+					h.assertBundle("local", before)
+				}
+				if tt.fault == devserver.FaultNoRefreshToken {
+					if b := h.loadBundle("local"); b.RefreshToken != secrets[1] {
+						t.Error("a response without a refresh token did not keep the old one")
+					}
+				}
+				if st := dev.Stats(); st.FamiliesRevoked != 0 {
+					t.Errorf("the fault led to a revoked login: %+v", st)
+				}
+			})
+		})
+	}
+}
+
+// TestFaultsThroughAPI: api refreshes after a 401; a temporary fault there exits 5, and a fault
+// that clears lets the retry through.
+func TestFaultsThroughAPI(t *testing.T) {
+	for _, tt := range []struct {
+		fault devserver.Fault
+		count int
+		want  expect
+	}{
+		{devserver.Fault503, 3, expect{ExitTemporary, []string{"temporarily_unavailable"}}},
+		{devserver.FaultRateLimit, 1, expect{ExitOK, nil}},
+		{devserver.FaultDrop, 1, expect{ExitTemporary, []string{"not retried"}}},
+		{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400"}}},
+	} {
+		t.Run(string(tt.fault), func(t *testing.T) {
+			h, dev, before, secrets := loggedInAndExpired(t)
+			// The stored access token is still "valid" locally but the API refuses it.
+			b := h.loadBundle("local")
+			b.AccessToken, b.Expiry = "revoked-at-the-server", time.Now().Add(time.Hour)
+			if err := (store.File{Dir: filepath.Join(h.home, "tokens")}).Save("local", b); err != nil {
+				t.Fatal(err)
+			}
+			before, _ = os.ReadFile(h.tokenFile("local"))
+			dev.InjectFault(tt.fault, tt.count, 0)
+			r := h.main("api", "--env", "local", "/v2/employees")
+			checkFailure(t, r, tt.want, secrets...)
+			if tt.want.code != ExitOK {
+				h.assertBundle("local", before)
+			} else if !strings.Contains(r.stdout, "Lovelace") {
+				t.Errorf("api after the fault cleared: %+v", r)
+			}
+		})
+	}
+}
+
+// TestAuthorizeFaults: a redirect with a second code, or naming another issuer, is refused and
+// no code is exchanged.
+func TestAuthorizeFaults(t *testing.T) {
+	for fault, want := range map[devserver.Fault][]string{
+		devserver.FaultSecondCode:  {"more than one authorization code"},
+		devserver.FaultIssMismatch: {"names issuer", "RFC 9207"},
+	} {
+		t.Run(string(fault), func(t *testing.T) {
+			h := newHarness(t)
+			dev, _ := h.startDevserver(devserver.Options{AutoApprove: true})
+			h.browser = func(u string) error { _ = followRedirects(u); return nil }
+			before := h.seedBundle("local")
+			dev.InjectFault(fault, 1, 0)
+			r := h.main("login", "--env", "local")
+			checkFailure(t, r, expect{ExitError, want}, "devserver-test-secret")
+			h.assertBundle("local", before)
+			if got := dev.Stats().TokenRequests["authorization_code"]; got != 0 {
+				t.Errorf("%d code exchanges after a refused redirect", got)
+			}
+		})
+	}
+}
+
+// TestMatchingIssuerAccepted: a server that sends its own issuer as iss is accepted.
+func TestMatchingIssuerAccepted(t *testing.T) {
+	h := newHarness(t)
+	var dev *devserver.Server
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { dev.ServeHTTP(w, r) }))
+	defer hs.Close()
+	dev, err := devserver.New(devserver.Options{ClientID: "pleoauth-local", ClientSecret: "s", RedirectURIs: []string{h.redirect},
+		AccessTTL: time.Hour, RefreshTTL: time.Hour, AutoApprove: true, Issuer: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PLEOAUTH_AUTH_SERVER_URL", hs.URL)
+	t.Setenv("PLEOAUTH_CLIENT_SECRET", "s")
+	var sawIss bool
+	h.browser = func(u string) error {
+		resp, err := (&http.Client{CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+			sawIss = sawIss || r.URL.Query().Get("iss") == hs.URL
+			return nil
+		}}).Get(u)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if r := h.main("login", "--env", "local"); r.code != 0 || !sawIss {
+		t.Fatalf("login with a matching iss (seen: %v): %+v", sawIss, r)
+	}
+}
+
+// loggedInAndExpired logs in on a devserver and then makes the stored access token expired,
+// so the next token or api call refreshes. It returns the store's bytes and the credentials.
+func loggedInAndExpired(t *testing.T) (*harness, *devserver.Server, []byte, []string) {
+	t.Helper()
+	h := newHarness(t)
+	h.timeout = time.Second
+	dev, _ := h.startDevserver(devserver.Options{AutoApprove: true})
+	h.browser = followRedirects
+	if r := h.main("login", "--env", "local"); r.code != 0 {
+		t.Fatalf("login: %+v", r)
+	}
+	b := h.loadBundle("local")
+	b.Expiry = time.Now().Add(-time.Minute)
+	if err := (store.File{Dir: filepath.Join(h.home, "tokens")}).Save("local", b); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(h.tokenFile("local"))
+	return h, dev, data, []string{b.AccessToken, b.RefreshToken, "devserver-test-secret"}
+}
+
+func (h *harness) loadBundle(env string) *store.Bundle {
+	h.t.Helper()
+	b, err := (store.File{Dir: filepath.Join(h.home, "tokens")}).Load(env)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return b
+}
