@@ -151,8 +151,9 @@ func TestRealBrowserLogin(t *testing.T) {
 	if heading != "Logged in" {
 		t.Errorf("success page heading = %q; want %q", heading, "Logged in")
 	}
-	if !strings.HasPrefix(finalURL, redirect+"?") {
-		t.Errorf("browser ended on %s; want the redirect URI %s", finalURL, redirect)
+	// The browser was sent on from the address carrying the code (RFC 9700 §4.2.4).
+	if want := strings.TrimSuffix(redirect, "/callback") + "/pleoauth/result"; finalURL != want {
+		t.Errorf("browser ended on %s; want %s", finalURL, want)
 	}
 
 	if err := waitTimeout(cmd, 30*time.Second); err != nil {

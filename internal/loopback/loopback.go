@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -19,6 +20,14 @@ import (
 type Server struct {
 	path      string
 	listeners []net.Listener
+
+	// mu guards what Receive's handler and Close share.
+	mu          sync.Mutex
+	srv         *http.Server
+	resultShown chan struct{}
+	decided     bool  // the first callback arrived
+	result      error // check's verdict on it
+	shown       bool  // the result page was served
 }
 
 // Listen binds the redirect URI's port on the loopback addresses its host names: 127.0.0.1 and,
@@ -47,7 +56,9 @@ func Listen(redirect *url.URL) (*Server, error) {
 			if i > 0 && host == "::1" && noIPv6(err) {
 				continue
 			}
-			s.close()
+			for _, l := range s.listeners {
+				_ = l.Close()
+			}
 			if errors.Is(err, syscall.EADDRINUSE) {
 				return nil, &PortInUseError{Addr: net.JoinHostPort(host, port), RedirectURI: redirect.String()}
 			}
@@ -81,47 +92,60 @@ func (s *Server) Addrs() []net.Addr {
 	return addrs
 }
 
-// Receive serves until the first request on the redirect path, hands its query to check, answers
-// the browser with a success page when check returns nil or a failure page showing the error
-// otherwise, stops listening, and returns the query and check's error. Other paths get 404 and
-// do not end the wait. Receive returns ctx's error when ctx ends first.
+// ResultPath is where the browser is sent after the redirect: the page that says how the login
+// went is served there, so the address bar, the history and any Referer no longer carry the
+// authorization code (RFC 9700 §4.2.4).
+const ResultPath = "/pleoauth/result"
+
+// Receive serves until the first request on the redirect path, hands its query to check, sends
+// the browser on to [ResultPath] — a success page when check returned nil, a failure page
+// showing the error otherwise — and returns the query and check's error. Requests are handled
+// one at a time, so the first callback is decided before a second one (a double click, a reload)
+// is looked at; later ones get 410, other paths 404, and none ends the wait. Receive returns
+// ctx's error when ctx ends first. [Server.Close] stops the listener once the result page was
+// shown.
 func (s *Server) Receive(ctx context.Context, check func(url.Values) error) (url.Values, error) {
 	type outcome struct {
 		query url.Values
 		err   error
 	}
 	done := make(chan outcome, 1)
-	var once bool
+	shown := make(chan struct{})
+	s.mu.Lock()
+	s.resultShown = shown
+	s.mu.Unlock()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.EscapedPath() != s.path {
-			http.NotFound(w, r)
-			return
-		}
-		if once {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch path := r.URL.EscapedPath(); {
+		case path == s.path && s.decided:
 			writePage(w, http.StatusGone, failurePage, "This login has already finished; close this tab.")
-			return
+		case path == s.path:
+			s.decided = true
+			q := r.URL.Query()
+			s.result = check(q)
+			http.Redirect(w, r, ResultPath, http.StatusSeeOther)
+			done <- outcome{q, s.result}
+		case path == ResultPath && s.decided && !s.shown:
+			if s.result != nil {
+				writePage(w, http.StatusBadRequest, failurePage, s.result.Error())
+			} else {
+				writePage(w, http.StatusOK, successPage, "")
+			}
+			s.shown = true
+			close(shown)
+		default:
+			http.NotFound(w, r)
 		}
-		once = true
-		q := r.URL.Query()
-		err := check(q)
-		if err != nil {
-			writePage(w, http.StatusBadRequest, failurePage, err.Error())
-		} else {
-			writePage(w, http.StatusOK, successPage, "")
-		}
-		done <- outcome{q, err}
 	})
 
-	srv := &http.Server{
-		Handler:           serialized(handler),
-		ReadHeaderTimeout: 10 * time.Second,
-		// The listener is bound to loopback only; the context of the flow carries its cancel.
-		BaseContext: func(net.Listener) context.Context { return ctx },
-	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
 	for _, l := range s.listeners {
 		go func() { _ = srv.Serve(l) }()
 	}
-	defer shutdown(srv)
 
 	select {
 	case o := <-done:
@@ -131,20 +155,28 @@ func (s *Server) Receive(ctx context.Context, check func(url.Values) error) (url
 	}
 }
 
-// shutdown lets the page that was just written reach the browser, then stops listening.
-func shutdown(srv *http.Server) {
+// Close stops listening. After a decided login it first gives the browser up to two seconds to
+// fetch the result page, so the person sees how it went.
+func (s *Server) Close() {
+	s.mu.Lock()
+	srv, shown, decided := s.srv, s.resultShown, s.decided
+	s.srv = nil
+	s.mu.Unlock()
+	if srv == nil {
+		for _, l := range s.listeners {
+			_ = l.Close()
+		}
+		return
+	}
+	if decided {
+		select {
+		case <-shown:
+		case <-time.After(2 * time.Second):
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		_ = srv.Close()
 	}
 }
-
-func (s *Server) close() {
-	for _, l := range s.listeners {
-		_ = l.Close()
-	}
-}
-
-// Close stops listening without waiting for a callback.
-func (s *Server) Close() { s.close() }

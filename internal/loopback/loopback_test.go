@@ -80,7 +80,9 @@ func TestPortInUse(t *testing.T) {
 	}
 }
 
-// get fetches a URL and returns status, headers and body.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// get fetches a URL, following redirects, and returns status, headers and body.
 func get(t *testing.T, u string) (int, http.Header, string) {
 	t.Helper()
 	resp, err := http.Get(u)
@@ -92,7 +94,7 @@ func get(t *testing.T, u string) (int, http.Header, string) {
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-func receive(t *testing.T, check func(url.Values) error) (string, <-chan error) {
+func receive(t *testing.T, check func(url.Values) error) (string, <-chan error, *Server) {
 	t.Helper()
 	base := "http://127.0.0.1:" + freePort(t)
 	u, _ := url.Parse(base + "/cb")
@@ -108,18 +110,30 @@ func receive(t *testing.T, check func(url.Values) error) (string, <-chan error) 
 		_, err := s.Receive(ctx, check)
 		done <- err
 	}()
-	return base, done
+	return base, done, s
 }
 
 func TestReceiveSuccessThenStops(t *testing.T) {
-	base, done := receive(t, func(q url.Values) error { return nil })
+	base, done, srv := receive(t, func(q url.Values) error { return nil })
 
 	if status, _, _ := get(t, base+"/favicon.ico"); status != http.StatusNotFound {
 		t.Errorf("other path: status %d; want 404", status)
 	}
-	status, h, body := get(t, base+"/cb?code=x&state=y")
+	// The browser is sent on, away from the address carrying the code.
+	resp, err := noRedirects.Get(base + "/cb?code=x&state=y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != ResultPath {
+		t.Errorf("callback answered %d to %q; want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), ResultPath)
+	}
+	if status, _, _ := get(t, base+"/cb?code=again&state=y"); status != http.StatusGone {
+		t.Errorf("a second callback: %d; want 410", status)
+	}
+	status, h, body := get(t, base+ResultPath)
 	if status != http.StatusOK || !strings.Contains(body, "Logged in") {
-		t.Errorf("callback: %d %q", status, body)
+		t.Errorf("result page: %d %q", status, body)
 	}
 	for k, want := range map[string]string{
 		"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "Content-Type": "text/html; charset=utf-8",
@@ -134,14 +148,15 @@ func TestReceiveSuccessThenStops(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Receive = %v", err)
 	}
-	// The listener is gone after the first valid callback.
+	srv.Close()
+	// The listener is gone after the login.
 	if _, err := http.Get(base + "/cb?code=x&state=y"); err == nil {
 		t.Error("the listener still answers after the login finished")
 	}
 }
 
 func TestReceiveFailurePageEscapes(t *testing.T) {
-	base, done := receive(t, func(q url.Values) error { return errors.New(q.Get("error_description")) })
+	base, done, _ := receive(t, func(q url.Values) error { return errors.New(q.Get("error_description")) })
 	status, _, body := get(t, base+"/cb?error_description="+url.QueryEscape(`<script>alert(1)</script>`))
 	if status != http.StatusBadRequest {
 		t.Errorf("status %d; want 400", status)
