@@ -1,18 +1,33 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // ensurePrivateDir creates dir with mode 0700 when missing and refuses one that others can read.
 func ensurePrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+		return explain(fmt.Errorf("create %s: %w", dir, err))
 	}
 	return checkMode(dir, 0o700)
+}
+
+// explain adds the next step to the file system errors a person can act on.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Errorf("%w; the folder is on a read-only file system: point PLEOAUTH_HOME at a writable folder", err)
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("%w; the disk is full: free some space (the tokens stored before are intact)", err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w; pleoauth cannot write there: fix the folder's owner and mode, or point PLEOAUTH_HOME elsewhere", err)
+	}
+	return err
 }
 
 // checkMode refuses a file or folder that grants anything to group or others: a token that others
@@ -41,11 +56,12 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return explain(fmt.Errorf("write %s: %w", path, err))
 	}
 	defer func() {
 		if err != nil {
 			_ = os.Remove(tmp.Name())
+			err = explain(err)
 		}
 	}()
 	// CreateTemp makes the file 0600 already; Chmod guards against an unusual umask handling.
