@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: help build demo test bench vet fmt
+.PHONY: help build demo test bench fuzz soak vet fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/'
@@ -19,6 +19,12 @@ test: vet ## every test, with the race detector (CI=true makes missing real part
 
 bench: ## benchmarks of whole processes against floors measured in the same run (docs/performance.md)
 	./scripts/bench.sh
+
+fuzz: ## every fuzz target for FUZZTIME each (default 30s)
+	./scripts/fuzz.sh
+
+soak: ## 8 workers x 5 minutes of token and api against a faulty devserver (docs/reliability.md)
+	PLEOAUTH_SOAK=$${SOAK_TIME:-5m} $(GO) test -run '^TestSoak$$' -timeout 30m -v ./cmd/pleoauth/
 
 vet: ## go vet and a gofmt check
 	$(GO) vet ./...

@@ -146,3 +146,25 @@ func TestParsePasted(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParsePasted: whatever a person pastes, parsing and checking it never panics, and only an
+// address with the login's state yields a code.
+func FuzzParsePasted(f *testing.F) {
+	f.Add("http://localhost:8765/callback?code=abc&state=s")
+	f.Add("?code=abc&state=s&iss=https%3A%2F%2Fauth.example")
+	f.Add("abc")
+	f.Add("http://[::1]:8765/callback?code=%zz&state=s")
+	f.Fuzz(func(t *testing.T, pasted string) {
+		q, err := ParsePasted(pasted)
+		if err != nil {
+			return
+		}
+		code, err := CheckCallback(q, "s", "https://auth.example")
+		if err == nil && (q.Get("state") != "s" || code == "") {
+			t.Fatalf("accepted %q", pasted)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("a message of more than one line: %q", err)
+		}
+	})
+}

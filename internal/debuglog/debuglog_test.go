@@ -1,9 +1,11 @@
 package debuglog
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -50,4 +52,28 @@ func TestFingerprint(t *testing.T) {
 	if a == b || !strings.HasPrefix(a, "sha256:") || !strings.HasSuffix(a, "len=7") || a != Fingerprint("token-a") {
 		t.Errorf("Fingerprint: %q, %q", a, b)
 	}
+}
+
+// FuzzRedactBody: whatever a JSON or form body holds, the value of a credential field never
+// shows in the trace.
+func FuzzRedactBody(f *testing.F) {
+	f.Add("access_token", "s3cr3t-value-1", true)
+	f.Add("refresh_token", "s3cr3t-value-2", false)
+	f.Add("code_verifier", "s3cr3t-value-3", false)
+	f.Fuzz(func(t *testing.T, key, value string, asJSON bool) {
+		if !secretKeys[key] || len(value) < 8 {
+			return
+		}
+		var body, ctype string
+		if asJSON {
+			raw, _ := json.Marshal(map[string]any{key: value, "nested": []any{map[string]any{key: value}}})
+			body, ctype = string(raw), "application/json"
+		} else {
+			body, ctype = url.Values{key: {value}, "other": {"x"}}.Encode(), "application/x-www-form-urlencoded"
+		}
+		out := redactBody([]byte(body), ctype)
+		if strings.Contains(out, value) {
+			t.Fatalf("the trace shows the %s: %s", key, out)
+		}
+	})
 }

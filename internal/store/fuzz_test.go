@@ -1,0 +1,52 @@
+package store
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzFileLoad: any bytes in a token file load as a bundle with an access token, or fail cleanly.
+func FuzzFileLoad(f *testing.F) {
+	f.Add([]byte(`{"access_token":"a","refresh_token":"r","expiry":"2030-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"access_token":""}`))
+	f.Add([]byte(`{"expiry":"not a time","access_token":"a"}`))
+	f.Add([]byte("\x00\xff"))
+	// One folder per fuzzing process, rewritten each time: a folder per input would make the
+	// fuzzer measure the file system.
+	dir := filepath.Join(f.TempDir(), "tokens")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(filepath.Join(dir, "local.json"), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b, err := File{Dir: dir}.Load("local")
+		if err == nil && b.AccessToken == "" {
+			t.Fatal("a bundle without an access token loaded")
+		}
+	})
+}
+
+// FuzzUnseal: no encrypted bundle, however damaged, opens under another environment's name, and
+// none panics the reader.
+func FuzzUnseal(f *testing.F) {
+	key := bytes.Repeat([]byte{7}, 32)
+	good, err := seal(key, []byte(`{"access_token":"a"}`), "local")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good, "local")
+	f.Add(good, "staging")
+	f.Add([]byte(fileMagic), "local")
+	f.Add([]byte("garbage"), "local")
+	f.Fuzz(func(t *testing.T, sealed []byte, env string) {
+		// AES-GCM authenticates every byte and the environment's name: the fuzzer cannot forge
+		// a tag, so only bundles sealed for "local" (the seeds) open, and only as "local".
+		if _, err := unseal(key, sealed, env); err == nil && env != "local" {
+			t.Fatalf("a bundle opened as env %q", env)
+		}
+	})
+}
