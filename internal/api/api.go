@@ -53,7 +53,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 func (c *Client) send(ctx context.Context, target string, r Request, force bool) (*http.Response, error) {
 	token, err := c.Token(ctx, force)
 	if err != nil {
-		return nil, err
+		return nil, &TokenError{Err: err}
 	}
 	method := r.Method
 	if method == "" {
@@ -125,3 +125,9 @@ func (e *TransportError) Error() string {
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// TokenError is a failure to get a token for the request; its message is the token source's.
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string { return e.Err.Error() }
+func (e *TokenError) Unwrap() error { return e.Err }

@@ -125,8 +125,9 @@ func runAPI(cmd *cobra.Command, d *Deps, o *apiOptions, path string) error {
 		if errors.As(err, &te) {
 			return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %w", env.Name, err))
 		}
-		if failure.KindOf(err) != failure.Other {
-			return err
+		var tokenErr *api.TokenError
+		if errors.As(err, &tokenErr) {
+			return tokenErr.Err // already names the environment and the next step
 		}
 		return fmt.Errorf("env %s: %w", env.Name, err)
 	}

@@ -226,6 +226,13 @@ func transportReason(err error) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return errors.New("timed out")
 	}
+	if brokenBody(err) {
+		return errors.New(strings.TrimPrefix(err.Error(), "oauth2: cannot fetch token: "))
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err // without the method and URL, which the message names already
+	}
 	return err
 }
 

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/devserver"
+)
+
+// soakFaults are injected at random while the workers run; each shows once.
+var soakFaults = []devserver.Fault{
+	devserver.FaultDelay, devserver.FaultDrop, devserver.Fault500, devserver.Fault502, devserver.Fault503,
+	devserver.FaultRateLimit, devserver.FaultMalformedJSON, devserver.FaultHTMLError, devserver.FaultTruncated,
+	devserver.FaultWrongTokenType, devserver.FaultExpiresInString, devserver.FaultExpiresInMissing,
+	devserver.FaultNoRefreshToken, devserver.FaultRedirect,
+}
+
+// TestSoak runs only when PLEOAUTH_SOAK names a duration ("make soak" sets 5m): 8 workers call
+// "pleoauth token" and "pleoauth api" in a loop against the devserver with 2-second access
+// tokens while random faults are injected. It reports the calls, refreshes and failures by exit
+// code, and requires that no refresh-token family was revoked and that the login survives.
+func TestSoak(t *testing.T) {
+	d, err := time.ParseDuration(os.Getenv("PLEOAUTH_SOAK"))
+	if err != nil || d <= 0 {
+		t.Skip("set PLEOAUTH_SOAK=5m (make soak) to run the soak test")
+	}
+	w := newWorld(t, 2*time.Second, "PLEOAUTH_STORE=file")
+	w.login()
+
+	deadline := time.Now().Add(d)
+	var (
+		mu      sync.Mutex
+		calls   = map[string]int{}
+		byExit  = map[int]int{}
+		samples = map[int]map[string]int{}
+	)
+	var wg sync.WaitGroup
+	for worker := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(worker), uint64(time.Now().UnixNano())))
+			for time.Now().Before(deadline) {
+				args := []string{"token", "--min-ttl", "500ms"}
+				if rng.IntN(2) == 0 {
+					args = []string{"api", "/v2/employees", "--min-ttl", "500ms"}
+				}
+				r := w.run(args...)
+				mu.Lock()
+				calls[args[0]]++
+				byExit[r.code]++
+				if r.code != 0 {
+					if samples[r.code] == nil {
+						samples[r.code] = map[string]int{}
+					}
+					samples[r.code][messageShape(lastLineOf(r.stderr))]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	// The fault injector: one random fault every half second or so.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(99, uint64(time.Now().UnixNano())))
+		for time.Now().Before(deadline) {
+			w.dev.InjectFault(soakFaults[rng.IntN(len(soakFaults))], 1, time.Second)
+			time.Sleep(time.Duration(300+rng.IntN(400)) * time.Millisecond)
+		}
+	}()
+	wg.Wait()
+	w.dev.ClearFaults()
+
+	st := w.stats()
+	total := 0
+	for _, n := range calls {
+		total += n
+	}
+	t.Logf("soak: %s, 8 workers, access tokens of 2s", d)
+	t.Logf("calls: %d (token %d, api %d)", total, calls["token"], calls["api"])
+	t.Logf("refreshes issued: %d; refresh requests: %d; faults shown: %d", st.TokensIssued["refresh_token"], st.TokenRequests["refresh_token"], sum(st.FaultsShown))
+	codes := make([]int, 0, len(byExit))
+	for c := range byExit {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	for _, c := range codes {
+		t.Logf("exit %d: %d calls", c, byExit[c])
+		for msg, n := range samples[c] {
+			t.Logf("    %4d × %s", n, msg)
+		}
+	}
+	t.Logf("faults by kind: %v", st.FaultsShown)
+	t.Logf("families revoked: %d; invalid_grant answers: %d", st.FamiliesRevoked, st.TokenErrors["invalid_grant"])
+
+	if st.FamiliesRevoked != 0 || st.TokenErrors["invalid_grant"] != 0 {
+		t.Errorf("a refresh token was replayed: %d families revoked, %d invalid_grant", st.FamiliesRevoked, st.TokenErrors["invalid_grant"])
+	}
+	if byExit[4] != 0 {
+		t.Errorf("%d calls ended in exit 4 (login required)", byExit[4])
+	}
+	// No refresh token was lost: the stored one still refreshes.
+	if r := w.run("token", "--force-refresh", "--min-ttl", "500ms"); r.code != 0 {
+		t.Errorf("the stored refresh token no longer works after the soak: %v", r)
+	}
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func lastLineOf(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// messageShape drops the parts of a message that vary from call to call (ports, times), so that
+// failures of one kind are counted together.
+func messageShape(s string) string {
+	for _, sep := range []string{"127.0.0.1:", "until 20"} {
+		if i := strings.Index(s, sep); i >= 0 {
+			j := i + len(sep)
+			for j < len(s) && s[j] != '/' && s[j] != ' ' && s[j] != ',' {
+				j++
+			}
+			s = s[:i] + sep + "…" + s[j:]
+		}
+	}
+	return s
+}
