@@ -231,3 +231,40 @@ func TestIntrospectionEndpoint(t *testing.T) {
 		t.Errorf("introspection = %+v", body)
 	}
 }
+
+// TestFaultsAdminEndpoint: faults can be queued over HTTP from loopback, are shown once each,
+// and can be cleared.
+func TestFaultsAdminEndpoint(t *testing.T) {
+	s, hs, cfg := start(t, Options{})
+	tok := login(t, cfg)
+	post := func(body string) int {
+		resp, err := http.Post(hs.URL+"/debug/faults", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(`{"fault":"status-503","count":2}`); code != http.StatusNoContent {
+		t.Fatalf("POST /debug/faults = %d", code)
+	}
+	for i := range 2 {
+		if _, err := refresh(cfg, tok.RefreshToken); oauthError(err) != "temporarily_unavailable" {
+			t.Fatalf("refresh %d under the fault = %v; want temporarily_unavailable", i, err)
+		}
+	}
+	if _, err := refresh(cfg, tok.RefreshToken); err != nil {
+		t.Fatalf("refresh after the faults = %v; the refresh token must not have been spent by them", err)
+	}
+	post(`{"fault":"status-500","count":5}`)
+	req, _ := http.NewRequest(http.MethodDelete, hs.URL+"/debug/faults", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE /debug/faults = %v, %v", resp, err)
+	}
+	if st := s.Stats(); st.FaultsShown["status-503"] != 2 || st.FaultsShown["status-500"] != 0 {
+		t.Errorf("faults shown: %v", st.FaultsShown)
+	}
+	if code := post(`not json`); code != http.StatusBadRequest {
+		t.Errorf("a malformed fault request = %d; want 400", code)
+	}
+}
