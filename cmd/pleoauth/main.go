@@ -10,12 +10,13 @@ import (
 	"github.com/pleoauth/pleoauth/internal/cli"
 )
 
-// version is stamped by the release build (-ldflags "-X main.version=...").
-var version = "dev"
+// Stamped by the release build: -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
+// Left empty, "pleoauth version" reads the module's build information.
+var version, commit, date string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Main(ctx, os.Args[1:], cli.SystemDeps(version))
+	code := cli.Main(ctx, os.Args[1:], cli.SystemDeps(cli.Build{Version: version, Commit: commit, Date: date}))
 	stop()
 	os.Exit(code)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,7 +23,9 @@ import (
 // "pleoauth" (the real main) and "follow-redirects" (a scripted browser for $BROWSER).
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"pleoauth":         func() { os.Exit(cli.Main(context.Background(), os.Args[1:], cli.SystemDeps("test"))) },
+		"pleoauth": func() {
+			os.Exit(cli.Main(context.Background(), os.Args[1:], cli.SystemDeps(cli.Build{Version: "test"})))
+		},
 		"follow-redirects": followRedirectsMain,
 		"scan-cmdlines":    scanCmdlinesMain,
 	})
@@ -53,7 +56,11 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup:               setupScript,
-		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"devstat": devstat},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"devstat":         devstat,
+			"postman-env-ok":  postmanEnvOK,
+			"same-postman-id": samePostmanID,
+		},
 	})
 }
 
@@ -154,4 +161,62 @@ func scanCmdlinesMain() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	fmt.Printf("read %d command lines, %d with the token\n", read, found)
+}
+
+// postmanEnv is the shape of a Postman environment file, as Postman exports it and newman reads it.
+type postmanEnv struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Values []struct {
+		Key     string `json:"key"`
+		Value   string `json:"value"`
+		Type    string `json:"type"`
+		Enabled bool   `json:"enabled"`
+	} `json:"values"`
+	Scope string `json:"_postman_variable_scope"`
+}
+
+func readPostmanEnv(ts *testscript.TestScript, file string) postmanEnv {
+	var pe postmanEnv
+	if err := json.Unmarshal([]byte(ts.ReadFile(file)), &pe); err != nil {
+		ts.Fatalf("%s is not JSON: %v", file, err)
+	}
+	return pe
+}
+
+// postmanEnvOK checks a Postman environment file: mode 0600, an id, a name, the environment
+// scope, an enabled baseUrl, and an enabled secret accessToken — equal to the token in the
+// second file when one is given.
+func postmanEnvOK(ts *testscript.TestScript, neg bool, args []string) {
+	pe := readPostmanEnv(ts, args[0])
+	fi, err := os.Stat(ts.MkAbs(args[0]))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		ts.Fatalf("%s: mode %v, %v; want 0600", args[0], fi.Mode().Perm(), err)
+	}
+	if pe.ID == "" || pe.Name == "" || pe.Scope != "environment" {
+		ts.Fatalf("%s: id %q, name %q, scope %q", args[0], pe.ID, pe.Name, pe.Scope)
+	}
+	values := map[string]string{}
+	for _, v := range pe.Values {
+		if !v.Enabled || (v.Type != "default" && v.Type != "secret") {
+			ts.Fatalf("%s: value %s disabled or of type %q", args[0], v.Key, v.Type)
+		}
+		if v.Key == "accessToken" && v.Type != "secret" {
+			ts.Fatalf("accessToken is not marked secret")
+		}
+		values[v.Key] = v.Value
+	}
+	if values["baseUrl"] != ts.Getenv("DEVSERVER_URL") || values["accessToken"] == "" {
+		ts.Fatalf("%s: baseUrl %q, accessToken set: %v", args[0], values["baseUrl"], values["accessToken"] != "")
+	}
+	if len(args) > 1 && values["accessToken"] != strings.TrimSpace(ts.ReadFile(args[1])) {
+		ts.Fatalf("the accessToken is not the current token")
+	}
+}
+
+func samePostmanID(ts *testscript.TestScript, neg bool, args []string) {
+	a, b := readPostmanEnv(ts, args[0]), readPostmanEnv(ts, args[1])
+	if a.ID != b.ID {
+		ts.Fatalf("ids differ: %s, %s", a.ID, b.ID)
+	}
 }

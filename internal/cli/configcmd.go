@@ -30,6 +30,9 @@ writes settings to config.yaml. The client secret is never shown and never writt
 	cmd.AddCommand(
 		&cobra.Command{
 			Use: "list", Short: "List the settings and their sources", Args: cobra.NoArgs,
+			Long: `List shows every setting of the selected environment, its value and where the value comes
+from: a flag, a PLEOAUTH_* variable, config.yaml, a built-in default, or derived from
+auth_server_url. The client secret is shown only as set or not.`,
 			Example: "  pleoauth config list --env production",
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				cfg, err := loadConfig(cmd.Flags())
@@ -50,6 +53,7 @@ writes settings to config.yaml. The client secret is never shown and never writt
 		},
 		&cobra.Command{
 			Use: "get KEY", Short: "Print one setting's value", Args: cobra.ExactArgs(1),
+			Long:    "Get prints the resolved value of one setting of the selected environment, for scripts.",
 			Example: "  pleoauth config get token_url --env staging",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				cfg, err := loadConfig(cmd.Flags())
@@ -66,6 +70,9 @@ writes settings to config.yaml. The client secret is never shown and never writt
 		},
 		&cobra.Command{
 			Use: "set KEY VALUE", Short: "Write a setting to config.yaml", Args: cobra.ExactArgs(2),
+			Long: `Set checks the value and writes it to config.yaml: default_env and store at the top, every
+other setting under the selected environment. The file is replaced atomically, mode 0600. The
+client secret is refused: it never goes in a file pleoauth reads.`,
 			Example: "  pleoauth config set scopes \"users:read export-jobs:read\" --env staging",
 			RunE: func(cmd *cobra.Command, args []string) error {
 				cfg, err := loadConfig(cmd.Flags())
@@ -82,6 +89,7 @@ writes settings to config.yaml. The client secret is never shown and never writt
 		},
 		&cobra.Command{
 			Use: "path", Short: "Print the config file's path", Args: cobra.NoArgs,
+			Long:    "Path prints where config.yaml is read from: PLEOAUTH_HOME/config.yaml.",
 			Example: "  $EDITOR \"$(pleoauth config path)\"",
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				cfg, err := loadConfig(cmd.Flags())

@@ -40,11 +40,12 @@ type Deps struct {
 	// Keychain is the OS credential store.
 	Keychain store.Keychain
 
-	Version string
+	// Build identifies this build of pleoauth.
+	Build Build
 }
 
 // SystemDeps returns the Deps of a real process.
-func SystemDeps(version string) *Deps {
+func SystemDeps(build Build) *Deps {
 	stderr := os.Stderr
 	return &Deps{
 		Stdin:  os.Stdin,
@@ -69,7 +70,7 @@ func SystemDeps(version string) *Deps {
 		Now:              time.Now,
 		HTTPClient:       NewHTTPClient(),
 		Keychain:         store.OSKeychain{},
-		Version:          version,
+		Build:            build,
 	}
 }
 

@@ -76,7 +76,7 @@ func (h *harness) main(args ...string) run {
 		HTTPClient:  client,
 		OpenBrowser: h.browser,
 		Keychain:    h.keychain,
-		Version:     "test",
+		Build:       Build{Version: "test"},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -31,7 +31,7 @@ const envHelp = `Environment variables:
 
 // Main runs pleoauth with args (without the program name) and returns the exit code.
 func Main(ctx context.Context, args []string, d *Deps) int {
-	root := newRootCmd(d)
+	root := NewRootCmd(d)
 	root.SetArgs(args)
 	root.SetIn(d.Stdin)
 	root.SetOut(d.Stdout)
@@ -53,14 +53,17 @@ type globalOptions struct {
 	Debug bool
 }
 
-func newRootCmd(d *Deps) *cobra.Command {
+// NewRootCmd builds the whole command tree; the reference docs are generated from it.
+func NewRootCmd(d *Deps) *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "pleoauth",
 		Short: "OAuth 2.0 tokens for Pleo's API, from a terminal",
 		Long: `pleoauth logs you in to Pleo's API with the OAuth 2.0 authorization code flow and PKCE,
 keeps the tokens, and prints an access token that is valid right now, so that scripts can run
-  curl -H "Authorization: Bearer $(pleoauth token)" https://external.staging.pleo.io/v2/employees`,
+  curl -H "Authorization: Bearer $(pleoauth token)" https://external.staging.pleo.io/v2/employees
+
+` + envHelp + "\n\n" + exitCodesHelp,
 		Example: `  pleoauth login --env staging
   pleoauth token --env staging`,
 		SilenceErrors: true,
@@ -74,6 +77,11 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		},
 	}
 	root.PersistentFlags().StringVarP(&g.Env, "env", "e", "", "environment to use (staging, production, local or one from config.yaml)")
+	_ = root.RegisterFlagCompletionFunc("env", completeEnv)
+	// Our own completion command, with examples; cobra's default has none.
+	root.CompletionOptions.DisableDefaultCmd = true
+	// Generated docs stay the same from one build to the next.
+	root.DisableAutoGenTag = true
 	root.PersistentFlags().BoolVar(&g.Debug, "debug", false, "trace every HTTP request on stderr, credentials replaced by fingerprints (PLEOAUTH_DEBUG=1)")
 	root.PersistentFlags().String("on-rotate", "", "shell command that gets each new refresh token on stdin, after it is stored (PLEOAUTH_ON_ROTATE)")
 	root.PersistentFlags().String("store", "", `where tokens are kept: "keyring" (OS keychain, the default) or "file" (PLEOAUTH_STORE)`)
@@ -91,7 +99,6 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return failure.Wrap(failure.Usage, fmt.Errorf("%w; run \"%s --help\"", err, cmd.CommandPath()))
 	})
-	root.SetUsageTemplate(root.UsageTemplate() + "\n" + envHelp + "\n\n" + exitCodesHelp + "\n")
 
 	root.AddCommand(
 		newLoginCmd(d),
@@ -106,6 +113,8 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		newDoctorCmd(d),
 		newLogoutCmd(d),
 		newVersionCmd(d),
+		newCompletionCmd(d),
+		newPostmanEnvCmd(d),
 	)
 	return root
 }

@@ -46,14 +46,24 @@ func checkMode(path string, want fs.FileMode) error {
 	return nil
 }
 
-// writeFileAtomic replaces path with data so that a crash at any point leaves either the old
-// file or the new one, never a torn one: write a temporary file in the same folder, fsync it,
-// rename it over path, fsync the folder.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := ensurePrivateDir(dir); err != nil {
+// writeFileAtomic replaces path, in a private folder, with data (see [WritePrivateFile]).
+func writeFileAtomic(path string, data []byte) error {
+	if err := ensurePrivateDir(filepath.Dir(path)); err != nil {
 		return err
 	}
+	if err := WritePrivateFile(path, data); err != nil {
+		return err
+	}
+	removeLeftovers(path)
+	return nil
+}
+
+// WritePrivateFile replaces path with data, mode 0600, so that a crash at any point leaves either
+// the old file or the new one, never a torn one: write a temporary file in the same folder, fsync
+// it, rename it over path, fsync the folder. It is also for files that hold a token outside the
+// store, such as a Postman environment.
+func WritePrivateFile(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return explain(fmt.Errorf("write %s: %w", path, err))
@@ -87,7 +97,6 @@ func writeFileAtomic(path string, data []byte) (err error) {
 		_ = d.Sync() // make the rename itself durable
 		d.Close()
 	}
-	removeLeftovers(path)
 	return nil
 }
 

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/tokens"
+)
+
+type postmanOptions struct {
+	Output string
+}
+
+func newPostmanEnvCmd(d *Deps) *cobra.Command {
+	o := &postmanOptions{}
+	cmd := &cobra.Command{
+		Use:   "postman-env",
+		Short: "Write a Postman environment with the API's base URL and a fresh access token",
+		Long: `Postman-env writes a Postman environment — the JSON that Postman exports and "newman run
+--environment" reads — holding baseUrl (the environment's api_url) and accessToken, valid for at
+least --min-ttl, so that collections can send "Authorization: Bearer {{accessToken}}". Newman
+cannot refresh OAuth tokens itself; run this before each collection run. The file is written
+atomically with mode 0600; its id is the same for each environment, so Postman replaces the
+environment on a new import instead of adding another.`,
+		Example: `  pleoauth postman-env --env staging --output pleo-staging.postman_environment.json
+  newman run collection.json --environment pleo-staging.postman_environment.json
+  pleoauth postman-env --min-ttl 30m > env.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPostmanEnv(cmd, d, o)
+		},
+	}
+	cmd.Flags().Duration("min-ttl", 60*time.Second, "the token written stays valid at least this long")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "file to write (default: stdout)")
+	return cmd
+}
+
+// postmanEnvironment is Postman's environment file format.
+type postmanEnvironment struct {
+	ID         string         `json:"id"`
+	Name       string         `json:"name"`
+	Values     []postmanValue `json:"values"`
+	Scope      string         `json:"_postman_variable_scope"`
+	ExportedAt string         `json:"_postman_exported_at"`
+	ExportedBy string         `json:"_postman_exported_using"`
+}
+
+type postmanValue struct {
+	Key     string `json:"key"`
+	Value   string `json:"value"`
+	Type    string `json:"type"` // "default" or "secret"
+	Enabled bool   `json:"enabled"`
+}
+
+func runPostmanEnv(cmd *cobra.Command, d *Deps, o *postmanOptions) error {
+	cfg, err := loadConfig(cmd.Flags())
+	if err != nil {
+		return err
+	}
+	env, err := environment(cfg, false)
+	if err != nil {
+		return err
+	}
+	res, err := tokenSource(d, cfg, env, openStore(cfg, d)).Token(cmd.Context(), tokens.Request{MinTTL: cfg.MinTTL})
+	if err != nil {
+		return err
+	}
+	pe := postmanEnvironment{
+		ID:   stableUUID("pleoauth postman environment " + env.Name + " " + env.APIURL),
+		Name: "pleoauth " + env.Name,
+		Values: []postmanValue{
+			{Key: "baseUrl", Value: env.APIURL, Type: "default", Enabled: true},
+			{Key: "accessToken", Value: res.Bundle.AccessToken, Type: "secret", Enabled: true},
+			{Key: "accessTokenExpiresAt", Value: res.Bundle.Expiry.UTC().Format(time.RFC3339), Type: "default", Enabled: true},
+		},
+		Scope:      "environment",
+		ExportedAt: d.Now().UTC().Format(time.RFC3339),
+		ExportedBy: "pleoauth/" + d.Build.Resolve().Version,
+	}
+	data, err := json.MarshalIndent(pe, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if o.Output == "" {
+		_, err = d.Stdout.Write(data)
+		return err
+	}
+	if err := store.WritePrivateFile(o.Output, data); err != nil {
+		return fmt.Errorf("env %s: %w", env.Name, err)
+	}
+	fmt.Fprintf(d.Stderr, "Wrote %s (Postman environment %q, token valid until %s).\n", o.Output, pe.Name, res.Bundle.Expiry.UTC().Format(time.RFC3339))
+	return nil
+}
+
+// stableUUID derives a version-5-shaped UUID from s, so an environment keeps its id.
+func stableUUID(s string) string {
+	h := sha256.Sum256([]byte(s))
+	h[6] = h[6]&0x0f | 0x50 // version 5
+	h[8] = h[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}

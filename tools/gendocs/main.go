@@ -1,0 +1,41 @@
+// Command gendocs writes pleoauth's reference documentation from the real command tree:
+// Markdown (committed under docs/cli, checked for drift by a test) and man pages (built, not
+// committed). "make docs" runs it.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra/doc"
+
+	"github.com/pleoauth/pleoauth/internal/cli"
+)
+
+func main() {
+	markdown := flag.String("markdown", "docs/cli", "folder for the Markdown reference")
+	man := flag.String("man", "", "folder for man pages (none when empty)")
+	flag.Parse()
+	if err := run(*markdown, *man); err != nil {
+		fmt.Fprintf(os.Stderr, "gendocs: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(markdown, man string) error {
+	root := cli.NewRootCmd(cli.SystemDeps(cli.Build{}))
+	if err := os.MkdirAll(markdown, 0o755); err != nil {
+		return err
+	}
+	if err := doc.GenMarkdownTree(root, markdown); err != nil {
+		return err
+	}
+	if man == "" {
+		return nil
+	}
+	if err := os.MkdirAll(man, 0o755); err != nil {
+		return err
+	}
+	return doc.GenManTree(root, &doc.GenManHeader{Title: "PLEOAUTH", Section: "1", Source: "pleoauth"}, man)
+}
