@@ -89,11 +89,7 @@ func runAPI(cmd *cobra.Command, d *Deps, o *apiOptions, path string) error {
 		body = b
 	}
 
-	cfg, err := loadConfig(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	env, err := environment(cfg, false)
+	cfg, env, err := resolve(cmd, false)
 	if err != nil {
 		return err
 	}

@@ -37,11 +37,7 @@ SIGHUP to it.`,
 }
 
 func runExec(cmd *cobra.Command, d *Deps, args []string) error {
-	cfg, err := loadConfig(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	env, err := environment(cfg, false)
+	cfg, env, err := resolve(cmd, false)
 	if err != nil {
 		return err
 	}

@@ -58,11 +58,7 @@ a prompt without echo; never from the command line.`,
 }
 
 func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
-	cfg, err := loadConfig(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	env, err := environment(cfg, true)
+	cfg, env, err := resolve(cmd, true)
 	if err != nil {
 		return err
 	}

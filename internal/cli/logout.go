@@ -33,11 +33,7 @@ installation, call DELETE /v1/installations/me.`,
 }
 
 func runLogout(cmd *cobra.Command, d *Deps, o *logoutOptions) error {
-	cfg, err := loadConfig(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	env, err := environment(cfg, false)
+	cfg, env, err := resolve(cmd, false)
 	if err != nil {
 		return err
 	}

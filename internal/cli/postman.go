@@ -58,11 +58,7 @@ type postmanValue struct {
 }
 
 func runPostmanEnv(cmd *cobra.Command, d *Deps, o *postmanOptions) error {
-	cfg, err := loadConfig(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	env, err := environment(cfg, false)
+	cfg, env, err := resolve(cmd, false)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/oauth2"
 
@@ -24,6 +25,17 @@ func loadConfig(flags *pflag.FlagSet) (*config.Config, error) {
 		return nil, failure.Wrap(failure.Usage, err)
 	}
 	return cfg, err
+}
+
+// resolve loads the configuration and the environment a command works on; forLogin also checks
+// what a login needs.
+func resolve(cmd *cobra.Command, forLogin bool) (*config.Config, config.Environment, error) {
+	cfg, err := loadConfig(cmd.Flags())
+	if err != nil {
+		return nil, config.Environment{}, err
+	}
+	env, err := environment(cfg, forLogin)
+	return cfg, env, err
 }
 
 // environment returns the selected environment; login also checks what a login needs.

@@ -48,11 +48,7 @@ type statusReport struct {
 }
 
 func runStatus(cmd *cobra.Command, d *Deps, o *statusOptions) error {
-	cfg, err := loadConfig(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	env, err := environment(cfg, false)
+	cfg, env, err := resolve(cmd, false)
 	if err != nil {
 		return err
 	}

@@ -59,11 +59,7 @@ func runToken(cmd *cobra.Command, d *Deps, o *tokenOptions) error {
 	if !ok {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--format %q is not one of raw, header, json, env, curl-config", o.Format))
 	}
-	cfg, err := loadConfig(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	env, err := environment(cfg, false)
+	cfg, env, err := resolve(cmd, false)
 	if err != nil {
 		return err
 	}

@@ -41,11 +41,7 @@ using the same login, the first refresh on one side would log the other out, and
 }
 
 func runExport(cmd *cobra.Command, d *Deps, o *exportOptions) error {
-	cfg, err := loadConfig(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	env, err := environment(cfg, false)
+	cfg, env, err := resolve(cmd, false)
 	if err != nil {
 		return err
 	}
@@ -97,11 +93,7 @@ refresh token.`,
 }
 
 func runImport(cmd *cobra.Command, d *Deps) error {
-	cfg, err := loadConfig(cmd.Flags())
-	if err != nil {
-		return err
-	}
-	env, err := environment(cfg, false)
+	cfg, env, err := resolve(cmd, false)
 	if err != nil {
 		return err
 	}

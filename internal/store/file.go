@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,21 +36,11 @@ func (f File) Load(env string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMode(path, 0o600); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, ErrNotFound
-		}
+	data, err := readPrivateFile(path)
+	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	var b Bundle
-	if err := json.Unmarshal(data, &b); err != nil || b.AccessToken == "" {
-		return nil, &CorruptError{Path: path}
-	}
-	return &b, nil
+	return decodeBundle(path, data)
 }
 
 // Save replaces the environment's bundle atomically.
@@ -82,4 +73,35 @@ type CorruptError struct{ Path string }
 
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("stored tokens in %s are unreadable", e.Path)
+}
+
+// readPrivateFile reads a store file after checking it is private; a missing one is
+// [ErrNotFound]. It reads at most [MaxBundleSize] bytes and one more, so a larger file is seen
+// as corrupt rather than read whole.
+func readPrivateFile(path string) ([]byte, error) {
+	if err := checkMode(path, 0o600); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxBundleSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return data, nil
+}
+
+// decodeBundle parses a bundle, which must at least hold an access token.
+func decodeBundle(path string, data []byte) (*Bundle, error) {
+	var b Bundle
+	if len(data) > MaxBundleSize || json.Unmarshal(data, &b) != nil || b.AccessToken == "" {
+		return nil, &CorruptError{Path: path}
+	}
+	return &b, nil
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -97,20 +96,9 @@ func (k Keyring) Load(env string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkMode(path, 0o600); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, ErrNotFound
-		}
+	sealed, err := readPrivateFile(path)
+	if err != nil {
 		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	sealed, err := io.ReadAll(io.LimitReader(f, MaxBundleSize+1))
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	key, err := k.getKey(env)
 	if err != nil {
@@ -120,11 +108,7 @@ func (k Keyring) Load(env string) (*Bundle, error) {
 	if err != nil {
 		return nil, &CorruptError{Path: path}
 	}
-	var b Bundle
-	if err := json.Unmarshal(plain, &b); err != nil || b.AccessToken == "" {
-		return nil, &CorruptError{Path: path}
-	}
-	return &b, nil
+	return decodeBundle(path, plain)
 }
 
 // Save encrypts b and replaces env's file atomically, creating the key on first use.
