@@ -46,6 +46,15 @@ var faultMatrix = []struct {
 	{devserver.FaultRedirect, 1, expect{ExitError, []string{"redirect", "does not follow"}}, expect{ExitError, []string{"redirect", "does not follow"}}},
 }
 
+// timeoutFor is the HTTP timeout of a fault's run: short where the fault is a delay past it, and
+// roomy elsewhere, so a busy machine reading a 10 MB body is not mistaken for a timeout.
+func timeoutFor(f devserver.Fault) time.Duration {
+	if f == devserver.FaultDelay {
+		return time.Second
+	}
+	return 15 * time.Second
+}
+
 // checkFailure asserts the exit code and, for a failure, a one-line message naming the
 // environment and the expected words, with no credential in it.
 func checkFailure(t *testing.T, r run, e expect, secrets ...string) {
@@ -75,7 +84,7 @@ func TestFaultMatrix(t *testing.T) {
 		t.Run(string(tt.fault), func(t *testing.T) {
 			t.Run("login", func(t *testing.T) {
 				h := newHarness(t)
-				h.timeout = time.Second
+				h.timeout = timeoutFor(tt.fault)
 				dev, _ := h.startDevserver(devserver.Options{AutoApprove: true})
 				h.browser = followRedirects
 				before := h.seedBundle("local")
@@ -87,7 +96,7 @@ func TestFaultMatrix(t *testing.T) {
 				}
 			})
 			t.Run("token", func(t *testing.T) {
-				h, dev, before, secrets := loggedInAndExpired(t)
+				h, dev, before, secrets := loggedInAndExpired(t, timeoutFor(tt.fault))
 				dev.InjectFault(tt.fault, tt.count, 1500*time.Millisecond)
 				r := h.main("token", "--env", "local")
 				checkFailure(t, r, tt.token, secrets...)
@@ -121,7 +130,7 @@ func TestFaultsThroughAPI(t *testing.T) {
 		{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400"}}},
 	} {
 		t.Run(string(tt.fault), func(t *testing.T) {
-			h, dev, before, secrets := loggedInAndExpired(t)
+			h, dev, before, secrets := loggedInAndExpired(t, timeoutFor(tt.fault))
 			// The stored access token is still "valid" locally but the API refuses it.
 			b := h.loadBundle("local")
 			b.AccessToken, b.Expiry = "revoked-at-the-server", time.Now().Add(time.Hour)
@@ -195,10 +204,10 @@ func TestMatchingIssuerAccepted(t *testing.T) {
 
 // loggedInAndExpired logs in on a devserver and then makes the stored access token expired,
 // so the next token or api call refreshes. It returns the store's bytes and the credentials.
-func loggedInAndExpired(t *testing.T) (*harness, *devserver.Server, []byte, []string) {
+func loggedInAndExpired(t *testing.T, timeout time.Duration) (*harness, *devserver.Server, []byte, []string) {
 	t.Helper()
 	h := newHarness(t)
-	h.timeout = time.Second
+	h.timeout = timeout
 	dev, _ := h.startDevserver(devserver.Options{AutoApprove: true})
 	h.browser = followRedirects
 	if r := h.main("login", "--env", "local"); r.code != 0 {

@@ -67,7 +67,9 @@ func New(o Options) (*Server, error) {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	cfg := &fosite.Config{
-		AccessTokenLifespan:   o.AccessTTL,
+		// fosite rounds an expiry to the second and floors expires_in, so a 2 s token could be
+		// announced as living 1 s; 0.6 s more makes expires_in at least the configured life.
+		AccessTokenLifespan:   o.AccessTTL + 600*time.Millisecond,
 		RefreshTokenLifespan:  o.RefreshTTL,
 		AuthorizeCodeLifespan: 5 * time.Minute,
 		GlobalSecret:          secret,

@@ -74,7 +74,11 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := refresh(t, tt.h, 100*time.Millisecond)
+			timeout := 10 * time.Second
+			if tt.name == "slow" {
+				timeout = 100 * time.Millisecond
+			}
+			err := refresh(t, tt.h, timeout)
 			if got := failure.KindOf(err) == failure.Temporary; got != tt.temporary {
 				t.Errorf("temporary = %v; want %v (%v)", got, tt.temporary, err)
 			}
