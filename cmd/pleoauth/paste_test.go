@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +89,33 @@ func redirectOf(t *testing.T, authURL string) string {
 		t.Fatalf("authorization answered %d without a redirect", resp.StatusCode)
 	}
 	return loc
+}
+
+// TestCtrlCEndsTheWait: SIGINT while login waits for the browser ends it with exit 130 at once,
+// the listener closed and nothing stored.
+func TestCtrlCEndsTheWait(t *testing.T) {
+	w := newWorld(t, 15*time.Minute, "PLEOAUTH_STORE=file")
+	cmd := w.command("login", "--no-browser", "--timeout", "1m")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	var output strings.Builder
+	for sc.Scan() {
+		output.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "Waiting for the redirect") {
+			_ = cmd.Process.Signal(os.Interrupt)
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, stderr) }()
+	start := time.Now()
+	err := waitTimeout(cmd, 10*time.Second)
+	if code := exitCode(err); code != 130 || time.Since(start) > 5*time.Second {
+		t.Fatalf("exit %d after %v; want 130 at once\n%s", code, time.Since(start), output.String())
+	}
+	if _, err := os.Stat(filepath.Join(w.home, "tokens", "local.json")); !os.IsNotExist(err) {
+		t.Error("an interrupted login stored tokens")
+	}
 }

@@ -52,8 +52,6 @@ func exitCode(err error, interrupted bool) int {
 		return ExitLoginRequired
 	case failure.Temporary:
 		return ExitTemporary
-	case failure.Interrupted:
-		return ExitInterrupted
 	default:
 		return ExitError
 	}

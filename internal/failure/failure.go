@@ -18,8 +18,6 @@ const (
 	LoginRequired
 	// Temporary means the same command may succeed later: network, timeout, 5xx, 429.
 	Temporary
-	// Interrupted means the user stopped the command (Ctrl-C, SIGTERM).
-	Interrupted
 )
 
 // Error attaches a [Kind] to an error without changing its message.

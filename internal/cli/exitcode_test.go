@@ -1,0 +1,33 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+)
+
+func TestExitCode(t *testing.T) {
+	plain := errors.New("boom")
+	tests := []struct {
+		err         error
+		interrupted bool
+		want        int
+	}{
+		{nil, false, ExitOK},
+		{plain, false, ExitError},
+		{failure.Wrap(failure.Usage, plain), false, ExitUsage},
+		{fmt.Errorf("env x: %w", failure.Wrap(failure.LoginRequired, plain)), false, ExitLoginRequired},
+		{failure.Wrap(failure.Temporary, plain), false, ExitTemporary},
+		{fmt.Errorf("login: %w", context.Canceled), true, ExitInterrupted},
+		{fmt.Errorf("login: %w", context.Canceled), false, ExitError},
+		{&ExitStatus{Code: 7}, true, 7},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err, tt.interrupted); got != tt.want {
+			t.Errorf("exitCode(%v, %v) = %d; want %d", tt.err, tt.interrupted, got, tt.want)
+		}
+	}
+}
