@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/failure"
-	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
 func newExecCmd(d *Deps) *cobra.Command {
@@ -37,11 +36,7 @@ SIGHUP to it.`,
 }
 
 func runExec(cmd *cobra.Command, d *Deps, args []string) error {
-	cfg, env, err := resolve(cmd, false)
-	if err != nil {
-		return err
-	}
-	res, err := tokenSource(d, cfg, env, openStore(cfg, d)).Token(cmd.Context(), tokens.Request{MinTTL: cfg.MinTTL})
+	env, bundle, err := validToken(cmd, d, false)
 	if err != nil {
 		return err
 	}
@@ -51,7 +46,7 @@ func runExec(cmd *cobra.Command, d *Deps, args []string) error {
 		return failure.Wrap(failure.Usage, fmt.Errorf("exec: %w", err))
 	}
 	child := exec.Command(path, args[1:]...)
-	child.Env = append(os.Environ(), "PLEO_ACCESS_TOKEN="+res.Bundle.AccessToken, "PLEO_API_URL="+env.APIURL)
+	child.Env = append(os.Environ(), "PLEO_ACCESS_TOKEN="+bundle.AccessToken, "PLEO_API_URL="+env.APIURL)
 	child.Stdin, child.Stdout, child.Stderr = d.Stdin, d.Stdout, d.Stderr
 
 	// The signals go to the child, which decides how to end; pleoauth waits for it.

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/store"
-	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
 type postmanOptions struct {
@@ -58,11 +57,7 @@ type postmanValue struct {
 }
 
 func runPostmanEnv(cmd *cobra.Command, d *Deps, o *postmanOptions) error {
-	cfg, env, err := resolve(cmd, false)
-	if err != nil {
-		return err
-	}
-	res, err := tokenSource(d, cfg, env, openStore(cfg, d)).Token(cmd.Context(), tokens.Request{MinTTL: cfg.MinTTL})
+	env, bundle, err := validToken(cmd, d, false)
 	if err != nil {
 		return err
 	}
@@ -71,8 +66,8 @@ func runPostmanEnv(cmd *cobra.Command, d *Deps, o *postmanOptions) error {
 		Name: "pleoauth " + env.Name,
 		Values: []postmanValue{
 			{Key: "baseUrl", Value: env.APIURL, Type: "default", Enabled: true},
-			{Key: "accessToken", Value: res.Bundle.AccessToken, Type: "secret", Enabled: true},
-			{Key: "accessTokenExpiresAt", Value: res.Bundle.Expiry.UTC().Format(time.RFC3339), Type: "default", Enabled: true},
+			{Key: "accessToken", Value: bundle.AccessToken, Type: "secret", Enabled: true},
+			{Key: "accessTokenExpiresAt", Value: bundle.Expiry.UTC().Format(time.RFC3339), Type: "default", Enabled: true},
 		},
 		Scope:      "environment",
 		ExportedAt: d.Now().UTC().Format(time.RFC3339),
@@ -90,7 +85,7 @@ func runPostmanEnv(cmd *cobra.Command, d *Deps, o *postmanOptions) error {
 	if err := store.WritePrivateFile(o.Output, data); err != nil {
 		return fmt.Errorf("env %s: %w", env.Name, err)
 	}
-	fmt.Fprintf(d.Stderr, "Wrote %s (Postman environment %q, token valid until %s).\n", o.Output, pe.Name, res.Bundle.Expiry.UTC().Format(time.RFC3339))
+	fmt.Fprintf(d.Stderr, "Wrote %s (Postman environment %q, token valid until %s).\n", o.Output, pe.Name, bundle.Expiry.UTC().Format(time.RFC3339))
 	return nil
 }
 

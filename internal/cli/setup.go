@@ -13,6 +13,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 	"github.com/pleoauth/pleoauth/internal/tokens"
 )
@@ -36,6 +37,17 @@ func resolve(cmd *cobra.Command, forLogin bool) (*config.Config, config.Environm
 	}
 	env, err := environment(cfg, forLogin)
 	return cfg, env, err
+}
+
+// validToken resolves the environment and returns its access token, valid for --min-ttl and
+// refreshed first when needed (or always, with force), through the refresh protocol.
+func validToken(cmd *cobra.Command, d *Deps, force bool) (config.Environment, *store.Bundle, error) {
+	cfg, env, err := resolve(cmd, false)
+	if err != nil {
+		return env, nil, err
+	}
+	res, err := tokenSource(d, cfg, env, openStore(cfg, d)).Token(cmd.Context(), tokens.Request{MinTTL: cfg.MinTTL, Force: force})
+	return env, res.Bundle, err
 }
 
 // environment returns the selected environment; login also checks what a login needs.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
-	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
 type tokenOptions struct {
@@ -59,16 +58,11 @@ func runToken(cmd *cobra.Command, d *Deps, o *tokenOptions) error {
 	if !ok {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--format %q is not one of raw, header, json, env, curl-config", o.Format))
 	}
-	cfg, env, err := resolve(cmd, false)
+	env, bundle, err := validToken(cmd, d, o.ForceRefresh)
 	if err != nil {
 		return err
 	}
-	src := tokenSource(d, cfg, env, openStore(cfg, d))
-	res, err := src.Token(cmd.Context(), tokens.Request{MinTTL: cfg.MinTTL, Force: o.ForceRefresh})
-	if err != nil {
-		return err
-	}
-	return write(d.Stdout, env.Name, res.Bundle, d.Now())
+	return write(d.Stdout, env.Name, bundle, d.Now())
 }
 
 // tokenFormats write a bundle's access token to stdout; none writes the refresh token.
