@@ -36,6 +36,8 @@ type harness struct {
 	timeout time.Duration
 	// keychain, when set, is the OS keychain.
 	keychain store.Keychain
+	// terminal makes stdout look like a terminal.
+	terminal bool
 }
 
 func newHarness(t *testing.T) *harness {
@@ -66,17 +68,18 @@ func (h *harness) main(args ...string) run {
 		client.Timeout = h.timeout
 	}
 	d := &Deps{
-		Stdin:       strings.NewReader(""),
-		Stdout:      &stdout,
-		Stderr:      &stderr,
-		Interactive: func() bool { return false },
-		ReadSecret:  func(string) (string, error) { return "", fmt.Errorf("no terminal in tests") },
-		Getenv:      os.Getenv,
-		Now:         time.Now,
-		HTTPClient:  client,
-		OpenBrowser: h.browser,
-		Keychain:    h.keychain,
-		Build:       Build{Version: "test"},
+		Stdin:            strings.NewReader(""),
+		Stdout:           &stdout,
+		Stderr:           &stderr,
+		Interactive:      func() bool { return false },
+		StdoutIsTerminal: func() bool { return h.terminal },
+		ReadSecret:       func(string) (string, error) { return "", fmt.Errorf("no terminal in tests") },
+		Getenv:           os.Getenv,
+		Now:              time.Now,
+		HTTPClient:       client,
+		OpenBrowser:      h.browser,
+		Keychain:         h.keychain,
+		Build:            Build{Version: "test"},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

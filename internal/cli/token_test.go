@@ -285,3 +285,27 @@ func (m *memKeychain) Delete(service, user string) error {
 	delete(m.items, service+user)
 	return nil
 }
+
+// TestAPIOutput: JSON is indented for a person at a terminal and passed on byte for byte to a
+// pipe.
+func TestAPIOutput(t *testing.T) {
+	h := newHarness(t)
+	h.startDevserver(devserver.Options{AutoApprove: true})
+	h.browser = followRedirects
+	if r := h.main("login", "--env", "local"); r.code != 0 {
+		t.Fatalf("login: %+v", r)
+	}
+	piped := h.main("api", "--env", "local", "/v2/employees")
+	h.terminal = true
+	pretty := h.main("api", "--env", "local", "/v2/employees")
+	if piped.code != 0 || pretty.code != 0 {
+		t.Fatalf("api: %+v %+v", piped, pretty)
+	}
+	if strings.Count(strings.TrimSpace(piped.stdout), "\n") != 0 || !strings.Contains(pretty.stdout, "\n  \"data\": [") {
+		t.Errorf("piped output %q should be the raw line; terminal output %q indented", piped.stdout, pretty.stdout)
+	}
+	var a, b any
+	if json.Unmarshal([]byte(piped.stdout), &a) != nil || json.Unmarshal([]byte(pretty.stdout), &b) != nil {
+		t.Error("an output is not JSON")
+	}
+}
