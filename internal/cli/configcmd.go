@@ -7,8 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pleoauth/pleoauth/internal/config"
-	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -41,7 +39,7 @@ auth_server_url. The client secret is shown only as set or not.`,
 				}
 				settings, err := cfg.Settings()
 				if err != nil {
-					return usageIfUnknown(err)
+					return asUsage(err)
 				}
 				w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "SETTING\tVALUE\tFROM")
@@ -62,7 +60,7 @@ auth_server_url. The client secret is shown only as set or not.`,
 				}
 				s, err := cfg.Get(args[0])
 				if err != nil {
-					return usageIfUnknown(err)
+					return asUsage(err)
 				}
 				_, err = fmt.Fprintln(d.Stdout, s.Value)
 				return err
@@ -81,7 +79,7 @@ client secret is refused: it never goes in a file pleoauth reads.`,
 				}
 				path, err := cfg.Set(args[0], args[1])
 				if err != nil {
-					return usageIfUnknown(err)
+					return asUsage(err)
 				}
 				fmt.Fprintf(d.Stderr, "Set %s in %s.\n", path, cfg.File)
 				return nil
@@ -143,15 +141,6 @@ func loggedIn(st tokenStore, env string) string {
 	default:
 		return "unknown (" + err.Error() + ")"
 	}
-}
-
-func usageIfUnknown(err error) error {
-	var unknown *config.UnknownEnvError
-	var usage *config.UsageError
-	if errors.As(err, &unknown) || errors.As(err, &usage) {
-		return failure.Wrap(failure.Usage, err)
-	}
-	return err
 }
 
 func orDash(s string) string {

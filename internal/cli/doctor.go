@@ -136,14 +136,12 @@ func doctorChecks(ctx context.Context, cmd *cobra.Command, d *Deps) []check {
 // storeCheck saves, reads back and deletes a 16 KiB bundle through the store's backend, in a
 // folder of its own, so no real login is touched.
 func storeCheck(cfg *config.Config, d *Deps, st tokenStore) (string, string, string, string) {
-	dir, err := os.MkdirTemp(cfg.Home, ".doctor-")
+	dir, err := "", os.MkdirAll(cfg.Home, 0o700)
+	if err == nil {
+		dir, err = os.MkdirTemp(cfg.Home, ".doctor-")
+	}
 	if err != nil {
-		if mkErr := os.MkdirAll(cfg.Home, 0o700); mkErr == nil {
-			dir, err = os.MkdirTemp(cfg.Home, ".doctor-")
-		}
-		if err != nil {
-			return "store", "fail", fmt.Sprintf("%s: %v", cfg.Home, err), "make PLEOAUTH_HOME writable, or point it elsewhere"
-		}
+		return "store", "fail", fmt.Sprintf("%s: %v", cfg.Home, err), "make PLEOAUTH_HOME writable, or point it elsewhere"
 	}
 	defer os.RemoveAll(dir)
 	var probe tokenStore = store.File{Dir: filepath.Join(dir, "t")}

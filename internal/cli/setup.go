@@ -21,11 +21,18 @@ import (
 // loadConfig resolves the configuration; settings that make no sense are usage errors.
 func loadConfig(flags *pflag.FlagSet) (*config.Config, error) {
 	cfg, err := config.Load(flags)
+	return cfg, asUsage(err)
+}
+
+// asUsage marks the configuration's usage errors — an unknown environment, a setting that makes
+// no sense — for exit code 2.
+func asUsage(err error) error {
+	var unknown *config.UnknownEnvError
 	var usage *config.UsageError
-	if errors.As(err, &usage) {
-		return nil, failure.Wrap(failure.Usage, err)
+	if errors.As(err, &unknown) || errors.As(err, &usage) {
+		return failure.Wrap(failure.Usage, err)
 	}
-	return cfg, err
+	return err
 }
 
 // resolve loads the configuration and the environment a command works on; forLogin also checks
@@ -57,11 +64,7 @@ func environment(cfg *config.Config, forLogin bool) (config.Environment, error) 
 		get = cfg.LoginEnvironment
 	}
 	env, err := get()
-	var unknown *config.UnknownEnvError
-	if errors.As(err, &unknown) {
-		return env, failure.Wrap(failure.Usage, err)
-	}
-	return env, err
+	return env, asUsage(err)
 }
 
 // secretSource finds the client secret, never from argv: PLEOAUTH_CLIENT_SECRET, then stdin when
