@@ -15,7 +15,9 @@ import (
 var version, commit, date string
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// HUP too: a closed terminal or a dropped SSH session must not kill a refresh the server
+	// may already have answered; the refresh is seen through and saved, then pleoauth stops.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := cli.Main(ctx, os.Args[1:], cli.SystemDeps(cli.Build{Version: version, Commit: commit, Date: date}))
 	stop()
 	os.Exit(code)

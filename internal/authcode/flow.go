@@ -43,6 +43,10 @@ type Login struct {
 	// Waiting, when set, runs while the login waits, with a context that ends when it stops
 	// waiting (a progress display).
 	Waiting func(ctx context.Context)
+	// BeforeExchange, when set, runs once a valid redirect arrived and before its code is
+	// exchanged; an error stops the login without spending the code. The caller proves there
+	// that it can keep the tokens.
+	BeforeExchange func(ctx context.Context) error
 }
 
 // Run listens on the redirect URI, sends the user to the authorization URL, waits for the
@@ -102,6 +106,11 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	stopWaiting()
 	if err != nil {
 		return nil, err
+	}
+	if l.BeforeExchange != nil {
+		if err := l.BeforeExchange(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return l.exchange(ctx, code, verifier)
 }

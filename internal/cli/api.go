@@ -16,8 +16,8 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/api"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
-	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
 type apiOptions struct {
@@ -89,27 +89,27 @@ func runAPI(cmd *cobra.Command, d *Deps, o *apiOptions, path string) error {
 		body = b
 	}
 
-	cfg, env, err := resolve(cmd, false)
+	g, err := openGrant(cmd, d, false)
 	if err != nil {
 		return err
 	}
+	env := g.Env
 	if env.APIURL == "" {
-		return fmt.Errorf("env %s has no api_url; set it under environments.%s in %s", env.Name, env.Name, cfg.File)
+		return fmt.Errorf("env %s has no api_url; set api_url for it in config.yaml", env.Name)
 	}
-	httpClient, err := httpClientFor(d, env)
+	httpClient, err := g.HTTPClient()
 	if err != nil {
 		return err
 	}
-	src := tokenSource(d, cfg, env, openStore(cfg, d))
 	client := &api.Client{
 		BaseURL:    env.APIURL,
 		HTTPClient: httpClient,
 		Token: func(ctx context.Context, force bool) (string, error) {
-			res, err := src.Token(ctx, tokens.Request{MinTTL: cfg.MinTTL, Force: force})
+			b, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL(), Force: force})
 			if err != nil {
 				return "", err
 			}
-			return res.Bundle.AccessToken, nil
+			return b.AccessToken, nil
 		},
 	}
 	resp, err := client.Do(cmd.Context(), api.Request{Method: o.Method, Path: path, Body: body, Headers: headers})

@@ -1,13 +1,13 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/grant"
 )
 
 func newConfigCmd(d *Deps) *cobra.Command {
@@ -116,14 +116,13 @@ PLEOAUTH_ENV or default_env), and whether tokens are stored for it. It contacts 
 			if err != nil {
 				return err
 			}
-			st := openStore(cfg, d)
 			selected := cfg.Env
 			w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ENV\tSELECTED\tLOGGED IN\tAUTH SERVER")
 			for _, name := range cfg.Names() {
 				cfg.Env = name
 				e, _ := cfg.Environment()
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, map[bool]string{true: "*", false: ""}[name == selected], loggedIn(st, name), orDash(e.AuthServerURL))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, map[bool]string{true: "*", false: ""}[name == selected], loggedIn(cfg, e, d), orDash(e.AuthServerURL))
 			}
 			cfg.Env = selected
 			return w.Flush()
@@ -131,15 +130,21 @@ PLEOAUTH_ENV or default_env), and whether tokens are stored for it. It contacts 
 	}
 }
 
-func loggedIn(st tokenStore, env string) string {
-	_, err := st.Load(env)
-	switch {
-	case err == nil:
-		return "yes"
-	case errors.Is(err, store.ErrNotFound):
-		return "no"
-	default:
+func loggedIn(cfg *config.Config, env config.Environment, d *Deps) string {
+	g, err := grant.Open(cfg, env, d.grantDeps())
+	if err != nil {
 		return "unknown (" + err.Error() + ")"
+	}
+	st, err := g.Status()
+	switch {
+	case err != nil:
+		return "unknown (" + err.Error() + ")"
+	case st.Bundle == nil:
+		return "no"
+	case st.Bundle.Refused != nil:
+		return "refused"
+	default:
+		return "yes"
 	}
 }
 

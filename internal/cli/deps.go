@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -52,7 +54,7 @@ func SystemDeps(build Build) *Deps {
 		Stdout: os.Stdout,
 		Stderr: stderr,
 		Interactive: func() bool {
-			return term.IsTerminal(int(os.Stdin.Fd())) && os.Getenv("CI") != "true"
+			return term.IsTerminal(int(os.Stdin.Fd())) && !config.IsCI(os.Getenv)
 		},
 		ReadSecret: func(prompt string) (string, error) {
 			fd := int(os.Stdin.Fd())
@@ -87,5 +89,13 @@ func NewHTTPClient() *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
+	}
+}
+
+// grantDeps is the part of the outside world a login touches.
+func (d *Deps) grantDeps() grant.Deps {
+	return grant.Deps{
+		Stderr: d.Stderr, Getenv: d.Getenv, Now: d.Now, HTTPClient: d.HTTPClient, Keychain: d.Keychain,
+		Interactive: d.Interactive, ReadSecret: d.ReadSecret,
 	}
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,9 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/loopback"
-	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // check is one line of the doctor's report.
@@ -40,7 +38,8 @@ func newDoctorCmd(d *Deps) *cobra.Command {
 		Short: "Check the setup of an environment, each problem with its fix",
 		Long: `Doctor checks what a login and a refresh need, and prints each check with a one-line fix
 when it fails: the config file; the environment's settings; a client secret (never shown); the
-token store, with a round trip of a 16 KiB bundle through it; the browser launcher; the redirect
+token store (the keychain answers, and a file can be written and removed in the real tokens
+folder); the browser launcher; the redirect
 port on 127.0.0.1 and ::1; the authorization server (reachable, TLS, and the clock skew read
 from its Date header); and the stored token. It exits 1 when a check fails.`,
 		Example: `  pleoauth doctor --env staging
@@ -102,23 +101,21 @@ func doctorChecks(ctx context.Context, cmd *cobra.Command, d *Deps) []check {
 	}
 	add("environment", "ok", fmt.Sprintf("%s: client %s, authorize %s, token %s", env.Name, env.ClientID, env.AuthorizeURL, env.TokenURL), "")
 
-	st := openStore(cfg, d)
-	secret := "PLEOAUTH_CLIENT_SECRET"
-	if env.ClientSecret == "" {
-		secret = ""
-		if st.Name() == config.StoreKeyring {
-			if s, _ := clientSecrets(cfg, d).Load(env.Name); s != "" {
-				secret = "the keychain"
-			}
-		}
+	g, err := grant.Open(cfg, env, d.grantDeps())
+	if err != nil {
+		add("store", "fail", err.Error(), "run the chmod the message names, or point PLEOAUTH_HOME elsewhere")
+		return out
 	}
-	if secret != "" {
-		add("client secret", "ok", "present, from "+secret+" (not shown)", "")
+	if from := g.SecretSource(); from != "" {
+		add("client secret", "ok", "present, from "+from+" (not shown)", "")
 	} else {
 		add("client secret", "warn", "none found", "set PLEOAUTH_CLIENT_SECRET, or run pleoauth login in a terminal to be asked for it")
 	}
-
-	add(storeCheck(cfg, d, st))
+	if err := g.Check(); err != nil {
+		add("store", "fail", err.Error(), "see the message; --store file keeps tokens in a 0600 file instead")
+	} else {
+		add("store", "ok", g.StoreName()+" store: a file written and removed in "+filepath.Join(cfg.Home, "tokens"), "")
+	}
 	add(browserCheck(d))
 
 	if l, err := loopback.Listen(mustParse(env.RedirectURI)); err != nil {
@@ -128,39 +125,9 @@ func doctorChecks(ctx context.Context, cmd *cobra.Command, d *Deps) []check {
 		add("redirect port", "ok", env.RedirectURI+" can be received on loopback", "")
 	}
 
-	add(serverCheck(ctx, d, env))
-	add(tokenCheck(d, env, st))
+	add(serverCheck(ctx, d, g))
+	add(tokenCheck(d, g))
 	return out
-}
-
-// storeCheck saves, reads back and deletes a 16 KiB bundle through the store's backend, in a
-// folder of its own, so no real login is touched.
-func storeCheck(cfg *config.Config, d *Deps, st tokenStore) (string, string, string, string) {
-	dir, err := "", os.MkdirAll(cfg.Home, 0o700)
-	if err == nil {
-		dir, err = os.MkdirTemp(cfg.Home, ".doctor-")
-	}
-	if err != nil {
-		return "store", "fail", fmt.Sprintf("%s: %v", cfg.Home, err), "make PLEOAUTH_HOME writable, or point it elsewhere"
-	}
-	defer os.RemoveAll(dir)
-	var probe tokenStore = store.File{Dir: filepath.Join(dir, "t")}
-	if st.Name() == config.StoreKeyring {
-		probe = store.Keyring{Dir: filepath.Join(dir, "t"), Scope: dir, Keychain: d.Keychain}
-	}
-	b := &store.Bundle{AccessToken: strings.Repeat("A", 8<<10), RefreshToken: strings.Repeat("R", 8<<10), Expiry: d.Now().Add(time.Hour)}
-	err = probe.Save("doctor", b)
-	if err == nil {
-		var got *store.Bundle
-		if got, err = probe.Load("doctor"); err == nil && got.AccessToken != b.AccessToken {
-			err = errors.New("the bundle read back differs")
-		}
-	}
-	_ = probe.Delete("doctor")
-	if err != nil {
-		return "store", "fail", fmt.Sprintf("%s store: %v", st.Name(), err), "see the message; --store file keeps tokens in a 0600 file instead"
-	}
-	return "store", "ok", st.Name() + " store: a 16 KiB bundle saved, read back and deleted", ""
 }
 
 func browserCheck(d *Deps) (string, string, string, string) {
@@ -190,8 +157,9 @@ func browserCheck(d *Deps) (string, string, string, string) {
 
 // serverCheck asks the authorization server for anything, to learn that it answers over TLS,
 // and compares its clock with ours: token expiry is judged on this machine's clock.
-func serverCheck(ctx context.Context, d *Deps, env config.Environment) (string, string, string, string) {
-	client, err := httpClientFor(d, env)
+func serverCheck(ctx context.Context, d *Deps, g *grant.Grant) (string, string, string, string) {
+	env := g.Env
+	client, err := g.HTTPClient()
 	if err != nil {
 		return "auth server", "fail", err.Error(), "fix ca_file"
 	}
@@ -223,13 +191,17 @@ func serverCheck(ctx context.Context, d *Deps, env config.Environment) (string, 
 	return "auth server", "ok", fmt.Sprintf("%s; clocks agree within %s", detail, max(skew, time.Second)), ""
 }
 
-func tokenCheck(d *Deps, env config.Environment, st tokenStore) (string, string, string, string) {
-	b, err := st.Load(env.Name)
+func tokenCheck(d *Deps, g *grant.Grant) (string, string, string, string) {
+	env := g.Env
+	st, err := g.Status()
+	b := st.Bundle
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "token", "warn", "not logged in", fmt.Sprintf("run pleoauth login --env %s", env.Name)
 	case err != nil:
 		return "token", "fail", err.Error(), fmt.Sprintf("run pleoauth login --env %s to replace the stored tokens", env.Name)
+	case b == nil:
+		return "token", "warn", "not logged in", fmt.Sprintf("run pleoauth login --env %s", env.Name)
+	case b.Refused != nil:
+		return "token", "fail", fmt.Sprintf("the server refused the refresh token at %s (%s)", b.Refused.At.UTC().Format(time.RFC3339), b.Refused.Reason), fmt.Sprintf("run pleoauth login --env %s", env.Name)
 	}
 	left := b.Expiry.Sub(d.Now()).Round(time.Second)
 	switch {

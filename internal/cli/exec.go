@@ -36,7 +36,7 @@ SIGHUP to it.`,
 }
 
 func runExec(cmd *cobra.Command, d *Deps, args []string) error {
-	env, bundle, err := validToken(cmd, d, false)
+	g, bundle, err := validToken(cmd, d, false)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func runExec(cmd *cobra.Command, d *Deps, args []string) error {
 		return failure.Wrap(failure.Usage, fmt.Errorf("exec: %w", err))
 	}
 	child := exec.Command(path, args[1:]...)
-	child.Env = append(os.Environ(), "PLEO_ACCESS_TOKEN="+bundle.AccessToken, "PLEO_API_URL="+env.APIURL)
+	child.Env = append(os.Environ(), "PLEO_ACCESS_TOKEN="+bundle.AccessToken, "PLEO_API_URL="+g.Env.APIURL)
 	child.Stdin, child.Stdout, child.Stderr = d.Stdin, d.Stdout, d.Stderr
 
 	// The signals go to the child, which decides how to end; pleoauth waits for it.

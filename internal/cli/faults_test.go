@@ -28,7 +28,7 @@ var faultMatrix = []struct {
 	count        int
 	login, token expect
 }{
-	{devserver.FaultDelay, 1, expect{ExitTemporary, []string{"timed out", "try again"}}, expect{ExitTemporary, []string{"timed out", "not retried", "pleoauth login --env local"}}},
+	{devserver.FaultDelay, 1, expect{ExitTemporary, []string{"timed out", "try again"}}, expect{ExitTemporary, []string{"timed out", "not retried"}}},
 	{devserver.FaultDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"could not be reached", "not retried"}}},
 	{devserver.Fault500, 3, expect{ExitTemporary, []string{"server_error", "try again later"}}, expect{ExitTemporary, []string{"server_error"}}},
 	{devserver.Fault502, 3, expect{ExitTemporary, []string{"HTTP 502", "try again later"}}, expect{ExitTemporary, []string{"HTTP 502"}}},

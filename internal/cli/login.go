@@ -16,7 +16,6 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
-	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
 type loginOptions struct {
@@ -58,10 +57,6 @@ a prompt without echo; never from the command line.`,
 }
 
 func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
-	cfg, env, err := resolve(cmd, true)
-	if err != nil {
-		return err
-	}
 	if o.CodeVerifier != "" {
 		if err := authcode.CheckVerifier(o.CodeVerifier); err != nil {
 			return failure.Wrap(failure.Usage, fmt.Errorf("--code-verifier: %w", err))
@@ -70,32 +65,35 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 	if o.Timeout <= 0 {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--timeout must be positive, got %s", o.Timeout))
 	}
+	g, err := openGrant(cmd, d, true)
+	if err != nil {
+		return err
+	}
+	env := g.Env
 	// A CI job has nobody to log in: fail at once rather than wait for a browser, unless a
 	// $BROWSER was set up to answer.
-	if d.Getenv("CI") == "true" && d.Getenv("BROWSER") == "" && d.OpenBrowser == nil {
+	if config.IsCI(d.Getenv) && d.Getenv("BROWSER") == "" && d.OpenBrowser == nil {
 		return failure.Wrap(failure.LoginRequired, fmt.Errorf(
-			"env %s: CI=true, so there is no browser to log in with; log in on a workstation and move the login with PLEOAUTH_REFRESH_TOKEN, or set BROWSER to a command that completes the login", env.Name))
+			"env %s: CI is set, so there is no browser to log in with; log in on a workstation and move the login with PLEOAUTH_REFRESH_TOKEN, or set BROWSER to a command that completes the login", env.Name))
 	}
-	st := openStore(cfg, d)
-	if err := st.Check(); err != nil {
-		return fmt.Errorf("login %s: tokens cannot be stored: %w", env.Name, err)
+	if err := g.Check(); err != nil {
+		return err
 	}
 	// One reader for stdin: the secret's line, then pasted addresses, are read from it in turn.
 	stdin := bufio.NewReader(d.Stdin)
-	secrets := secretSource{d: d, cfg: cfg, env: env, useKeychain: st.Name() == config.StoreKeyring}
+	var secretIn *bufio.Reader
 	if o.ClientSecretStdin {
-		secrets.stdin = stdin
+		secretIn = stdin
 	}
-	secret, err := secrets.get(true)
+	secret, err := g.LoginSecret(secretIn)
 	if err != nil {
 		return err
 	}
-
-	client, err := httpClientFor(d, env)
+	client, err := g.HTTPClient()
 	if err != nil {
 		return err
 	}
-	login := &authcode.Login{
+	flow := &authcode.Login{
 		OAuth2:     tokenendpoint.OAuth2Config(env, secret),
 		Issuer:     env.Issuer,
 		Verifier:   o.CodeVerifier,
@@ -103,53 +101,38 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 		Stderr:     d.Stderr,
 	}
 	if o.Subject != "" {
-		login.AuthParams = url.Values{"urn_pleo_params_oauth_subject": {o.Subject}}
+		flow.AuthParams = url.Values{"urn_pleo_params_oauth_subject": {o.Subject}}
 	}
 	if o.NoBrowser {
 		// The browser may be on another machine: take the address it ends on by paste too.
-		login.Paste = stdin
+		flow.Paste = stdin
 		if d.Getenv("SSH_CONNECTION") != "" {
 			port := redirectPort(env.RedirectURI)
 			fmt.Fprintf(d.Stderr, "You are connected over SSH. To let the browser on your computer reach this machine, log in from a shell started with:\n    ssh -L %s:localhost:%s %s\n", port, port, sshTarget(d))
 		}
 	} else {
-		login.OpenBrowser = d.OpenBrowser
-		if login.OpenBrowser == nil {
-			login.OpenBrowser = browser.Opener{Command: d.Getenv("BROWSER"), Output: d.Stderr}.Open
+		flow.OpenBrowser = d.OpenBrowser
+		if flow.OpenBrowser == nil {
+			flow.OpenBrowser = browser.Opener{Command: d.Getenv("BROWSER"), Output: d.Stderr}.Open
 		}
 		if d.StderrIsTerminal != nil && d.StderrIsTerminal() {
-			login.Waiting = spinner(d, o.Timeout)
+			flow.Waiting = spinner(d, o.Timeout)
 		}
 	}
 
 	ctx, cancel := context.WithTimeout(cmd.Context(), o.Timeout)
 	defer cancel()
-	tok, err := login.Run(ctx)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) && cmd.Context().Err() == nil {
-			return fmt.Errorf("login %s: no redirect reached %s within %s; run \"pleoauth login --env %s\" again (--timeout waits longer)", env.Name, env.RedirectURI, o.Timeout, env.Name)
-		}
+	bundle, err := g.Login(ctx, flow)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) && cmd.Context().Err() == nil && bundle == nil:
+		return fmt.Errorf("login %s: no redirect reached %s within %s; log in again (--timeout waits longer)", env.Name, env.RedirectURI, o.Timeout)
+	case err != nil && bundle == nil:
 		return fmt.Errorf("login %s: %w", env.Name, err)
-	}
-
-	bundle := tokens.NewBundle(tok, d.Now(), env.Scopes)
-	// Save under the refresh lock, so a concurrent "pleoauth token" never interleaves its refresh
-	// with this login's write.
-	unlock, err := lockDir(cfg).Lock(cmd.Context(), env.Name)
-	if err != nil {
-		return fmt.Errorf("login %s: %w", env.Name, err)
-	}
-	defer unlock()
-	if err := st.Save(env.Name, bundle); err != nil {
-		return fmt.Errorf("login %s: the login worked but the tokens could not be stored: %w", env.Name, err)
-	}
-	if hook := onRotate(d, env); hook != nil && bundle.RefreshToken != "" {
-		if err := hook(bundle); err != nil {
-			return fmt.Errorf("login %s: logged in, but %w", env.Name, err)
-		}
+	case err != nil:
+		return err // logged in, but the on_rotate command failed
 	}
 	fmt.Fprintf(d.Stderr, "Logged in to %s. Access token valid until %s (scope: %s); refresh token %s. Stored in the %s store.\n",
-		env.Name, bundle.Expiry.Format(time.RFC3339), bundle.Scope, held(bundle.RefreshToken != ""), st.Name())
+		env.Name, bundle.Expiry.Format(time.RFC3339), bundle.Scope, held(bundle.RefreshToken != ""), g.StoreName())
 	return nil
 }
 

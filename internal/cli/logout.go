@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/pleoauth/pleoauth/internal/config"
 )
 
 type logoutOptions struct {
@@ -33,25 +31,13 @@ installation, call DELETE /v1/installations/me.`,
 }
 
 func runLogout(cmd *cobra.Command, d *Deps, o *logoutOptions) error {
-	cfg, env, err := resolve(cmd, false)
+	g, err := openGrant(cmd, d, false)
 	if err != nil {
 		return err
 	}
-	// Under the lock, so a refresh in flight is not undone by this delete or the other way round.
-	unlock, err := lockDir(cfg).Lock(cmd.Context(), env.Name)
-	if err != nil {
-		return fmt.Errorf("logout %s: %w", env.Name, err)
+	if err := g.Logout(cmd.Context(), o.ForgetSecret); err != nil {
+		return err
 	}
-	defer unlock()
-	st := openStore(cfg, d)
-	if err := st.Delete(env.Name); err != nil {
-		return fmt.Errorf("logout %s: %w", env.Name, err)
-	}
-	if o.ForgetSecret && st.Name() == config.StoreKeyring {
-		if err := clientSecrets(cfg, d).Delete(env.Name); err != nil {
-			return fmt.Errorf("logout %s: the tokens are gone, but the client secret could not be removed: %w", env.Name, err)
-		}
-	}
-	fmt.Fprintf(d.Stderr, "Logged out of %s (%s store).\n", env.Name, st.Name())
+	fmt.Fprintf(d.Stderr, "Logged out of %s (%s store).\n", g.Env.Name, g.StoreName())
 	return nil
 }

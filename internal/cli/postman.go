@@ -57,7 +57,8 @@ type postmanValue struct {
 }
 
 func runPostmanEnv(cmd *cobra.Command, d *Deps, o *postmanOptions) error {
-	env, bundle, err := validToken(cmd, d, false)
+	g, bundle, err := validToken(cmd, d, false)
+	env := g.Env
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/debuglog"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
 const envHelp = `Environment variables:
@@ -24,7 +25,9 @@ const envHelp = `Environment variables:
   PLEOAUTH_ON_ROTATE      like --on-rotate
   PLEOAUTH_DEBUG          "1": like --debug
   PLEOAUTH_MIN_TTL        how long a printed token must stay valid, like --min-ttl (default 60s)
-  CI                      "true": never prompt or wait for a browser; file store if no keychain
+  PLEOAUTH_LOCK_TIMEOUT   how long to wait for another pleoauth's refresh, like --lock-timeout (default 2m)
+  PLEOAUTH_ON_ROTATE_TIMEOUT  how long the on_rotate command may run (default 1m)
+  CI                      "true", "1" or "yes": never prompt or wait for a browser; file store if no keychain
   PLEOAUTH_AUTH_SERVER_URL, PLEOAUTH_API_URL, PLEOAUTH_REDIRECT_URI, PLEOAUTH_SCOPES,
   PLEOAUTH_CLIENT_AUTH    per-environment settings, overriding config.yaml
   BROWSER                 command that opens the login URL (the URL is its last argument)`
@@ -42,9 +45,23 @@ func Main(ctx context.Context, args []string, d *Deps) int {
 	case code == ExitInterrupted:
 		fmt.Fprintln(d.Stderr, "pleoauth: interrupted")
 	case err != nil && !errors.As(err, new(*ExitStatus)):
-		fmt.Fprintf(d.Stderr, "pleoauth: %v\n", err)
+		fmt.Fprintf(d.Stderr, "pleoauth: %v%s\n", err, nextStep(err))
 	}
 	return code
+}
+
+// nextStep is the command that gets the user past err, added here once rather than worded by
+// every package that can fail that way.
+func nextStep(err error) string {
+	var login *failure.LoginRequiredError
+	var lock *tokens.LockTimeoutError
+	switch {
+	case errors.As(err, &login):
+		return fmt.Sprintf("; run \"pleoauth login --env %s\"", login.Env)
+	case errors.As(err, &lock):
+		return "; try again, or wait longer with --lock-timeout"
+	}
+	return ""
 }
 
 // globalOptions are the flags every command has.
@@ -84,6 +101,7 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 	root.DisableAutoGenTag = true
 	root.PersistentFlags().BoolVar(&g.Debug, "debug", false, "trace every HTTP request on stderr, credentials replaced by fingerprints (PLEOAUTH_DEBUG=1)")
 	root.PersistentFlags().String("on-rotate", "", "shell command that gets each new refresh token on stdin, after it is stored (PLEOAUTH_ON_ROTATE)")
+	root.PersistentFlags().Duration("lock-timeout", 0, "how long to wait for another pleoauth's refresh of the same login (PLEOAUTH_LOCK_TIMEOUT; default 2m)")
 	root.PersistentFlags().String("store", "", `where tokens are kept: "keyring" (OS keychain, the default) or "file" (PLEOAUTH_STORE)`)
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if g.Debug || d.Getenv("PLEOAUTH_DEBUG") == "1" {

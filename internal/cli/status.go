@@ -2,7 +2,6 @@ package cli
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -24,7 +23,8 @@ func newStatusCmd(d *Deps) *cobra.Command {
 		Long: `Status shows the stored login of an environment without contacting any server: whether
 it is logged in, when the access token expires (RFC 3339 UTC and seconds left), the scopes, whether
 a refresh token is held, and the store. It exits with 4 when the environment is not logged in
-(no tokens, or an expired access token without a refresh token), also with --json.`,
+(no tokens, an expired access token without a refresh token, or a refresh token the server
+refused, which it names with when and why), also with --json.`,
 		Example: `  pleoauth status --env staging
   pleoauth status --json | jq .expires_in`,
 		Args: cobra.NoArgs,
@@ -45,27 +45,29 @@ type statusReport struct {
 	Scope        string `json:"scope,omitempty"`
 	RefreshToken bool   `json:"refresh_token"`
 	Store        string `json:"store"`
+	// Refused says when and why the server refused the refresh token; the login is over.
+	Refused *store.Refusal `json:"refused,omitempty"`
 }
 
 func runStatus(cmd *cobra.Command, d *Deps, o *statusOptions) error {
-	cfg, env, err := resolve(cmd, false)
+	g, err := openGrant(cmd, d, false)
 	if err != nil {
 		return err
 	}
-	st := openStore(cfg, d)
-	r := statusReport{Env: env.Name, Store: st.Name()}
-	b, err := st.Load(env.Name)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("env %s: %w", env.Name, err)
+	st, err := g.Status()
+	if err != nil {
+		return err
 	}
-	if b != nil {
+	r := statusReport{Env: g.Env.Name, Store: st.Store}
+	if b := st.Bundle; b != nil {
 		now := d.Now()
 		r.ExpiresAt = b.Expiry.UTC().Format(time.RFC3339)
 		r.ExpiresIn = max(int64(b.Expiry.Sub(now).Seconds()), 0)
 		r.Expired = !b.Expiry.After(now)
 		r.Scope = b.Scope
 		r.RefreshToken = b.RefreshToken != ""
-		r.LoggedIn = !r.Expired || r.RefreshToken
+		r.Refused = b.Refused
+		r.LoggedIn = (!r.Expired || r.RefreshToken) && b.Refused == nil
 	}
 	if o.JSON {
 		if err := json.NewEncoder(d.Stdout).Encode(r); err != nil {
@@ -74,8 +76,11 @@ func runStatus(cmd *cobra.Command, d *Deps, o *statusOptions) error {
 	} else {
 		printStatus(d, r)
 	}
-	if !r.LoggedIn {
-		return failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: not logged in; run \"pleoauth login --env %s\"", env.Name, env.Name))
+	switch {
+	case r.Refused != nil:
+		return failure.NeedLogin(r.Env, fmt.Sprintf("the server refused the refresh token at %s (%s)", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason), nil)
+	case !r.LoggedIn:
+		return failure.NeedLogin(r.Env, "not logged in", nil)
 	}
 	return nil
 }
@@ -92,6 +97,9 @@ func printStatus(d *Deps, r statusReport) {
 		fmt.Fprintf(w, "access token:  expires %s (%s)\n", r.ExpiresAt, left)
 		fmt.Fprintf(w, "scope:         %s\n", r.Scope)
 		fmt.Fprintf(w, "refresh token: %s\n", map[bool]string{true: "held", false: "none"}[r.RefreshToken])
+	}
+	if r.Refused != nil {
+		fmt.Fprintf(w, "refused:       %s by the server (%s); log in again\n", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason)
 	}
 	fmt.Fprintf(w, "store:         %s\n", r.Store)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,11 +59,11 @@ func runToken(cmd *cobra.Command, d *Deps, o *tokenOptions) error {
 	if !ok {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--format %q is not one of raw, header, json, env, curl-config", o.Format))
 	}
-	env, bundle, err := validToken(cmd, d, o.ForceRefresh)
+	g, bundle, err := validToken(cmd, d, o.ForceRefresh)
 	if err != nil {
 		return err
 	}
-	return write(d.Stdout, env.Name, bundle, d.Now())
+	return write(d.Stdout, g.Env.Name, bundle, d.Now())
 }
 
 // tokenFormats write a bundle's access token to stdout; none writes the refresh token.
@@ -76,8 +77,9 @@ var tokenFormats = map[string]func(w io.Writer, env string, b *store.Bundle, now
 		return err
 	},
 	"env": func(w io.Writer, _ string, b *store.Bundle, _ time.Time) error {
-		// Opaque tokens use URL-safe characters; quoting keeps any shell from splitting one.
-		_, err := fmt.Fprintf(w, "export PLEO_ACCESS_TOKEN='%s'\n", b.AccessToken)
+		// Quoted for any POSIX shell whatever the value holds, though the store admits only
+		// RFC 6750 b64tokens: a token must never become code under eval.
+		_, err := fmt.Fprintf(w, "export PLEO_ACCESS_TOKEN=%s\n", shellQuote(b.AccessToken))
 		return err
 	},
 	"curl-config": func(w io.Writer, _ string, b *store.Bundle, _ time.Time) error {
@@ -99,4 +101,10 @@ var tokenFormats = map[string]func(w io.Writer, env string, b *store.Bundle, now
 			Env         string `json:"env"`
 		}{b.AccessToken, tokenType, b.Expiry.UTC().Format(time.RFC3339), int64(b.Expiry.Sub(now).Seconds()), b.Scope, env})
 	},
+}
+
+// shellQuote quotes s as one POSIX shell word: inside single quotes nothing is special, and a
+// single quote is written as '\''.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -169,8 +169,46 @@ func TestTokenRefreshFailures(t *testing.T) {
 			if got := n.Load(); got != tt.requests {
 				t.Errorf("%d token requests; want %d", got, tt.requests)
 			}
+			if tt.name == "invalid_grant" {
+				assertRefusalKept(t, h, n)
+				return
+			}
 			h.assertBundle("local", before)
 		})
+	}
+}
+
+// assertRefusalKept: after the server refused the refresh token, the store records it, and no
+// command prints the dead access token, runs a child with it, or sends anything to the server
+// again; status says a login is needed and why.
+func assertRefusalKept(t *testing.T, h *harness, requests *atomic.Int32) {
+	t.Helper()
+	b := h.loadBundle("local")
+	if b.Refused == nil || b.Refused.Reason != "invalid_grant" || b.RefreshToken != "old-refresh" {
+		t.Fatalf("stored bundle after invalid_grant: %+v; want the refusal recorded", b)
+	}
+	sent := requests.Load()
+	marker := filepath.Join(t.TempDir(), "child-ran")
+	for _, args := range [][]string{
+		{"token"}, {"token", "--force-refresh"}, {"api", "/v2/employees"},
+		{"exec", "--", "touch", marker}, {"postman-env"}, {"status"}, {"status", "--json"},
+	} {
+		r := h.main(append([]string{args[0], "--env", "local"}, args[1:]...)...)
+		if r.code != ExitLoginRequired {
+			t.Errorf("%v after a refusal: exit %d; want 4 (%s)", args, r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "refused") || !strings.Contains(r.stderr, `run "pleoauth login --env local"`) {
+			t.Errorf("%v after a refusal: stderr %q; want the refusal and the login command", args, r.stderr)
+		}
+		if strings.Contains(r.stdout, "old-access") {
+			t.Errorf("%v printed the refused login's access token", args)
+		}
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("exec ran the child after a refusal")
+	}
+	if got := requests.Load(); got != sent {
+		t.Errorf("%d more token requests after the refusal; want none", got-sent)
 	}
 }
 

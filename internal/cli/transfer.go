@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/failure"
-	"github.com/pleoauth/pleoauth/internal/store"
-	"github.com/pleoauth/pleoauth/internal/tokens"
+	"github.com/pleoauth/pleoauth/internal/grant"
 )
 
 type exportOptions struct {
@@ -41,86 +41,72 @@ using the same login, the first refresh on one side would log the other out, and
 }
 
 func runExport(cmd *cobra.Command, d *Deps, o *exportOptions) error {
-	cfg, env, err := resolve(cmd, false)
+	g, err := openGrant(cmd, d, false)
 	if err != nil {
 		return err
 	}
-	unlock, err := lockDir(cfg).Lock(cmd.Context(), env.Name)
+	err = g.Export(cmd.Context(), o.Keep, func(refreshToken string) error {
+		_, err := fmt.Fprintln(d.Stdout, refreshToken)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("env %s: %w", env.Name, err)
-	}
-	defer unlock()
-	st := openStore(cfg, d)
-	b, err := st.Load(env.Name)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: not logged in; run \"pleoauth login --env %s\" first", env.Name, env.Name))
-	case err != nil:
-		return fmt.Errorf("env %s: %w", env.Name, err)
-	case b.RefreshToken == "":
-		return fmt.Errorf("env %s: the server issued no refresh token, so there is nothing to export", env.Name)
-	}
-	if _, err := fmt.Fprintln(d.Stdout, b.RefreshToken); err != nil {
 		return err
 	}
 	if o.Keep {
-		fmt.Fprintf(d.Stderr, "pleoauth: env %s: the login is also kept here; a refresh here or in CI spends the token for the other.\n", env.Name)
+		fmt.Fprintf(d.Stderr, "pleoauth: env %s: the login is also kept here; a refresh here or in CI spends the token for the other.\n", g.Env.Name)
 		return nil
 	}
-	if err := st.Delete(env.Name); err != nil {
-		return fmt.Errorf("env %s: the refresh token was printed, but the login here could not be removed: %w; run \"pleoauth logout --env %s\"", env.Name, err, env.Name)
-	}
-	fmt.Fprintf(d.Stderr, "pleoauth: env %s: refresh token exported; this machine's login was removed so the two cannot spend each other's token.\n", env.Name)
+	fmt.Fprintf(d.Stderr, "pleoauth: env %s: refresh token exported; this machine's login was removed so the two cannot spend each other's token.\n", g.Env.Name)
 	return nil
 }
 
+type importOptions struct {
+	Force bool
+}
+
 func newImportCmd(d *Deps) *cobra.Command {
-	return &cobra.Command{
+	o := &importOptions{}
+	cmd := &cobra.Command{
 		Use:     "import-refresh-token",
 		Aliases: []string{"import"},
 		Short:   "Start from a refresh token read from stdin",
 		Long: `Import-refresh-token reads a refresh token from the first line of stdin (never from the command
-line), replaces the environment's stored login with it, and refreshes at once, so that a bad token
-is found now and the token kept is a fresh one. The on_rotate command, if any, gets the new
-refresh token.`,
+line) and refreshes with it at once, so that a bad token is found now and the token kept is a fresh
+one. Only when that worked does it replace the environment's stored login; a refused or unusable
+token leaves the login there untouched. Replacing a working login needs --force. The on_rotate
+command, if any, gets the new refresh token.`,
 		Example: `  pleoauth import-refresh-token --env staging < refresh-token.txt
-  printenv PLEO_REFRESH_TOKEN | pleoauth import --env staging --store file`,
+  printenv PLEO_REFRESH_TOKEN | pleoauth import --env staging --store file --force`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runImport(cmd, d)
+			return runImport(cmd, d, o)
 		},
 	}
+	cmd.Flags().BoolVar(&o.Force, "force", false, "replace a working login (only after the imported token has worked)")
+	return cmd
 }
 
-func runImport(cmd *cobra.Command, d *Deps) error {
-	cfg, env, err := resolve(cmd, false)
+func runImport(cmd *cobra.Command, d *Deps, o *importOptions) error {
+	g, err := openGrant(cmd, d, false)
 	if err != nil {
 		return err
 	}
 	line, _ := bufio.NewReader(d.Stdin).ReadString('\n')
 	refreshToken := strings.TrimSpace(line)
 	if refreshToken == "" {
-		return failure.Wrap(failure.Usage, fmt.Errorf("env %s: no refresh token on stdin; pipe it in, e.g. pleoauth import-refresh-token --env %s < token.txt", env.Name, env.Name))
+		return failure.Wrap(failure.Usage, fmt.Errorf("env %s: no refresh token on stdin; pipe it in, e.g. pleoauth import-refresh-token --env %s < token.txt", g.Env.Name, g.Env.Name))
 	}
-	st := openStore(cfg, d)
-	if err := st.Check(); err != nil {
-		return fmt.Errorf("env %s: tokens cannot be stored: %w", env.Name, err)
+	if err := g.Check(); err != nil {
+		return err
 	}
-	src := tokenSource(d, cfg, env, st)
-	src.Seed = refreshToken
-	unlock, err := lockDir(cfg).Lock(cmd.Context(), env.Name)
-	if err != nil {
-		return fmt.Errorf("env %s: %w", env.Name, err)
+	b, err := g.Import(cmd.Context(), refreshToken, o.Force, g.MinTTL())
+	var exists *grant.LoginExistsError
+	if errors.As(err, &exists) {
+		return failure.Wrap(failure.Usage, fmt.Errorf("%w; pass --force to replace it once the imported token has worked", err))
 	}
-	err = st.Delete(env.Name)
-	unlock()
-	if err != nil {
-		return fmt.Errorf("env %s: %w", env.Name, err)
-	}
-	res, err := src.Token(cmd.Context(), tokens.Request{MinTTL: cfg.MinTTL})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.Stderr, "Imported a login for %s; access token valid until %s (%s store).\n", env.Name, res.Bundle.Expiry.Format("2006-01-02T15:04:05Z07:00"), st.Name())
+	fmt.Fprintf(d.Stderr, "Imported a login for %s; access token valid until %s (%s store).\n", g.Env.Name, b.Expiry.Format(time.RFC3339), g.StoreName())
 	return nil
 }

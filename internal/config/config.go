@@ -34,6 +34,12 @@ type Config struct {
 	StoreChosen bool
 	// MinTTL is how long a printed token must stay valid (--min-ttl, PLEOAUTH_MIN_TTL).
 	MinTTL time.Duration
+	// LockTimeout bounds the wait for another process's refresh (--lock-timeout,
+	// PLEOAUTH_LOCK_TIMEOUT, lock_timeout).
+	LockTimeout time.Duration
+	// OnRotateTimeout bounds the on_rotate command, which runs while the refresh lock is held
+	// (PLEOAUTH_ON_ROTATE_TIMEOUT, on_rotate_timeout).
+	OnRotateTimeout time.Duration
 
 	environments map[string]Environment
 	// fileEnvs, fileDefaultEnv and fileStore are what config.yaml itself says, for Settings.
@@ -48,9 +54,11 @@ type Config struct {
 
 // fileConfig is the shape of config.yaml.
 type fileConfig struct {
-	DefaultEnv   string                     `mapstructure:"default_env"`
-	Store        string                     `mapstructure:"store"`
-	Environments map[string]fileEnvironment `mapstructure:"environments"`
+	DefaultEnv      string                     `mapstructure:"default_env"`
+	Store           string                     `mapstructure:"store"`
+	LockTimeout     string                     `mapstructure:"lock_timeout"`
+	OnRotateTimeout string                     `mapstructure:"on_rotate_timeout"`
+	Environments    map[string]fileEnvironment `mapstructure:"environments"`
 }
 
 type fileEnvironment struct {
@@ -71,8 +79,16 @@ const (
 	StoreFile    = "file"
 )
 
-// DefaultMinTTL is how long a printed token stays valid unless told otherwise.
-const DefaultMinTTL = 60 * time.Second
+// Durations unless told otherwise.
+const (
+	// DefaultMinTTL is how long a printed token stays valid.
+	DefaultMinTTL = 60 * time.Second
+	// DefaultLockTimeout is how long a command waits for another process's refresh: far longer
+	// than a refresh with its retries, so only a stuck holder makes a waiter give up.
+	DefaultLockTimeout = 2 * time.Minute
+	// DefaultOnRotateTimeout bounds the on_rotate command.
+	DefaultOnRotateTimeout = time.Minute
+)
 
 // Load resolves the configuration. flags may be nil; the flags it reads when present are "env",
 // "scope", "store" and "min-ttl".
@@ -90,7 +106,7 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 	// A fresh viper per run, never the global one (spf13/viper#233).
 	v := viper.New()
 	v.SetEnvPrefix("PLEOAUTH")
-	for _, k := range []string{"env", "store", "min_ttl"} {
+	for _, k := range []string{"env", "store", "min_ttl", "lock_timeout", "on_rotate_timeout"} {
 		if err := v.BindEnv(k); err != nil {
 			return nil, err
 		}
@@ -101,7 +117,7 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 		}
 	}
 	if flags != nil {
-		for flag, key := range map[string]string{"env": "env", "scope": "scopes", "store": "store", "min-ttl": "min_ttl", "on-rotate": "on_rotate"} {
+		for flag, key := range map[string]string{"env": "env", "scope": "scopes", "store": "store", "min-ttl": "min_ttl", "on-rotate": "on_rotate", "lock-timeout": "lock_timeout"} {
 			if f := flags.Lookup(flag); f != nil {
 				if err := v.BindPFlag(key, f); err != nil {
 					return nil, err
@@ -117,6 +133,8 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 	if fc.Store != "" {
 		v.SetDefault("store", fc.Store)
 	}
+	v.SetDefault("lock_timeout", fc.LockTimeout)
+	v.SetDefault("on_rotate_timeout", fc.OnRotateTimeout)
 	c := &Config{Home: home, File: file, Env: strings.ToLower(v.GetString("env")), environments: builtins(),
 		fileEnvs: map[string]Environment{}, fileDefaultEnv: fc.DefaultEnv, fileStore: fc.Store, flags: flags}
 	c.StoreChosen = fc.Store != "" || os.Getenv("PLEOAUTH_STORE") != "" || flagChanged(flags, "store")
@@ -135,6 +153,23 @@ func Load(flags *pflag.FlagSet) (*Config, error) {
 			return nil, &UsageError{fmt.Sprintf("min-ttl %q is not a duration such as 90s or 5m (--min-ttl, PLEOAUTH_MIN_TTL)", raw)}
 		}
 		c.MinTTL = d
+	}
+	for _, t := range []struct {
+		key, flag string
+		dst       *time.Duration
+		def       time.Duration
+	}{
+		{"lock_timeout", "--lock-timeout, PLEOAUTH_LOCK_TIMEOUT or lock_timeout in " + file, &c.LockTimeout, DefaultLockTimeout},
+		{"on_rotate_timeout", "PLEOAUTH_ON_ROTATE_TIMEOUT or on_rotate_timeout in " + file, &c.OnRotateTimeout, DefaultOnRotateTimeout},
+	} {
+		*t.dst = t.def
+		if raw := v.GetString(t.key); raw != "" {
+			d, err := time.ParseDuration(raw)
+			if err != nil || d <= 0 {
+				return nil, &UsageError{fmt.Sprintf("%s %q is not a positive duration such as 30s or 2m (%s)", t.key, raw, t.flag)}
+			}
+			*t.dst = d
+		}
 	}
 	for name, fe := range fc.Environments {
 		if fe.ClientSecret != "" {

@@ -45,3 +45,26 @@ func KindOf(err error) Kind {
 	}
 	return Other
 }
+
+// LoginRequiredError means no usable login is held for Env: a person must log in again (or a
+// refresh token be imported). Why says what happened, in words for the user; the command line
+// adds the command to run, once, where it prints the error.
+type LoginRequiredError struct {
+	Env string
+	Why string
+	Err error // the cause, when there is one
+}
+
+func (e *LoginRequiredError) Error() string {
+	if e.Err != nil {
+		return "env " + e.Env + ": " + e.Why + ": " + e.Err.Error()
+	}
+	return "env " + e.Env + ": " + e.Why
+}
+
+func (e *LoginRequiredError) Unwrap() error { return e.Err }
+
+// NeedLogin returns a [LoginRequiredError] marked [LoginRequired].
+func NeedLogin(env, why string, cause error) error {
+	return &Error{Kind: LoginRequired, Err: &LoginRequiredError{Env: env, Why: why, Err: cause}}
+}

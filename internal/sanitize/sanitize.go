@@ -22,3 +22,22 @@ func Line(s string, max int) string {
 	}
 	return s
 }
+
+// IsB64Token reports whether s is an RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." /
+// "_" / "~" / "+" / "/" ) *"=". Such a token can go into an HTTP header, a curl config line or a
+// shell word without a newline, quote or space slipping in. (A loop rather than a regexp:
+// compiling one costs "pleoauth token" a measurable share of its start-up.)
+func IsB64Token(s string) bool {
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return false
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
+}

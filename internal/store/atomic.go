@@ -9,8 +9,9 @@ import (
 	"syscall"
 )
 
-// ensurePrivateDir creates dir with mode 0700 when missing and refuses one that others can read.
-func ensurePrivateDir(dir string) error {
+// EnsurePrivateDir creates dir with mode 0700 when missing and refuses one that others can
+// read or write, or a symbolic link, naming the chmod to run.
+func EnsurePrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return explain(fmt.Errorf("create %s: %w", dir, err))
 	}
@@ -28,6 +29,51 @@ func explain(err error) error {
 		return fmt.Errorf("%w; pleoauth cannot write there: fix the folder's owner and mode, or point PLEOAUTH_HOME elsewhere", err)
 	}
 	return err
+}
+
+// CheckPrivate refuses a file or folder that is a symbolic link or grants anything to group or
+// others; a missing one is reported as [fs.ErrNotExist].
+func CheckPrivate(path string, want fs.FileMode) error { return checkMode(path, want) }
+
+// CheckNotWritableByOthers refuses a folder that users other than its owner can write to: they
+// could swap the files pleoauth reads in it (PLEOAUTH_HOME's config.yaml says where the client
+// secret is sent). A symbolic link to such a folder is followed; a missing one is
+// [fs.ErrNotExist].
+func CheckNotWritableByOthers(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		return fmt.Errorf("%s has mode %04o, writable by other users; run \"chmod go-w %s\" (or chmod 700) after checking its files", path, perm, path)
+	}
+	return nil
+}
+
+// probeWrite proves that a file can be created in dir and removed again — on the real folder,
+// with its real file system, permissions and free space — before pleoauth spends something it
+// cannot get back (a refresh token, a login's code) on a result it must then keep.
+func probeWrite(dir string) error {
+	if err := EnsurePrivateDir(dir); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return explain(fmt.Errorf("write in %s: %w", dir, err))
+	}
+	name := f.Name()
+	_, err = f.Write(make([]byte, 4096)) // a bundle's worth: a full disk fails here
+	if err == nil {
+		err = f.Sync()
+	}
+	f.Close()
+	if rmErr := os.Remove(name); err == nil {
+		err = rmErr
+	}
+	if err != nil {
+		return explain(fmt.Errorf("write in %s: %w", dir, err))
+	}
+	return nil
 }
 
 // checkMode refuses a file or folder that grants anything to group or others: a token that others
@@ -48,7 +94,7 @@ func checkMode(path string, want fs.FileMode) error {
 
 // writeFileAtomic replaces path, in a private folder, with data (see [WritePrivateFile]).
 func writeFileAtomic(path string, data []byte) error {
-	if err := ensurePrivateDir(filepath.Dir(path)); err != nil {
+	if err := EnsurePrivateDir(filepath.Dir(path)); err != nil {
 		return err
 	}
 	if err := WritePrivateFile(path, data); err != nil {

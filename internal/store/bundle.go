@@ -1,12 +1,14 @@
-// Package store keeps each environment's tokens. Access and refresh token are always saved
-// together, in one atomic write, because Pleo rotates the refresh token on every refresh and a
-// half-saved pair would log the user out.
+// Package store keeps each login's tokens. Access and refresh token are always saved together,
+// in one atomic write, because Pleo rotates the refresh token on every refresh and a half-saved
+// pair would log the user out.
 package store
 
 import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
 // Bundle is what a login or refresh leaves behind for one environment.
@@ -17,11 +19,31 @@ type Bundle struct {
 	Scope        string    `json:"scope,omitempty"`
 	Expiry       time.Time `json:"expiry"`
 	ObtainedAt   time.Time `json:"obtained_at"`
+	// Refused, when set, records that the server refused this login's refresh token: the login
+	// is over, and nothing is sent to the server again until a new login or import replaces it.
+	Refused *Refusal `json:"refused,omitempty"`
 }
 
-// ValidFor reports whether the access token is still valid at least d after now.
+// Refusal is when and why the server refused a login's refresh token.
+type Refusal struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+}
+
+// ValidFor reports whether the access token is still valid at least d after now. A refused
+// login is valid for nothing: the server revoked its access token with the refresh token.
 func (b *Bundle) ValidFor(now time.Time, d time.Duration) bool {
-	return b.AccessToken != "" && b.Expiry.After(now.Add(d))
+	return b.Refused == nil && b.AccessToken != "" && b.Expiry.After(now.Add(d))
+}
+
+// check refuses a bundle whose access token could smuggle a newline, quote or space into a
+// header, a curl config line or a shell "export" (RFC 6750 §2.1 b64token), whether it came
+// from a server or from a tampered file.
+func (b *Bundle) check() error {
+	if !sanitize.IsB64Token(b.AccessToken) {
+		return errors.New("the access token is not an RFC 6750 b64token")
+	}
+	return nil
 }
 
 // ErrNotFound means no tokens are stored for the environment.

@@ -27,8 +27,9 @@ func (f File) path(env string) (string, error) {
 	return filepath.Join(f.Dir, env+".json"), nil
 }
 
-// Check reports whether the store can keep tokens: its folder exists or can be made, private.
-func (f File) Check() error { return ensurePrivateDir(f.Dir) }
+// Check reports whether the store can keep tokens: a file can be written and removed in its
+// private folder.
+func (f File) Check() error { return probeWrite(f.Dir) }
 
 // Load returns the environment's bundle, or [ErrNotFound].
 func (f File) Load(env string) (*Bundle, error) {
@@ -49,6 +50,9 @@ func (f File) Save(env string, b *Bundle) error {
 	if err != nil {
 		return err
 	}
+	if err := b.check(); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
 	data, err := json.Marshal(b)
 	if err != nil {
 		return err
@@ -68,10 +72,17 @@ func (f File) Delete(env string) error {
 	return nil
 }
 
-// CorruptError reports a stored bundle that cannot be read back.
-type CorruptError struct{ Path string }
+// CorruptError reports a stored bundle that cannot be read back, or that holds what no server
+// may issue.
+type CorruptError struct {
+	Path string
+	Why  string // empty: unreadable
+}
 
 func (e *CorruptError) Error() string {
+	if e.Why != "" {
+		return fmt.Sprintf("stored tokens in %s are refused: %s", e.Path, e.Why)
+	}
 	return fmt.Sprintf("stored tokens in %s are unreadable", e.Path)
 }
 
@@ -79,6 +90,13 @@ func (e *CorruptError) Error() string {
 // [ErrNotFound]. It reads at most [MaxBundleSize] bytes and one more, so a larger file is seen
 // as corrupt rather than read whole.
 func readPrivateFile(path string) ([]byte, error) {
+	// The folder first: a symbolic link in its place could point anywhere.
+	if err := checkMode(filepath.Dir(path), 0o700); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
 	if err := checkMode(path, 0o600); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound
@@ -102,6 +120,9 @@ func decodeBundle(path string, data []byte) (*Bundle, error) {
 	var b Bundle
 	if len(data) > MaxBundleSize || json.Unmarshal(data, &b) != nil || b.AccessToken == "" {
 		return nil, &CorruptError{Path: path}
+	}
+	if err := b.check(); err != nil {
+		return nil, &CorruptError{Path: path, Why: err.Error()}
 	}
 	return &b, nil
 }

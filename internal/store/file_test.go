@@ -73,7 +73,7 @@ func TestFileRefusesLoosePermissions(t *testing.T) {
 }
 
 func TestFileCorrupt(t *testing.T) {
-	dir := t.TempDir()
+	dir := privateDir(t)
 	f := File{Dir: dir}
 	for _, content := range []string{"", "{", `{"refresh_token":"r"}`, "\x00\x01"} {
 		if err := os.WriteFile(filepath.Join(dir, "local.json"), []byte(content), 0o600); err != nil {
@@ -101,4 +101,14 @@ func TestValidFor(t *testing.T) {
 	if !b.ValidFor(now, time.Minute) || b.ValidFor(now, 2*time.Minute) || b.ValidFor(now, 3*time.Minute) {
 		t.Error("ValidFor misjudges a token expiring in 2 minutes")
 	}
+}
+
+// privateDir is a fresh 0700 folder (t.TempDir's are 0755 under the usual umask).
+func privateDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -76,7 +76,7 @@ func (k Keyring) Check() error {
 	if err := k.probe(); err != nil {
 		return err
 	}
-	return ensurePrivateDir(k.Dir)
+	return probeWrite(k.Dir)
 }
 
 // probe asks the keychain for an item that does not exist, to learn whether it answers.
@@ -116,6 +116,9 @@ func (k Keyring) Save(env string, b *Bundle) error {
 	path, err := k.path(env)
 	if err != nil {
 		return err
+	}
+	if err := b.check(); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
 	}
 	plain, err := json.Marshal(b)
 	if err != nil {

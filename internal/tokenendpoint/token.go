@@ -26,19 +26,11 @@ func CheckTokenType(tokenType string) error {
 // the token in an HTTP header, a curl config line and a shell "export", so a server must not be
 // able to smuggle a newline, quote or space into any of them.
 func CheckAccessToken(token string) error {
-	if token == "" {
+	switch {
+	case token == "":
 		return errors.New("issued an empty access token")
-	}
-	body := strings.TrimRight(token, "=")
-	if body == "" {
-		return errors.New("issued an access token that is not an RFC 6750 b64token")
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			return errors.New("issued an access token with characters outside RFC 6750's b64token; refusing to print or send it")
-		}
+	case !sanitize.IsB64Token(token):
+		return errors.New("issued an access token with characters outside RFC 6750's b64token; refusing to print or send it")
 	}
 	return nil
 }

@@ -93,7 +93,7 @@ func mustLogin(t *testing.T, cfg *oauth2.Config) *oauth2.Token {
 // TestLockTimesOut: a waiter gives up when its context ends. That a dead holder's lock is
 // released is proved with real processes in cmd/pleoauth (crash_test.go).
 func TestLockTimesOut(t *testing.T) {
-	l := FileLock{Dir: t.TempDir()}
+	l := FileLock{Dir: filepath.Join(t.TempDir(), "locks")}
 	unlock, err := l.Lock(context.Background(), "local")
 	if err != nil {
 		t.Fatal(err)

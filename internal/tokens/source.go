@@ -17,23 +17,26 @@ import (
 type Store interface {
 	Load(env string) (*store.Bundle, error)
 	Save(env string, b *store.Bundle) error
+	// Check proves that a save can happen now, before a refresh spends the refresh token.
+	Check() error
 }
 
-// Locker serialises refreshes of one environment across processes.
+// Locker serialises refreshes of one login across processes.
 type Locker interface {
-	Lock(ctx context.Context, env string) (unlock func(), err error)
+	Lock(ctx context.Context, name string) (unlock func(), err error)
 }
 
 // Refresher sends one refresh request (RFC 6749 §6) and returns the response, or an error
 // classified by [tokenendpoint.Classify].
 type Refresher func(ctx context.Context, refreshToken string) (*oauth2.Token, error)
 
-// Source hands out an environment's access token, refreshing it when needed.
+// Source hands out a login's access token, refreshing it when needed.
 //
 // Pleo rotates the refresh token on every refresh and, when a used one is presented again,
 // revokes the whole authorization. A refresh that races another therefore logs the user out, so
 // every refresh runs as: lock → re-read the store → use the token if another process already
-// refreshed it → else one refresh request → save both tokens atomically → unlock.
+// refreshed it → prove the store can be written → one refresh request → save both tokens
+// atomically → unlock.
 type Source struct {
 	Env     string
 	Store   Store
@@ -47,8 +50,9 @@ type Source struct {
 	Backoff []time.Duration
 	// Sleep waits d or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Seed is a refresh token to start from when the store holds nothing for Env: the CI
-	// bootstrap (PLEOAUTH_REFRESH_TOKEN) and "pleoauth import-refresh-token".
+	// Seed is a refresh token to start from when the store holds nothing for Env, or only a
+	// login whose refresh token was refused and is not this one: the CI bootstrap
+	// (PLEOAUTH_REFRESH_TOKEN).
 	Seed string
 	// Rotated, when set, is called when a refresh brought a new refresh token, after it was
 	// saved and before the lock is released, so that write-backs happen in rotation order.
@@ -87,6 +91,9 @@ func (s *Source) Token(ctx context.Context, r Request) (Result, error) {
 	if !r.Force && seen.ValidFor(s.Now(), r.MinTTL) {
 		return Result{Bundle: seen}, nil
 	}
+	if err := refused(s.Env, seen); err != nil {
+		return Result{}, err // nothing is sent for a login the server already refused
+	}
 
 	unlock, err := s.Lock.Lock(ctx, s.Env)
 	if err != nil {
@@ -103,30 +110,86 @@ func (s *Source) Token(ctx context.Context, r Request) (Result, error) {
 	if (!r.Force || changed) && current.ValidFor(s.Now(), r.MinTTL) {
 		return Result{Bundle: current}, nil
 	}
-	if current.RefreshToken == "" {
-		return Result{}, failure.Wrap(failure.LoginRequired, fmt.Errorf(
-			"env %s: the access token expires before --min-ttl and no refresh token is held; run \"pleoauth login --env %s\"", s.Env, s.Env))
+	if err := refused(s.Env, current); err != nil {
+		return Result{}, err
 	}
+	if current.RefreshToken == "" {
+		return Result{}, failure.NeedLogin(s.Env, "the access token expires within --min-ttl and no refresh token is held", nil)
+	}
+	return s.refreshAndSave(ctx, current, r.MinTTL)
+}
 
+// Import starts the login over from refreshToken: it refreshes with it under the lock and only
+// when that worked replaces what the store holds, so a refused or unusable token never costs
+// the login already there. accept is called under the lock with the stored bundle (nil when
+// there is none) and may refuse to replace it.
+func (s *Source) Import(ctx context.Context, refreshToken string, minTTL time.Duration, accept func(current *store.Bundle) error) (Result, error) {
+	unlock, err := s.Lock.Lock(ctx, s.Env)
+	if err != nil {
+		return Result{}, fmt.Errorf("env %s: %w", s.Env, err)
+	}
+	defer unlock()
+	current, err := s.Store.Load(s.Env)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		current = nil
+	case err != nil:
+		current = nil // unreadable: replacing it is the way out
+	}
+	if err := accept(current); err != nil {
+		return Result{}, err
+	}
+	return s.refreshAndSave(ctx, &store.Bundle{RefreshToken: refreshToken}, minTTL)
+}
+
+// refreshAndSave runs one refresh of current, with the lock held, and keeps its answer.
+func (s *Source) refreshAndSave(ctx context.Context, current *store.Bundle, minTTL time.Duration) (Result, error) {
+	// Before the refresh token is spent, make sure its successor can be kept.
+	if err := s.Store.Check(); err != nil {
+		return Result{}, fmt.Errorf("env %s: not refreshed, as the new tokens could not be saved: %w", s.Env, err)
+	}
 	fresh, err := s.refresh(ctx, current)
+	var refusal *refusalError
+	if errors.As(err, &refusal) {
+		if current.AccessToken != "" { // a stored login, not a token being imported
+			// Remember the refusal, so that no later command sends the dead token again.
+			dead := *current
+			dead.Refused = &store.Refusal{At: s.Now().UTC(), Reason: refusal.reason}
+			_ = s.Store.Save(s.Env, &dead)
+		}
+		return Result{}, failure.NeedLogin(s.Env, fmt.Sprintf("the refresh token was refused (%s): it expired or was revoked", refusal.reason), nil)
+	}
 	if err != nil {
 		return Result{}, err
 	}
 	if err := s.Store.Save(s.Env, fresh); err != nil {
 		// The old refresh token is spent; the new one exists only in memory.
-		return Result{}, failure.Wrap(failure.LoginRequired, fmt.Errorf(
-			"env %s: the refreshed tokens could not be saved, so the refresh token is lost: %w; run \"pleoauth login --env %s\"", s.Env, err, s.Env))
+		return Result{}, failure.NeedLogin(s.Env, "the refreshed tokens could not be saved, so the refresh token is lost", err)
 	}
 	if s.Rotated != nil && fresh.RefreshToken != current.RefreshToken {
 		if err := s.Rotated(fresh); err != nil {
-			return Result{}, fmt.Errorf("env %s: tokens refreshed and saved, but %w", s.Env, err)
+			return Result{}, fmt.Errorf("env %s: tokens refreshed and saved here, but %w", s.Env, err)
 		}
 	}
-	if !fresh.ValidFor(s.Now(), r.MinTTL) {
+	if !fresh.ValidFor(s.Now(), minTTL) {
 		return Result{}, fmt.Errorf("env %s: the server issues access tokens valid until %s, shorter than --min-ttl %s; lower --min-ttl",
-			s.Env, fresh.Expiry.Format(time.RFC3339), r.MinTTL)
+			s.Env, fresh.Expiry.Format(time.RFC3339), minTTL)
 	}
 	return Result{Bundle: fresh, Refreshed: true}, nil
+}
+
+// refusalError is the server's refusal of a refresh token (invalid_grant), before it is recorded.
+type refusalError struct{ reason string }
+
+func (e *refusalError) Error() string { return "the refresh token was refused (" + e.reason + ")" }
+
+// refused reports a login whose refresh token the server refused before.
+func refused(env string, b *store.Bundle) error {
+	if b.Refused == nil {
+		return nil
+	}
+	return failure.NeedLogin(env, fmt.Sprintf("the server refused the refresh token at %s (%s)",
+		b.Refused.At.UTC().Format(time.RFC3339), b.Refused.Reason), nil)
 }
 
 func (s *Source) load() (*store.Bundle, error) {
@@ -135,15 +198,18 @@ func (s *Source) load() (*store.Bundle, error) {
 	case errors.Is(err, store.ErrNotFound) && s.Seed != "":
 		return &store.Bundle{RefreshToken: s.Seed}, nil
 	case errors.Is(err, store.ErrNotFound):
-		return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: not logged in; run \"pleoauth login --env %s\"", s.Env, s.Env))
+		return nil, failure.NeedLogin(s.Env, "not logged in", nil)
 	case errors.Is(err, store.ErrKeychainItemNotFound):
-		return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: %w, so the stored tokens cannot be read; run \"pleoauth login --env %s\"", s.Env, err, s.Env))
+		return nil, failure.NeedLogin(s.Env, "the stored tokens cannot be read", err)
 	case err != nil:
 		var corrupt *store.CorruptError
 		if errors.As(err, &corrupt) {
-			return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: %w; run \"pleoauth login --env %s\" to replace them", s.Env, err, s.Env))
+			return nil, failure.NeedLogin(s.Env, "the stored tokens cannot be used", err)
 		}
 		return nil, fmt.Errorf("env %s: %w", s.Env, err)
+	case b.Refused != nil && s.Seed != "" && s.Seed != b.RefreshToken:
+		// A new refresh token was provided after the old login was refused (CI secret updated).
+		return &store.Bundle{RefreshToken: s.Seed}, nil
 	}
 	return b, nil
 }
@@ -183,12 +249,11 @@ func (s *Source) refresh(ctx context.Context, current *store.Bundle) (*store.Bun
 		isTE := errors.As(err, &te)
 		switch {
 		case isTE && te.Refused():
-			return nil, failure.Wrap(failure.LoginRequired, fmt.Errorf(
-				"env %s: the refresh token was refused (%s), it expired or was revoked; run \"pleoauth login --env %s\"", s.Env, te.Reason(), s.Env))
+			return nil, &refusalError{reason: te.Reason()}
 		case isTE && te.MaybeProcessed:
 			// Never sent again: if the server did rotate, presenting the same refresh token
 			// would be a replay and Pleo would revoke the login.
-			return nil, fmt.Errorf("env %s: refresh: %w; not retried, as the server may have used the refresh token — if the next try says it was refused, run \"pleoauth login --env %s\"", s.Env, err, s.Env)
+			return nil, fmt.Errorf("env %s: refresh: %w; not retried, as the server may have used the refresh token", s.Env, err)
 		case failure.KindOf(err) != failure.Temporary || attempt >= len(backoff) || ctx.Err() != nil:
 			return nil, fmt.Errorf("env %s: refresh: %w", s.Env, err)
 		}

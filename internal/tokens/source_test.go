@@ -22,6 +22,8 @@ type memStore struct {
 	b       *store.Bundle
 	saves   int
 	saveErr error
+	// checkErr is what Check answers: whether a save could happen.
+	checkErr error
 	// onLoad, when set, runs before each load (to simulate another process).
 	onLoad func(*memStore)
 }
@@ -38,6 +40,8 @@ func (m *memStore) Load(string) (*store.Bundle, error) {
 	c := *m.b
 	return &c, nil
 }
+
+func (m *memStore) Check() error { return m.checkErr }
 
 func (m *memStore) Save(_ string, b *store.Bundle) error {
 	m.mu.Lock()
@@ -196,7 +200,7 @@ func TestFailures(t *testing.T) {
 		waits     []time.Duration
 		saveError error
 	}{
-		{name: "not logged in", kind: failure.LoginRequired, want: `not logged in; run "pleoauth login --env staging"`},
+		{name: "not logged in", kind: failure.LoginRequired, want: `env staging: not logged in`},
 		{name: "no refresh token", stored: bundle("a1", "", 0), kind: failure.LoginRequired, want: "no refresh token is held"},
 		{name: "invalid_grant", stored: bundle("a1", "r1", 0), answers: []func(string) (*oauth2.Token, error){failing(400, "invalid_grant", 0)},
 			kind: failure.LoginRequired, want: `refused (invalid_grant)`, attempts: 1},
@@ -238,7 +242,7 @@ func TestFailures(t *testing.T) {
 				if failure.KindOf(err) != tt.kind || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "env staging") {
 					t.Errorf("error %q (kind %v); want kind %v naming env staging and %q", err, failure.KindOf(err), tt.kind, tt.want)
 				}
-				if tt.stored != nil && tt.name != "token shorter than min-ttl" && *st.b != before {
+				if tt.stored != nil && tt.name != "token shorter than min-ttl" && tt.name != "invalid_grant" && *st.b != before {
 					t.Errorf("the store changed on failure: %+v", st.b)
 				}
 			}

@@ -1,4 +1,4 @@
-package cli
+package grant
 
 import (
 	"crypto/tls"
@@ -7,16 +7,16 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/debuglog"
 )
 
-// httpClientFor returns the client for env's servers: Deps' client, trusting env.CAFile's
-// certificate authorities in addition to the system's when it is set. There is no way to turn
-// TLS verification off.
-func httpClientFor(d *Deps, env config.Environment) (*http.Client, error) {
+// HTTPClient returns the client for the environment's servers: Deps' client, trusting the
+// environment's ca_file certificate authorities in addition to the system's when it is set.
+// There is no way to turn TLS verification off.
+func (g *Grant) HTTPClient() (*http.Client, error) {
+	env := g.Env
 	if env.CAFile == "" {
-		return d.HTTPClient, nil
+		return g.d.HTTPClient, nil
 	}
 	pem, err := os.ReadFile(env.CAFile)
 	if err != nil {
@@ -29,7 +29,7 @@ func httpClientFor(d *Deps, env config.Environment) (*http.Client, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("env %s: ca_file %s holds no PEM certificate; give the CA's certificate in PEM form", env.Name, env.CAFile)
 	}
-	c := *d.HTTPClient
+	c := *g.d.HTTPClient
 	c.Transport = withRootCAs(c.Transport, pool)
 	return &c, nil
 }

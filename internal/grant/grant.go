@@ -1,0 +1,120 @@
+// Package grant owns one login — the tokens an environment's authorization granted — through
+// its whole life: it chooses where the tokens are kept, the lock that serialises refreshes,
+// where the client secret comes from, how a refresh is sent and who hears of a rotation. It is
+// the only caller of the tokens and store packages, so every way a login can change passes
+// through here, under the lock.
+package grant
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/tokens"
+)
+
+// Deps is the outside world a login touches.
+type Deps struct {
+	Stderr io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+	// HTTPClient sends token requests; [Grant.HTTPClient] adds the environment's CA file.
+	HTTPClient *http.Client
+	Keychain   store.Keychain
+	// Interactive reports whether a person can be asked for a client secret.
+	Interactive func() bool
+	// ReadSecret asks for a secret without echo.
+	ReadSecret func(prompt string) (string, error)
+}
+
+// Store is what a login needs of a store backend.
+type Store interface {
+	Load(env string) (*store.Bundle, error)
+	Save(env string, b *store.Bundle) error
+	Delete(env string) error
+	// Name identifies the backend in messages: "keyring" or "file".
+	Name() string
+	// Check proves that tokens can be saved now.
+	Check() error
+}
+
+// Grant is one environment's login.
+type Grant struct {
+	Env   config.Environment
+	cfg   *config.Config
+	d     Deps
+	store Store
+	locks tokens.FileLock
+}
+
+// Open returns env's login as cfg configures it. It touches nothing yet but the folder
+// checks: PLEOAUTH_HOME must not be writable by other users.
+func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
+	if err := store.CheckNotWritableByOthers(cfg.Home); err != nil && !isNotExist(err) {
+		return nil, fmt.Errorf("env %s: PLEOAUTH_HOME %w", env.Name, err)
+	}
+	g := &Grant{Env: env, cfg: cfg, d: d}
+	g.store = g.openStore()
+	g.locks = tokens.FileLock{
+		Dir:     filepath.Join(cfg.Home, "locks"),
+		Timeout: cfg.LockTimeout,
+		Waiting: func(pid int) {
+			holder := "another pleoauth"
+			if pid > 0 {
+				holder = fmt.Sprintf("another pleoauth (pid %d)", pid)
+			}
+			fmt.Fprintf(d.Stderr, "pleoauth: waiting for %s to finish refreshing env %s…\n", holder, env.Name)
+		},
+	}
+	return g, nil
+}
+
+// MinTTL is how long a token handed out must stay valid (--min-ttl, PLEOAUTH_MIN_TTL).
+func (g *Grant) MinTTL() time.Duration { return g.cfg.MinTTL }
+
+// StoreName is the backend keeping this login: "keyring" or "file".
+func (g *Grant) StoreName() string { return g.store.Name() }
+
+// Check proves that a login's tokens could be kept now: the keychain answers (for the keyring
+// store) and a file can be written in the tokens folder.
+func (g *Grant) Check() error {
+	if err := g.store.Check(); err != nil {
+		return fmt.Errorf("env %s: tokens cannot be stored: %w", g.Env.Name, err)
+	}
+	return nil
+}
+
+// lock takes the login's refresh lock, naming the environment in its errors.
+func (g *Grant) lock(ctx context.Context) (func(), error) {
+	unlock, err := g.locks.Lock(ctx, g.Env.Name)
+	if err != nil {
+		return nil, fmt.Errorf("env %s: %w", g.Env.Name, err)
+	}
+	return unlock, nil
+}
+
+// source is the refresh protocol over this login's store and lock.
+func (g *Grant) source() *tokens.Source {
+	return &tokens.Source{
+		Env:     g.Env.Name,
+		Store:   g.store,
+		Lock:    lockName{g},
+		Now:     g.d.Now,
+		Scopes:  g.Env.Scopes,
+		Seed:    g.d.Getenv("PLEOAUTH_REFRESH_TOKEN"),
+		Rotated: g.onRotate(),
+		Refresh: g.refresh,
+	}
+}
+
+// lockName is the login's lock as the tokens package takes it.
+type lockName struct{ g *Grant }
+
+func (l lockName) Lock(ctx context.Context, _ string) (func(), error) {
+	return l.g.locks.Lock(ctx, l.g.Env.Name)
+}
