@@ -104,7 +104,7 @@ var tokenFormats = map[string]func(w io.Writer, env string, b *store.Bundle, now
 }
 
 // shellQuote quotes s as one POSIX shell word: inside single quotes nothing is special, and a
-// single quote is written as '\''.
+// single quote is written as '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
