@@ -3,12 +3,14 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +40,8 @@ type harness struct {
 	keychain store.Keychain
 	// terminal makes stdout look like a terminal.
 	terminal bool
+	// stdin is what the next run reads on its standard input.
+	stdin string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -68,7 +72,7 @@ func (h *harness) main(args ...string) run {
 		client.Timeout = h.timeout
 	}
 	d := &Deps{
-		Stdin:            strings.NewReader(""),
+		Stdin:            strings.NewReader(h.stdin),
 		Stdout:           &stdout,
 		Stderr:           &stderr,
 		Interactive:      func() bool { return false },
@@ -161,4 +165,20 @@ func oneLine(t *testing.T, msg string) {
 	if msg == "" || strings.Contains(msg, "\n") {
 		t.Errorf("error output is not one line:\n%s", msg)
 	}
+}
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
