@@ -21,6 +21,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
 	"github.com/pleoauth/pleoauth/internal/keychaintest"
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokens"
 )
@@ -202,7 +203,7 @@ func login(b *testing.B, base string, st store.File) {
 	cfg := &oauth2.Config{ClientID: "pleoauth-local", ClientSecret: "bench", RedirectURL: "http://localhost:1/cb",
 		Scopes: []string{"users:read"}, Endpoint: oauth2.Endpoint{AuthURL: base + "/oauth/authorize",
 			TokenURL: base + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}}
-	tok, err := devserver.Login(context.Background(), cfg)
+	tok, err := oauthtest.Login(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
 
 func TestRunRefusesBadSetup(t *testing.T) {
@@ -38,7 +40,7 @@ func TestRunRefusesBadSetup(t *testing.T) {
 
 func TestRunServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr oauthtest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, func(string) string { return "s" }, &stdout, &stderr)

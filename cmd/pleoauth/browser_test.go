@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/devserver"
 )
 
@@ -180,7 +181,7 @@ func requireChromium(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") == "true" {
+	if config.IsCI(os.Getenv) {
 		t.Fatal("chromium is not installed, and CI must run the real-browser test (.ci/run installs it)")
 	}
 	t.Skip("chromium is not installed; on Debian: apt-get install chromium")

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -134,29 +134,10 @@ func (h *harness) startDevserver(o devserver.Options) (*devserver.Server, *httpt
 	return srv, hs
 }
 
-// followRedirects is a "browser" that loads the URL and follows every redirect, as a browser
-// does after an auto-approved authorization.
-func followRedirects(u string) error {
-	resp, err := http.Get(u)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("browser ended on HTTP %d", resp.StatusCode)
-	}
-	return nil
-}
+// followRedirects is the kit's browser.
+var followRedirects = oauthtest.FollowRedirects
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return oauthtest.FreePort(t) }
 
 // oneLine fails the test unless msg is a single line.
 func oneLine(t *testing.T, msg string) {

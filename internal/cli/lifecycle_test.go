@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/devserver"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokens"
@@ -23,7 +24,7 @@ func requireRoot(t *testing.T) {
 	if os.Geteuid() == 0 {
 		return
 	}
-	if os.Getenv("CI") != "" {
+	if config.IsCI(os.Getenv) {
 		t.Fatal("CI runs as root and must run the file system tests")
 	}
 	t.Skip("needs root to mount a read-only file system; run as root (CI does)")

@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zalando/go-keyring"
-
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -245,13 +244,13 @@ func TestTokenStoreProblems(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)
 			t.Setenv("PLEOAUTH_STORE", "keyring")
-			kc := &memKeychain{}
+			kc := &oauthtest.Keychain{}
 			h.keychain = kc
 			k := store.Keyring{Dir: filepath.Join(h.home, "tokens"), Scope: h.home, Keychain: kc}
 			if err := k.Save("local", &store.Bundle{AccessToken: "a", RefreshToken: "r", Expiry: time.Now().Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
-			kc.err = tt.err
+			kc.Fail(tt.err)
 			r := h.main("token", "--env", "local")
 			if r.code != ExitError || !strings.Contains(r.stderr, "env local") || !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, "--store file") {
 				t.Errorf("%+v", r)
@@ -285,65 +284,5 @@ func TestStatusAndLogout(t *testing.T) {
 	}
 	if _, err := os.Stat(h.tokenFile("staging")); err != nil {
 		t.Error("logout of local removed staging's tokens")
-	}
-}
-
-// memKeychain is a keychain in memory whose calls fail with err once it is set.
-type memKeychain struct {
-	items map[string]string
-	err   error
-}
-
-func (m *memKeychain) Get(service, user string) (string, error) {
-	if m.err != nil {
-		return "", m.err
-	}
-	v, ok := m.items[service+user]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return v, nil
-}
-
-func (m *memKeychain) Set(service, user, secret string) error {
-	if m.err != nil {
-		return m.err
-	}
-	if m.items == nil {
-		m.items = map[string]string{}
-	}
-	m.items[service+user] = secret
-	return nil
-}
-
-func (m *memKeychain) Delete(service, user string) error {
-	if m.err != nil {
-		return m.err
-	}
-	delete(m.items, service+user)
-	return nil
-}
-
-// TestAPIOutput: JSON is indented for a person at a terminal and passed on byte for byte to a
-// pipe.
-func TestAPIOutput(t *testing.T) {
-	h := newHarness(t)
-	h.startDevserver(devserver.Options{AutoApprove: true})
-	h.browser = followRedirects
-	if r := h.main("login", "--env", "local"); r.code != 0 {
-		t.Fatalf("login: %+v", r)
-	}
-	piped := h.main("api", "--env", "local", "/v2/employees")
-	h.terminal = true
-	pretty := h.main("api", "--env", "local", "/v2/employees")
-	if piped.code != 0 || pretty.code != 0 {
-		t.Fatalf("api: %+v %+v", piped, pretty)
-	}
-	if strings.Count(strings.TrimSpace(piped.stdout), "\n") != 0 || !strings.Contains(pretty.stdout, "\n  \"data\": [") {
-		t.Errorf("piped output %q should be the raw line; terminal output %q indented", piped.stdout, pretty.stdout)
-	}
-	var a, b any
-	if json.Unmarshal([]byte(piped.stdout), &a) != nil || json.Unmarshal([]byte(pretty.stdout), &b) != nil {
-		t.Error("an output is not JSON")
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
 
 const (
@@ -40,12 +42,10 @@ func start(t *testing.T, o Options) (*Server, *httptest.Server, *oauth2.Config) 
 	return s, hs, cfg
 }
 
-var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
 // authorize returns the redirect the server sends for an authorization URL.
 func authorize(t *testing.T, authURL string) (int, *url.URL) {
 	t.Helper()
-	resp, err := noRedirects.Get(authURL)
+	resp, err := oauthtest.NoRedirects().Get(authURL)
 	if err != nil {
 		t.Fatal(err)
 	}

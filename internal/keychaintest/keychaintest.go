@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/config"
 )
 
 // busConfig is a session bus without service activation, so nothing but the keyring started
@@ -45,7 +47,7 @@ func Require(t testing.TB) *Session {
 	t.Helper()
 	for _, prog := range []string{"dbus-daemon", "dbus-send", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(prog); err != nil {
-			if os.Getenv("CI") == "true" {
+			if config.IsCI(os.Getenv) {
 				t.Fatalf("%s is missing, and CI must run the keychain tests (.ci/run installs gnome-keyring and dbus)", prog)
 			}
 			t.Skipf("%s is missing; on Debian: apt-get install gnome-keyring libsecret-tools dbus", prog)

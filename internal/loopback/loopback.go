@@ -83,15 +83,6 @@ func noIPv6(err error) bool {
 	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EPROTONOSUPPORT)
 }
 
-// Addrs returns the addresses listened on.
-func (s *Server) Addrs() []net.Addr {
-	addrs := make([]net.Addr, len(s.listeners))
-	for i, l := range s.listeners {
-		addrs[i] = l.Addr()
-	}
-	return addrs
-}
-
 // ResultPath is where the browser is sent after the redirect: the page that says how the login
 // went is served there, so the address bar, the history and any Referer no longer carry the
 // authorization code (RFC 9700 §4.2.4).

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/pleoauth/pleoauth/internal/config"
 )
 
 // TestNotReachableFromOtherAddresses: the listener answers on loopback and nowhere else. The
@@ -17,7 +19,7 @@ import (
 // the bind, not a broken probe.
 func TestNotReachableFromOtherAddresses(t *testing.T) {
 	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
+		if config.IsCI(os.Getenv) {
 			t.Fatal("CI runs as root and must prove the loopback-only bind")
 		}
 		t.Skip("needs root to create a network namespace; run as root (CI does)")

@@ -9,13 +9,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/config"
 )
 
 // mountTmpfs mounts a small tmpfs for the test, which needs root; CI runs as root.
 func mountTmpfs(t *testing.T, options string) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
+		if config.IsCI(os.Getenv) {
 			t.Fatal("CI runs as root and must run the file system tests")
 		}
 		t.Skip("needs root to mount a tmpfs; run as root (CI does)")

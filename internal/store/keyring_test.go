@@ -6,69 +6,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/zalando/go-keyring"
 
 	"github.com/pleoauth/pleoauth/internal/keychaintest"
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
 
-// fakeKeychain is a keychain in memory; err, when set, is returned by every call, and block
-// makes every call hang until closed.
-type fakeKeychain struct {
-	mu    sync.Mutex
-	items map[string]string
-	err   error
-	block chan struct{}
-}
-
-func (f *fakeKeychain) wait() error {
-	if f.block != nil {
-		<-f.block
-	}
-	return f.err
-}
-
-func (f *fakeKeychain) Get(service, user string) (string, error) {
-	if err := f.wait(); err != nil {
-		return "", err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	v, ok := f.items[service+"/"+user]
-	if !ok {
-		return "", keyring.ErrNotFound
-	}
-	return v, nil
-}
-
-func (f *fakeKeychain) Set(service, user, secret string) error {
-	if err := f.wait(); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.items == nil {
-		f.items = map[string]string{}
-	}
-	f.items[service+"/"+user] = secret
-	return nil
-}
-
-func (f *fakeKeychain) Delete(service, user string) error {
-	if err := f.wait(); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.items[service+"/"+user]; !ok {
-		return keyring.ErrNotFound
-	}
-	delete(f.items, service+"/"+user)
-	return nil
-}
+type fakeKeychain = oauthtest.Keychain
 
 // bigBundle is a bundle of about size bytes of JSON, with recognisable token text.
 func bigBundle(size int) *Bundle {
@@ -92,7 +39,7 @@ func TestKeychainErrorClasses(t *testing.T) {
 		{keyring.ErrNotFound, ErrKeychainItemNotFound, "holds no"},
 	}
 	for _, tt := range tests {
-		k := Keyring{Dir: t.TempDir(), Keychain: &fakeKeychain{err: tt.err}}
+		k := Keyring{Dir: t.TempDir(), Keychain: &fakeKeychain{Err: tt.err}}
 		err := k.Save("staging", bigBundle(100))
 		if !errors.Is(err, tt.kind) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("keychain error %q: got %v; want %v with %q", tt.err, err, tt.kind, tt.want)
@@ -101,8 +48,8 @@ func TestKeychainErrorClasses(t *testing.T) {
 }
 
 func TestKeychainTimeout(t *testing.T) {
-	fk := &fakeKeychain{block: make(chan struct{})}
-	defer close(fk.block)
+	fk := &fakeKeychain{Block: make(chan struct{})}
+	defer close(fk.Block)
 	k := Keyring{Dir: t.TempDir(), Keychain: fk, Timeout: 50 * time.Millisecond}
 	if err := k.Save("staging", bigBundle(100)); !errors.Is(err, ErrKeychainUnavailable) || !strings.Contains(err.Error(), "no answer within 50ms") {
 		t.Errorf("Save against a hanging keychain = %v; want unavailable after the timeout", err)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 )
@@ -83,7 +84,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 
 func mustLogin(t *testing.T, cfg *oauth2.Config) *oauth2.Token {
 	t.Helper()
-	tok, err := devserver.Login(context.Background(), cfg)
+	tok, err := oauthtest.Login(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
