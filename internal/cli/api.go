@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/api"
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
@@ -52,7 +52,7 @@ otherwise. Any status but 2xx exits non-zero with a one-line summary on stderr: 
 		},
 	}
 	f := cmd.Flags()
-	f.Duration("min-ttl", 60*time.Second, "the token sent stays valid at least this long")
+	config.AddFlags(cmd.Flags(), "min_ttl")
 	f.StringVarP(&o.Method, "method", "X", "", "HTTP method (default GET, or POST with a body)")
 	f.StringVarP(&o.Data, "data", "d", "", "request body")
 	f.StringVar(&o.Input, "input", "", `file to send as the body ("-" for stdin)`)

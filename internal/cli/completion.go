@@ -45,10 +45,12 @@ environment names (--env completes from the built-in environments and config.yam
 }
 
 // completeEnv offers the environments the configuration knows for --env.
-func completeEnv(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-	cfg, err := config.Load(nil)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
+func completeEnv(d *Deps) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		cfg, err := config.Load(nil, d.Getenv)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return cfg.Names(), cobra.ShellCompDirectiveNoFileComp
 	}
-	return cfg.Names(), cobra.ShellCompDirectiveNoFileComp
 }

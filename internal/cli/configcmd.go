@@ -33,7 +33,7 @@ from: a flag, a PLEOAUTH_* variable, config.yaml, a built-in default, or derived
 auth_server_url. The client secret is shown only as set or not.`,
 			Example: "  pleoauth config list --env production",
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				cfg, err := loadConfig(cmd.Flags())
+				cfg, err := loadConfig(cmd, d)
 				if err != nil {
 					return err
 				}
@@ -54,7 +54,7 @@ auth_server_url. The client secret is shown only as set or not.`,
 			Long:    "Get prints the resolved value of one setting of the selected environment, for scripts.",
 			Example: "  pleoauth config get token_url --env staging",
 			RunE: func(cmd *cobra.Command, args []string) error {
-				cfg, err := loadConfig(cmd.Flags())
+				cfg, err := loadConfig(cmd, d)
 				if err != nil {
 					return err
 				}
@@ -73,7 +73,7 @@ other setting under the selected environment. The file is replaced atomically, m
 client secret is refused: it never goes in a file pleoauth reads.`,
 			Example: "  pleoauth config set scopes \"users:read export-jobs:read\" --env staging",
 			RunE: func(cmd *cobra.Command, args []string) error {
-				cfg, err := loadConfig(cmd.Flags())
+				cfg, err := loadConfig(cmd, d)
 				if err != nil {
 					return err
 				}
@@ -90,7 +90,7 @@ client secret is refused: it never goes in a file pleoauth reads.`,
 			Long:    "Path prints where config.yaml is read from: PLEOAUTH_HOME/config.yaml.",
 			Example: "  $EDITOR \"$(pleoauth config path)\"",
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				cfg, err := loadConfig(cmd.Flags())
+				cfg, err := loadConfig(cmd, d)
 				if err != nil {
 					return err
 				}
@@ -112,7 +112,7 @@ PLEOAUTH_ENV or default_env), and whether tokens are stored for it. It contacts 
 		Example: "  pleoauth env",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd.Flags())
+			cfg, err := loadConfig(cmd, d)
 			if err != nil {
 				return err
 			}

@@ -83,7 +83,7 @@ func doctorChecks(ctx context.Context, cmd *cobra.Command, d *Deps) []check {
 	var out []check
 	add := func(name, status, detail, fix string) { out = append(out, check{name, status, detail, fix}) }
 
-	cfg, err := loadConfig(cmd.Flags())
+	cfg, err := loadConfig(cmd, d)
 	if err != nil {
 		add("config", "fail", err.Error(), "fix the file named above, or move it away to start from the defaults")
 		return out

@@ -7,10 +7,10 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
@@ -29,7 +29,7 @@ SIGHUP to it.`,
 			return runExec(cmd, d, args)
 		},
 	}
-	cmd.Flags().Duration("min-ttl", 60*time.Second, "the token given stays valid at least this long")
+	config.AddFlags(cmd.Flags(), "min_ttl")
 	// Flags after COMMAND are COMMAND's: "pleoauth exec ls -la" works without "--".
 	cmd.Flags().SetInterspersed(false)
 	return cmd

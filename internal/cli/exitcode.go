@@ -21,7 +21,7 @@ const (
 const exitCodesHelp = `Exit codes:
   0    success
   1    error (the message says what to fix)
-  2    usage: unknown command, flag or environment
+  2    usage: unknown command, flag or environment, or a setting that makes no sense
   4    login required: no token, or the refresh token was refused; run "pleoauth login"
   5    temporary failure: network, timeout, HTTP 5xx or 429; retry later
   130  interrupted (Ctrl-C)`

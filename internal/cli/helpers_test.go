@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/devserver"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
@@ -47,9 +48,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t, home: t.TempDir(), redirect: fmt.Sprintf("http://localhost:%d/callback", freePort(t))}
-	for _, k := range []string{"PLEOAUTH_ENV", "PLEOAUTH_CLIENT_ID", "PLEOAUTH_CLIENT_SECRET", "PLEOAUTH_AUTH_SERVER_URL",
-		"PLEOAUTH_AUTHORIZE_URL", "PLEOAUTH_TOKEN_URL", "PLEOAUTH_INTROSPECT_URL", "PLEOAUTH_API_URL",
-		"PLEOAUTH_REDIRECT_URI", "PLEOAUTH_SCOPES", "PLEOAUTH_CLIENT_AUTH", "PLEOAUTH_STORE", "PLEOAUTH_MIN_TTL", "BROWSER", "CI"} {
+	for _, k := range append(config.Variables(), "BROWSER", "CI") {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}

@@ -47,7 +47,7 @@ a prompt without echo; never from the command line.`,
 		},
 	}
 	f := cmd.Flags()
-	f.String("scope", "", "space-separated scopes to ask for, overriding the environment's")
+	config.AddFlags(f, "scopes")
 	f.BoolVar(&o.NoBrowser, "no-browser", false, "print the login URL but do not open a browser")
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser's redirect")
 	f.StringVar(&o.CodeVerifier, "code-verifier", "", "PKCE code verifier to use instead of a fresh one (43-128 characters of A-Z a-z 0-9 - . _ ~); for debugging only: other users of the machine can read a command line")

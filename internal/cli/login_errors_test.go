@@ -209,16 +209,16 @@ func TestLoginConfigErrors(t *testing.T) {
 		{"missing client id", map[string]string{"PLEOAUTH_CLIENT_SECRET": "s"}, []string{"--env", "staging"}, ExitError,
 			[]string{"env staging has no client_id", "PLEOAUTH_CLIENT_ID", "config.yaml"}},
 		{"plain http auth server", map[string]string{"PLEOAUTH_AUTH_SERVER_URL": "http://auth.example.com", "PLEOAUTH_CLIENT_SECRET": "s"},
-			[]string{"--env", "local"}, ExitError, []string{"env local", "http://auth.example.com/oauth/authorize", "must use https"}},
+			[]string{"--env", "local"}, ExitUsage, []string{"env local", "auth_server_url", "http://auth.example.com", "must use https", "fix PLEOAUTH_AUTH_SERVER_URL"}},
 		{"redirect on another host", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://example.com:8765/callback", "PLEOAUTH_CLIENT_SECRET": "s"},
-			[]string{"--env", "local"}, ExitError, []string{"env local", "redirect_uri", "not on localhost"}},
+			[]string{"--env", "local"}, ExitUsage, []string{"env local", "redirect_uri", "not on localhost", "fix PLEOAUTH_REDIRECT_URI"}},
 		{"redirect without port", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://localhost/callback", "PLEOAUTH_CLIENT_SECRET": "s"},
-			[]string{"--env", "local"}, ExitError, []string{"env local", "explicit port"}},
+			[]string{"--env", "local"}, ExitUsage, []string{"env local", "explicit port"}},
 		{"no client secret and no terminal", nil, []string{"--env", "local"}, ExitError,
 			[]string{"env local has no client secret", "PLEOAUTH_CLIENT_SECRET", "--client-secret-stdin"}},
 		{"unknown flag", nil, []string{"--nope"}, ExitUsage, []string{"unknown flag: --nope", "pleoauth login --help"}},
 		{"client auth typo", map[string]string{"PLEOAUTH_CLIENT_AUTH": "basik", "PLEOAUTH_CLIENT_SECRET": "s"},
-			[]string{"--env", "local"}, ExitError, []string{"env local", `client_auth "basik"`}},
+			[]string{"--env", "local"}, ExitUsage, []string{"env local", `client_auth "basik"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -34,7 +35,7 @@ environment on a new import instead of adding another.`,
 			return runPostmanEnv(cmd, d, o)
 		},
 	}
-	cmd.Flags().Duration("min-ttl", 60*time.Second, "the token written stays valid at least this long")
+	config.AddFlags(cmd.Flags(), "min_ttl")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "file to write (default: stdout)")
 	return cmd
 }

@@ -10,27 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/debuglog"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/tokens"
 )
-
-const envHelp = `Environment variables:
-  PLEOAUTH_HOME           per-user folder for config.yaml and tokens (default: <user config dir>/pleoauth)
-  PLEOAUTH_ENV            environment to use, like --env
-  PLEOAUTH_CLIENT_ID      client ID, overriding the environment's
-  PLEOAUTH_CLIENT_SECRET  client secret (never give it on the command line)
-  PLEOAUTH_STORE          token store: keyring (default) or file
-  PLEOAUTH_REFRESH_TOKEN  a refresh token to start from when the environment has no tokens (CI)
-  PLEOAUTH_ON_ROTATE      like --on-rotate
-  PLEOAUTH_DEBUG          "1": like --debug
-  PLEOAUTH_MIN_TTL        how long a printed token must stay valid, like --min-ttl (default 60s)
-  PLEOAUTH_LOCK_TIMEOUT   how long to wait for another pleoauth's refresh, like --lock-timeout (default 2m)
-  PLEOAUTH_ON_ROTATE_TIMEOUT  how long the on_rotate command may run (default 1m)
-  CI                      "true", "1" or "yes": never prompt or wait for a browser; file store if no keychain
-  PLEOAUTH_AUTH_SERVER_URL, PLEOAUTH_API_URL, PLEOAUTH_REDIRECT_URI, PLEOAUTH_SCOPES,
-  PLEOAUTH_CLIENT_AUTH    per-environment settings, overriding config.yaml
-  BROWSER                 command that opens the login URL (the URL is its last argument)`
 
 // Main runs pleoauth with args (without the program name) and returns the exit code.
 func Main(ctx context.Context, args []string, d *Deps) int {
@@ -66,7 +50,6 @@ func nextStep(err error) string {
 
 // globalOptions are the flags every command has.
 type globalOptions struct {
-	Env   string
 	Debug bool
 }
 
@@ -80,7 +63,7 @@ func NewRootCmd(d *Deps) *cobra.Command {
 keeps the tokens, and prints an access token that is valid right now, so that scripts can run
   curl -H "Authorization: Bearer $(pleoauth token)" https://external.staging.pleo.io/v2/employees
 
-` + envHelp + "\n\n" + exitCodesHelp,
+` + config.VariablesHelp() + "\n\n" + exitCodesHelp,
 		Example: `  pleoauth login --env staging
   pleoauth token --env staging`,
 		SilenceErrors: true,
@@ -93,16 +76,13 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 			return cmd.Help()
 		},
 	}
-	root.PersistentFlags().StringVarP(&g.Env, "env", "e", "", "environment to use (staging, production, local or one from config.yaml)")
-	_ = root.RegisterFlagCompletionFunc("env", completeEnv)
+	config.AddFlags(root.PersistentFlags(), "env", "store", "on_rotate", "lock_timeout")
+	_ = root.RegisterFlagCompletionFunc("env", completeEnv(d))
 	// Our own completion command, with examples; cobra's default has none.
 	root.CompletionOptions.DisableDefaultCmd = true
 	// Generated docs stay the same from one build to the next.
 	root.DisableAutoGenTag = true
 	root.PersistentFlags().BoolVar(&g.Debug, "debug", false, "trace every HTTP request on stderr, credentials replaced by fingerprints (PLEOAUTH_DEBUG=1)")
-	root.PersistentFlags().String("on-rotate", "", "shell command that gets each new refresh token on stdin, after it is stored (PLEOAUTH_ON_ROTATE)")
-	root.PersistentFlags().Duration("lock-timeout", 0, "how long to wait for another pleoauth's refresh of the same login (PLEOAUTH_LOCK_TIMEOUT; default 2m)")
-	root.PersistentFlags().String("store", "", `where tokens are kept: "keyring" (OS keychain, the default) or "file" (PLEOAUTH_STORE)`)
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if g.Debug || d.Getenv("PLEOAUTH_DEBUG") == "1" {
 			traced := *d.HTTPClient

@@ -4,7 +4,6 @@ import (
 	"errors"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
@@ -13,8 +12,8 @@ import (
 )
 
 // loadConfig resolves the configuration; settings that make no sense are usage errors.
-func loadConfig(flags *pflag.FlagSet) (*config.Config, error) {
-	cfg, err := config.Load(flags)
+func loadConfig(cmd *cobra.Command, d *Deps) (*config.Config, error) {
+	cfg, err := config.Load(cmd.Flags(), d.Getenv)
 	return cfg, asUsage(err)
 }
 
@@ -32,7 +31,7 @@ func asUsage(err error) error {
 // openGrant resolves the configuration and opens the selected environment's login; forLogin
 // also checks what a login needs.
 func openGrant(cmd *cobra.Command, d *Deps, forLogin bool) (*grant.Grant, error) {
-	cfg, err := loadConfig(cmd.Flags())
+	cfg, err := loadConfig(cmd, d)
 	if err != nil {
 		return nil, err
 	}

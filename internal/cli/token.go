@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
@@ -48,7 +49,7 @@ Formats:
 		},
 	}
 	f := cmd.Flags()
-	f.Duration("min-ttl", 60*time.Second, "the token printed stays valid at least this long (PLEOAUTH_MIN_TTL)")
+	config.AddFlags(cmd.Flags(), "min_ttl")
 	f.StringVar(&o.Format, "format", "raw", "output format: raw, header, json, env or curl-config")
 	f.BoolVar(&o.ForceRefresh, "force-refresh", false, "refresh even a valid token (unless another process just did)")
 	return cmd

@@ -1,22 +1,17 @@
 // Package config resolves pleoauth's settings: command-line flag, then PLEOAUTH_* environment
-// variable, then the config file, then the built-in default. It is the only package that knows
-// about viper; the rest of the program sees a typed [Config].
+// variable, then the config file, then the built-in default, each checked the same way
+// whatever its source. Every setting is described once, in the table of [Specs]. It is the only
+// package that knows about viper; the rest of the program sees a typed [Config].
 package config
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 )
 
 // Config is the resolved configuration of one run.
@@ -32,45 +27,17 @@ type Config struct {
 	// StoreChosen tells whether Store was set by flag, variable or file rather than defaulted;
 	// only a defaulted store may fall back to the file store in CI.
 	StoreChosen bool
-	// MinTTL is how long a printed token must stay valid (--min-ttl, PLEOAUTH_MIN_TTL).
+	// MinTTL is how long a token handed out must stay valid.
 	MinTTL time.Duration
-	// LockTimeout bounds the wait for another process's refresh (--lock-timeout,
-	// PLEOAUTH_LOCK_TIMEOUT, lock_timeout).
+	// LockTimeout bounds the wait for another process's refresh.
 	LockTimeout time.Duration
-	// OnRotateTimeout bounds the on_rotate command, which runs while the refresh lock is held
-	// (PLEOAUTH_ON_ROTATE_TIMEOUT, on_rotate_timeout).
+	// OnRotateTimeout bounds the on_rotate command, which runs while the refresh lock is held.
 	OnRotateTimeout time.Duration
 
-	environments map[string]Environment
-	// fileEnvs, fileDefaultEnv and fileStore are what config.yaml itself says, for Settings.
-	fileEnvs       map[string]Environment
-	fileDefaultEnv string
-	fileStore      string
-	flags          *pflag.FlagSet
-	// overrides are the per-environment settings given by flag or environment variable; they
-	// apply to whichever environment is selected.
-	overrides Environment
-}
-
-// fileConfig is the shape of config.yaml.
-type fileConfig struct {
-	DefaultEnv      string                     `mapstructure:"default_env"`
-	Store           string                     `mapstructure:"store"`
-	LockTimeout     string                     `mapstructure:"lock_timeout"`
-	OnRotateTimeout string                     `mapstructure:"on_rotate_timeout"`
-	Environments    map[string]fileEnvironment `mapstructure:"environments"`
-}
-
-type fileEnvironment struct {
-	Environment `mapstructure:",squash"`
-	// ClientSecret is accepted by the decoder only to refuse it with a clear message.
-	ClientSecret string `mapstructure:"client_secret"`
-}
-
-// overrideKeys are the per-environment settings that PLEOAUTH_<KEY> (and some flags) override.
-var overrideKeys = []string{
-	"auth_server_url", "authorize_url", "token_url", "introspect_url", "api_url",
-	"client_id", "client_secret", "redirect_uri", "scopes", "client_auth", "on_rotate", "ca_file", "issuer",
+	environments map[string]Environment // built-in, with config.yaml's settings merged on
+	file         fileConfig
+	flags        *pflag.FlagSet
+	getenv       func(string) string
 }
 
 // Store backends.
@@ -90,116 +57,95 @@ const (
 	DefaultOnRotateTimeout = time.Minute
 )
 
-// Load resolves the configuration. flags may be nil; the flags it reads when present are "env",
-// "scope", "store" and "min-ttl".
-func Load(flags *pflag.FlagSet) (*Config, error) {
-	home, err := homeDir()
+// Load resolves the configuration from flags (which may be nil; it reads the flags of the
+// settings that have one), getenv and the config file in PLEOAUTH_HOME.
+func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
+	home, err := homeDir(getenv)
 	if err != nil {
 		return nil, err
 	}
-	file := filepath.Join(home, "config.yaml")
-	fc, err := readFile(file)
-	if err != nil {
+	c := &Config{Home: home, File: filepath.Join(home, "config.yaml"), flags: flags, getenv: getenv, environments: builtins()}
+	if c.file, err = readFile(c.File); err != nil {
 		return nil, err
 	}
-
-	// A fresh viper per run, never the global one (spf13/viper#233).
-	v := viper.New()
-	v.SetEnvPrefix("PLEOAUTH")
-	for _, k := range []string{"env", "store", "min_ttl", "lock_timeout", "on_rotate_timeout"} {
-		if err := v.BindEnv(k); err != nil {
-			return nil, err
-		}
-	}
-	for _, k := range overrideKeys {
-		if err := v.BindEnv(k); err != nil {
-			return nil, err
-		}
-	}
-	if flags != nil {
-		for flag, key := range map[string]string{"env": "env", "scope": "scopes", "store": "store", "min-ttl": "min_ttl", "on-rotate": "on_rotate", "lock-timeout": "lock_timeout"} {
-			if f := flags.Lookup(flag); f != nil {
-				if err := v.BindPFlag(key, f); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	v.SetDefault("env", "staging")
-	if fc.DefaultEnv != "" {
-		v.SetDefault("env", fc.DefaultEnv)
-	}
-
-	if fc.Store != "" {
-		v.SetDefault("store", fc.Store)
-	}
-	v.SetDefault("lock_timeout", fc.LockTimeout)
-	v.SetDefault("on_rotate_timeout", fc.OnRotateTimeout)
-	c := &Config{Home: home, File: file, Env: strings.ToLower(v.GetString("env")), environments: builtins(),
-		fileEnvs: map[string]Environment{}, fileDefaultEnv: fc.DefaultEnv, fileStore: fc.Store, flags: flags}
-	c.StoreChosen = fc.Store != "" || os.Getenv("PLEOAUTH_STORE") != "" || flagChanged(flags, "store")
-	c.Store = v.GetString("store")
-	switch c.Store {
-	case "":
-		c.Store = StoreKeyring
-	case StoreKeyring, StoreFile:
-	default:
-		return nil, &UsageError{fmt.Sprintf("store %q is not %q or %q; use --store keyring, --store file, or fix PLEOAUTH_STORE / store: in %s", c.Store, StoreKeyring, StoreFile, file)}
-	}
-	c.MinTTL = DefaultMinTTL
-	if raw := v.GetString("min_ttl"); raw != "" {
-		d, err := time.ParseDuration(raw)
-		if err != nil || d < 0 {
-			return nil, &UsageError{fmt.Sprintf("min-ttl %q is not a duration such as 90s or 5m (--min-ttl, PLEOAUTH_MIN_TTL)", raw)}
-		}
-		c.MinTTL = d
-	}
-	for _, t := range []struct {
-		key, flag string
-		dst       *time.Duration
-		def       time.Duration
-	}{
-		{"lock_timeout", "--lock-timeout, PLEOAUTH_LOCK_TIMEOUT or lock_timeout in " + file, &c.LockTimeout, DefaultLockTimeout},
-		{"on_rotate_timeout", "PLEOAUTH_ON_ROTATE_TIMEOUT or on_rotate_timeout in " + file, &c.OnRotateTimeout, DefaultOnRotateTimeout},
-	} {
-		*t.dst = t.def
-		if raw := v.GetString(t.key); raw != "" {
-			d, err := time.ParseDuration(raw)
-			if err != nil || d <= 0 {
-				return nil, &UsageError{fmt.Sprintf("%s %q is not a positive duration such as 30s or 2m (%s)", t.key, raw, t.flag)}
-			}
-			*t.dst = d
-		}
-	}
-	for name, fe := range fc.Environments {
-		if fe.ClientSecret != "" {
-			return nil, fmt.Errorf("%s: environments.%s.client_secret is not allowed in a config file; remove it and set PLEOAUTH_CLIENT_SECRET, or let \"pleoauth login\" ask for it", file, name)
-		}
-		e := fe.Environment
-		e.Name = name
-		c.fileEnvs[name] = e
+	for name, e := range c.file.envs {
 		if base, ok := c.environments[name]; ok {
 			e = e.mergeOnto(base)
 		}
 		c.environments[name] = e
 	}
-	o := Environment{
-		AuthServerURL: v.GetString("auth_server_url"),
-		AuthorizeURL:  v.GetString("authorize_url"),
-		TokenURL:      v.GetString("token_url"),
-		IntrospectURL: v.GetString("introspect_url"),
-		APIURL:        v.GetString("api_url"),
-		ClientID:      v.GetString("client_id"),
-		ClientSecret:  v.GetString("client_secret"),
-		RedirectURI:   v.GetString("redirect_uri"),
-		ClientAuth:    v.GetString("client_auth"),
-		OnRotate:      v.GetString("on_rotate"),
-		CAFile:        v.GetString("ca_file"),
-		Issuer:        v.GetString("issuer"),
-		Scopes:        splitScopes(v.GetString("scopes")),
+	top := map[string]string{}
+	for _, s := range Specs() {
+		if s.PerEnv {
+			continue
+		}
+		v, src := c.resolve(s, "")
+		if s.Key == "env" {
+			v = strings.ToLower(v)
+		}
+		if err := c.checkValue(s, v, src, ""); err != nil {
+			return nil, err
+		}
+		top[s.Key] = v
 	}
-	c.overrides = o
+	c.Env, c.Store = top["env"], top["store"]
+	_, storeSource := c.resolve(mustLookup("store"), "")
+	c.StoreChosen = storeSource != "default"
+	c.MinTTL, _ = time.ParseDuration(top["min_ttl"])
+	c.LockTimeout, _ = time.ParseDuration(top["lock_timeout"])
+	c.OnRotateTimeout, _ = time.ParseDuration(top["on_rotate_timeout"])
 	return c, nil
+}
+
+// resolve returns the value of s and where it came from: flag > variable > file > default.
+// For a per-environment setting, env names the environment and the file's value is that
+// environment's; built-in values are merged in by [Config.Environment].
+func (c *Config) resolve(s Spec, env string) (value, source string) {
+	if s.Flag != "" && c.flags != nil {
+		if f := c.flags.Lookup(s.Flag); f != nil && f.Changed {
+			return f.Value.String(), "flag --" + s.Flag
+		}
+	}
+	if v := c.getenv(s.Var); v != "" {
+		return v, "env " + s.Var
+	}
+	if s.PerEnv {
+		if e, ok := c.file.envs[env]; ok && s.get(e) != "" {
+			return s.get(e), "file"
+		}
+		return "", ""
+	}
+	if v := c.file.top[s.Key]; v != "" {
+		return v, "file (" + s.fileKey() + ")"
+	}
+	return s.Default, "default"
+}
+
+// checkValue refuses a value of s that makes no sense, naming where to fix it.
+func (c *Config) checkValue(s Spec, value, source, env string) error {
+	if value == "" || s.check == nil {
+		return nil
+	}
+	err := s.check(value)
+	if err == nil {
+		return nil
+	}
+	var where string
+	switch {
+	case strings.HasPrefix(source, "flag "):
+		where = "fix " + strings.TrimPrefix(source, "flag ")
+	case strings.HasPrefix(source, "env "):
+		where = "fix " + s.Var
+	case s.PerEnv:
+		where = fmt.Sprintf("fix environments.%s.%s in %s", env, s.fileKey(), c.File)
+	default:
+		where = fmt.Sprintf("fix %s in %s", s.fileKey(), c.File)
+	}
+	prefix := s.Key
+	if env != "" {
+		prefix = "env " + env + ": " + s.Key
+	}
+	return &UsageError{fmt.Sprintf("%s %v; %s", prefix, err, where)}
 }
 
 // Names lists the known environments, sorted.
@@ -212,14 +158,27 @@ func (c *Config) Names() []string {
 	return names
 }
 
-// Environment returns the selected environment with flags and environment variables applied and
-// derived URLs filled in. It fails with an [UnknownEnvError] for a name nobody configured.
+// Environment returns the selected environment with flags and environment variables applied,
+// derived URLs filled in, and every value checked. It fails with an [UnknownEnvError] for a
+// name nobody configured.
 func (c *Config) Environment() (Environment, error) {
 	e, ok := c.environments[c.Env]
 	if !ok {
 		return Environment{}, &UnknownEnvError{Name: c.Env, Known: c.Names(), File: c.File}
 	}
-	return c.overrides.mergeOnto(e).withDefaults(), nil
+	for _, s := range Specs() {
+		if !s.PerEnv {
+			continue
+		}
+		v, src := c.resolve(s, c.Env)
+		if strings.HasPrefix(src, "flag ") || strings.HasPrefix(src, "env ") {
+			s.set(&e, v)
+		}
+		if err := c.checkValue(s, s.get(e), src, c.Env); err != nil {
+			return Environment{}, err
+		}
+	}
+	return e.withDefaults(), nil
 }
 
 // LoginEnvironment is [Config.Environment] checked for everything a login needs.
@@ -231,19 +190,10 @@ func (c *Config) LoginEnvironment() (Environment, error) {
 	return e, e.validateForLogin(c.File)
 }
 
-// UsageError reports a setting given on the command line or in the environment that makes no
-// sense.
+// UsageError reports a setting that makes no sense, naming where to fix it.
 type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
-
-func flagChanged(flags *pflag.FlagSet, name string) bool {
-	if flags == nil {
-		return false
-	}
-	f := flags.Lookup(name)
-	return f != nil && f.Changed
-}
 
 // UnknownEnvError reports an environment name that is neither built in nor in the config file.
 type UnknownEnvError struct {
@@ -256,46 +206,13 @@ func (e *UnknownEnvError) Error() string {
 	return fmt.Sprintf("unknown environment %q (known: %s); add it under environments: in %s", e.Name, strings.Join(e.Known, ", "), e.File)
 }
 
-func homeDir() (string, error) {
-	if h := os.Getenv("PLEOAUTH_HOME"); h != "" {
-		return filepath.Abs(h)
+func mustLookup(key string) Spec {
+	s, ok := lookup(key)
+	if !ok {
+		panic("config: unknown setting " + key)
 	}
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return "", fmt.Errorf("find the per-user config folder: %w; set PLEOAUTH_HOME", err)
-	}
-	return filepath.Join(dir, "pleoauth"), nil
+	return s
 }
-
-// readFile decodes the config file strictly, so that a misspelt key is an error rather than a
-// silently ignored setting. A missing file is an empty configuration.
-func readFile(path string) (fileConfig, error) {
-	var fc fileConfig
-	f := viper.New()
-	f.SetConfigFile(path)
-	f.SetConfigType("yaml")
-	if err := f.ReadInConfig(); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fc, nil
-		}
-		return fc, fmt.Errorf("read %s: %s; fix the file or move it away", path, oneLine(err.Error()))
-	}
-	if err := f.UnmarshalExact(&fc, viper.DecodeHook(scopesHook)); err != nil {
-		return fc, fmt.Errorf("read %s: %s; fix the file or move it away", path, oneLine(err.Error()))
-	}
-	return fc, nil
-}
-
-// scopesHook lets scopes be written as a YAML list or as one space-separated string, the form
-// OAuth uses on the wire (RFC 6749 §3.3).
-func scopesHook(from, to reflect.Type, data any) (any, error) {
-	if from.Kind() == reflect.String && to == reflect.TypeFor[[]string]() {
-		return splitScopes(data.(string)), nil
-	}
-	return data, nil
-}
-
-var _ mapstructure.DecodeHookFuncType = scopesHook
 
 func splitScopes(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })

@@ -10,34 +10,34 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// setHome gives the test its own PLEOAUTH_HOME with the given config.yaml ("" for none) and
-// clears the variables that override settings.
-func setHome(t *testing.T, yaml string) string {
+// vars is a process environment of the test's own, so the tests run in parallel.
+type vars map[string]string
+
+func (v vars) get(k string) string { return v[k] }
+
+// setHome gives the test its own PLEOAUTH_HOME with the given config.yaml ("" for none), and an
+// environment holding nothing else.
+func setHome(t *testing.T, yaml string) vars {
 	t.Helper()
+	t.Parallel()
 	home := t.TempDir()
-	for _, k := range append([]string{"ENV"}, overrideKeys...) {
-		t.Setenv("PLEOAUTH_"+strings.ToUpper(k), "")
-		os.Unsetenv("PLEOAUTH_" + strings.ToUpper(k))
-	}
-	t.Setenv("PLEOAUTH_HOME", home)
 	if yaml != "" {
 		if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte(yaml), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return home
+	return vars{"PLEOAUTH_HOME": home}
 }
 
 func flagSet(args ...string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	fs.String("env", "", "")
-	fs.String("scope", "", "")
+	AddFlags(fs, "env", "scopes")
 	_ = fs.Parse(args)
 	return fs
 }
 
 func TestBuiltinEnvironments(t *testing.T) {
-	setHome(t, "")
+	v := setHome(t, "")
 	tests := []struct {
 		env, authorize, token, introspect, api string
 	}{
@@ -49,7 +49,7 @@ func TestBuiltinEnvironments(t *testing.T) {
 			"http://127.0.0.1:8766/oauth/token/introspect", "http://127.0.0.1:8766"},
 	}
 	for _, tt := range tests {
-		c, err := Load(flagSet("--env", tt.env))
+		c, err := Load(flagSet("--env", tt.env), v.get)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,11 +92,11 @@ environments:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			setHome(t, yaml)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
+			v := setHome(t, yaml)
+			for k, val := range tt.env {
+				v[k] = val
 			}
-			c, err := Load(flagSet(tt.args...))
+			c, err := Load(flagSet(tt.args...), v.get)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ environments:
 }
 
 func TestCustomEnvironment(t *testing.T) {
-	setHome(t, `
+	v := setHome(t, `
 environments:
   MyServer:
     auth_server_url: https://auth.example.com/
@@ -120,7 +120,7 @@ environments:
     client_id: abc
     scopes: "a:read  b:write"
 `)
-	c, err := Load(flagSet("--env", "myserver"))
+	c, err := Load(flagSet("--env", "myserver"), v.get)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +150,9 @@ func TestFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			home := setHome(t, tt.yaml)
-			_, err := Load(nil)
+			v := setHome(t, tt.yaml)
+			home := v["PLEOAUTH_HOME"]
+			_, err := Load(nil, v.get)
 			if err == nil {
 				t.Fatal("Load succeeded")
 			}
@@ -186,16 +187,15 @@ func TestLoginValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			setHome(t, "")
-			t.Setenv("PLEOAUTH_ENV", "local")
-			for k, v := range tt.env {
-				t.Setenv(k, v)
+			v := setHome(t, "")
+			v["PLEOAUTH_ENV"] = "local"
+			for k, val := range tt.env {
+				v[k] = val
 			}
-			c, err := Load(nil)
-			if err != nil {
-				t.Fatal(err)
+			c, err := Load(nil, v.get)
+			if err == nil {
+				_, err = c.LoginEnvironment()
 			}
-			_, err = c.LoginEnvironment()
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("unexpected error: %v", err)
@@ -207,8 +207,8 @@ func TestLoginValidation(t *testing.T) {
 }
 
 func TestUnknownEnvironment(t *testing.T) {
-	setHome(t, "")
-	c, err := Load(flagSet("--env", "nope"))
+	v := setHome(t, "")
+	c, err := Load(flagSet("--env", "nope"), v.get)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,8 +229,7 @@ func TestExampleConfigs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		setHome(t, string(data))
-		c, err := Load(nil)
+		c, err := Load(nil, vars{"PLEOAUTH_HOME": writeHome(t, string(data))}.get)
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
@@ -242,4 +241,13 @@ func TestExampleConfigs(t *testing.T) {
 			}
 		}
 	}
+}
+
+func writeHome(t *testing.T, yaml string) string {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return home
 }

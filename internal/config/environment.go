@@ -9,41 +9,41 @@ import (
 
 // Environment is everything pleoauth needs to talk to one authorization server and its API.
 type Environment struct {
-	Name string `mapstructure:"-"`
+	Name string
 
 	// AuthServerURL is the base from which the endpoint URLs below are derived when unset:
 	// {AuthServerURL}/oauth/authorize, /oauth/token and /oauth/token/introspect, as on Pleo's
 	// OAuth client configuration page.
-	AuthServerURL string `mapstructure:"auth_server_url"`
-	AuthorizeURL  string `mapstructure:"authorize_url"`
-	TokenURL      string `mapstructure:"token_url"`
-	IntrospectURL string `mapstructure:"introspect_url"`
-	APIURL        string `mapstructure:"api_url"`
+	AuthServerURL string
+	AuthorizeURL  string
+	TokenURL      string
+	IntrospectURL string
+	APIURL        string
 
-	ClientID string `mapstructure:"client_id"`
+	ClientID string
 	// ClientSecret never comes from a config file or argv (Pleo forbids shipping it), only from
 	// PLEOAUTH_CLIENT_SECRET, stdin or a prompt; see the cli package.
-	ClientSecret string `mapstructure:"-"`
+	ClientSecret string
 
 	// RedirectURI must match the value registered with the server exactly, and be a loopback
 	// address pleoauth can listen on (RFC 8252 §7.3).
-	RedirectURI string   `mapstructure:"redirect_uri"`
-	Scopes      []string `mapstructure:"scopes"`
+	RedirectURI string
+	Scopes      []string
 
 	// ClientAuth is how the client authenticates at the token endpoint: "basic" for
 	// client_secret_basic (RFC 6749 §2.3.1; Pleo accepts nothing else) or "body" for
 	// client_secret_post. Never both.
-	ClientAuth string `mapstructure:"client_auth"`
+	ClientAuth string
 
 	// OnRotate is a shell command run with each new refresh token on its stdin, after it was
 	// stored: a CI job writes it back to its secret store with it.
-	OnRotate string `mapstructure:"on_rotate"`
+	OnRotate string
 	// Issuer is the authorization server's issuer identifier, compared with the "iss" of a
 	// redirect that carries one (RFC 9207); empty means auth_server_url.
-	Issuer string `mapstructure:"issuer"`
+	Issuer string
 	// CAFile is a PEM file of certificate authorities trusted for this environment's servers, in
 	// addition to the system's (a private CA).
-	CAFile string `mapstructure:"ca_file"`
+	CAFile string
 }
 
 // Client authentication methods.
@@ -82,27 +82,14 @@ func builtins() map[string]Environment {
 	}
 }
 
-// mergeOnto returns base with every field that e sets replacing base's.
+// mergeOnto returns base with every setting that e sets replacing base's.
 func (e Environment) mergeOnto(base Environment) Environment {
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
+	for _, s := range Specs() {
+		if s.PerEnv {
+			if v := s.get(e); v != "" {
+				s.set(&base, v)
+			}
 		}
-	}
-	set(&base.AuthServerURL, e.AuthServerURL)
-	set(&base.AuthorizeURL, e.AuthorizeURL)
-	set(&base.TokenURL, e.TokenURL)
-	set(&base.IntrospectURL, e.IntrospectURL)
-	set(&base.APIURL, e.APIURL)
-	set(&base.ClientID, e.ClientID)
-	set(&base.ClientSecret, e.ClientSecret)
-	set(&base.RedirectURI, e.RedirectURI)
-	set(&base.ClientAuth, e.ClientAuth)
-	set(&base.OnRotate, e.OnRotate)
-	set(&base.CAFile, e.CAFile)
-	set(&base.Issuer, e.Issuer)
-	if len(e.Scopes) > 0 {
-		base.Scopes = e.Scopes
 	}
 	return base
 }

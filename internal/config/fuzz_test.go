@@ -19,16 +19,13 @@ func FuzzConfigFile(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	home := f.TempDir()
-	f.Setenv("PLEOAUTH_HOME", home)
-	for _, k := range append([]string{"ENV", "STORE", "MIN_TTL"}, overrideKeys...) {
-		f.Setenv("PLEOAUTH_"+strings.ToUpper(k), "")
-	}
+	getenv := vars{"PLEOAUTH_HOME": home}.get
 	file := filepath.Join(home, "config.yaml")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if err := os.WriteFile(file, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c, err := Load(nil)
+		c, err := Load(nil, getenv)
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), file) {
 				t.Fatalf("error is not one line naming the file: %q", err)
