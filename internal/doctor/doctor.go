@@ -1,0 +1,174 @@
+// Package doctor checks what a login and a refresh need — the config file, the environment's
+// settings, a client secret, the token store, the browser launcher, the redirect port, the
+// authorization server and the stored token — and gives each problem its fix. Its fixes are
+// its output, so it is the one package below the command line that words them.
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/loopback"
+)
+
+// Check is one line of the report.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // ok, warn or fail
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Run checks the setup of the selected environment: cfg and cfgErr are what loading the
+// configuration gave. A failed check that later checks depend on ends the list.
+func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps) []Check {
+	var out []Check
+	add := func(name, status, detail, fix string) { out = append(out, Check{name, status, detail, fix}) }
+
+	if err := cfgErr; err != nil {
+		add("config", "fail", err.Error(), "fix the file named above, or move it away to start from the defaults")
+		return out
+	}
+	if _, err := os.Stat(cfg.File); err == nil {
+		add("config", "ok", cfg.File, "")
+	} else {
+		add("config", "ok", "no "+cfg.File+"; built-in defaults", "")
+	}
+
+	env, err := cfg.LoginEnvironment()
+	if err != nil {
+		add("environment", "fail", err.Error(), "set what the message names, then run pleoauth doctor again")
+		return out
+	}
+	add("environment", "ok", fmt.Sprintf("%s: client %s, authorize %s, token %s", env.Name, env.ClientID, env.AuthorizeURL, env.TokenURL), "")
+
+	g, err := grant.Open(cfg, env, d)
+	if err != nil {
+		add("store", "fail", err.Error(), "run the chmod the message names, or point PLEOAUTH_HOME elsewhere")
+		return out
+	}
+	if from := g.SecretSource(); from != "" {
+		add("client secret", "ok", "present, from "+from+" (not shown)", "")
+	} else {
+		add("client secret", "warn", "none found", "set PLEOAUTH_CLIENT_SECRET, or run pleoauth login in a terminal to be asked for it")
+	}
+	if err := g.Check(); err != nil {
+		add("store", "fail", err.Error(), "see the message; --store file keeps tokens in a 0600 file instead")
+	} else {
+		add("store", "ok", g.StoreName()+" store: a file written and removed in "+filepath.Join(cfg.Home, "tokens"), "")
+	}
+	add(browserCheck(d))
+
+	if l, err := loopback.Listen(mustParse(env.RedirectURI)); err != nil {
+		add("redirect port", "fail", err.Error(), "stop the program holding the port, or use pleoauth login --no-browser and paste the address")
+	} else {
+		l.Close()
+		add("redirect port", "ok", env.RedirectURI+" can be received on loopback", "")
+	}
+
+	add(serverCheck(ctx, d, g))
+	add(tokenCheck(d, g))
+	return out
+}
+
+func browserCheck(d grant.Deps) (string, string, string, string) {
+	if b := d.Getenv("BROWSER"); b != "" {
+		prog := strings.Fields(b)[0]
+		if _, err := exec.LookPath(prog); err != nil {
+			return "browser", "fail", "$BROWSER names " + prog + ", which is not found", "fix $BROWSER, or use pleoauth login --no-browser"
+		}
+		return "browser", "ok", "$BROWSER: " + b, ""
+	}
+	var candidates []string
+	switch runtime.GOOS {
+	case "darwin":
+		candidates = []string{"open"}
+	case "windows":
+		return "browser", "ok", "the Windows default browser", ""
+	default:
+		candidates = []string{"xdg-open", "x-www-browser", "www-browser", "wslview"}
+	}
+	for _, c := range candidates {
+		if p, err := exec.LookPath(c); err == nil {
+			return "browser", "ok", "launcher " + p, ""
+		}
+	}
+	return "browser", "warn", "no browser launcher found (" + strings.Join(candidates, ", ") + ")", "use pleoauth login --no-browser, open the URL on any machine and paste the address back"
+}
+
+// serverCheck asks the authorization server for anything, to learn that it answers over TLS,
+// and compares its clock with ours: token expiry is judged on this machine's clock.
+func serverCheck(ctx context.Context, d grant.Deps, g *grant.Grant) (string, string, string, string) {
+	env := g.Env
+	client, err := g.HTTPClient()
+	if err != nil {
+		return "auth server", "fail", err.Error(), "fix ca_file"
+	}
+	u := mustParse(env.TokenURL)
+	base := u.Scheme + "://" + u.Host + "/"
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "auth server", "fail", fmt.Sprintf("%s: %v", base, err), "check the network, proxy (HTTPS_PROXY) and ca_file for a private CA"
+	}
+	resp.Body.Close()
+	detail := fmt.Sprintf("%s answers (HTTP %d)", base, resp.StatusCode)
+	if u.Scheme == "https" {
+		detail += ", TLS verified"
+	}
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return "auth server", "ok", detail + "; no Date header to compare clocks", ""
+	}
+	skew := d.Now().Sub(date).Round(time.Second)
+	if skew < 0 {
+		skew = -skew
+	}
+	if skew > time.Minute {
+		return "auth server", "fail", fmt.Sprintf("%s; this clock is %s off the server's", detail, skew), "set the system clock (enable NTP): token expiry is judged on it"
+	}
+	return "auth server", "ok", fmt.Sprintf("%s; clocks agree within %s", detail, max(skew, time.Second)), ""
+}
+
+func tokenCheck(d grant.Deps, g *grant.Grant) (string, string, string, string) {
+	env := g.Env
+	st, err := g.Status()
+	b := st.Bundle
+	switch {
+	case err != nil:
+		return "token", "fail", err.Error(), fmt.Sprintf("run pleoauth login --env %s to replace the stored tokens", env.Name)
+	case b == nil:
+		return "token", "warn", "not logged in", fmt.Sprintf("run pleoauth login --env %s", env.Name)
+	case b.Refused != nil:
+		return "token", "fail", fmt.Sprintf("the server refused the refresh token at %s (%s)", b.Refused.At.UTC().Format(time.RFC3339), b.Refused.Reason), fmt.Sprintf("run pleoauth login --env %s", env.Name)
+	}
+	left := b.Expiry.Sub(d.Now()).Round(time.Second)
+	switch {
+	case left > 0:
+		return "token", "ok", fmt.Sprintf("valid until %s (%s left)", b.Expiry.UTC().Format(time.RFC3339), left), ""
+	case b.RefreshToken != "":
+		return "token", "ok", "access token expired; a refresh token is held, so the next pleoauth token refreshes", ""
+	default:
+		return "token", "warn", "access token expired and no refresh token is held", fmt.Sprintf("run pleoauth login --env %s", env.Name)
+	}
+}
+
+func mustParse(raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return &url.URL{}
+	}
+	return u
+}
