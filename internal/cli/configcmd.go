@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"text/tabwriter"
 
@@ -122,7 +123,7 @@ PLEOAUTH_ENV or default_env), and whether tokens are stored for it. It contacts 
 			for _, name := range cfg.Names() {
 				cfg.Env = name
 				e, _ := cfg.Environment()
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, map[bool]string{true: "*", false: ""}[name == selected], loggedIn(cfg, e, d), orDash(e.AuthServerURL))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, map[bool]string{true: "*", false: ""}[name == selected], loggedIn(cmd.Context(), cfg, e, d), orDash(e.AuthServerURL))
 			}
 			cfg.Env = selected
 			return w.Flush()
@@ -130,12 +131,12 @@ PLEOAUTH_ENV or default_env), and whether tokens are stored for it. It contacts 
 	}
 }
 
-func loggedIn(cfg *config.Config, env config.Environment, d *Deps) string {
+func loggedIn(ctx context.Context, cfg *config.Config, env config.Environment, d *Deps) string {
 	g, err := grant.Open(cfg, env, d.grantDeps())
 	if err != nil {
 		return "unknown (" + err.Error() + ")"
 	}
-	st, err := g.Status()
+	st, err := g.Status(ctx)
 	switch {
 	case err != nil:
 		return "unknown (" + err.Error() + ")"

@@ -54,7 +54,7 @@ func runStatus(cmd *cobra.Command, d *Deps, o *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := g.Status()
+	st, err := g.Status(cmd.Context())
 	if err != nil {
 		return err
 	}

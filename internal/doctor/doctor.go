@@ -77,7 +77,7 @@ func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps) []
 	}
 
 	add(serverCheck(ctx, d, g))
-	add(tokenCheck(d, g))
+	add(tokenCheck(ctx, d, g))
 	return out
 }
 
@@ -142,9 +142,9 @@ func serverCheck(ctx context.Context, d grant.Deps, g *grant.Grant) (string, str
 	return "auth server", "ok", fmt.Sprintf("%s; clocks agree within %s", detail, max(skew, time.Second)), ""
 }
 
-func tokenCheck(d grant.Deps, g *grant.Grant) (string, string, string, string) {
+func tokenCheck(ctx context.Context, d grant.Deps, g *grant.Grant) (string, string, string, string) {
 	env := g.Env
-	st, err := g.Status()
+	st, err := g.Status(ctx)
 	b := st.Bundle
 	switch {
 	case err != nil:

@@ -41,6 +41,9 @@ type Store interface {
 	Name() string
 	// Check proves that tokens can be saved now.
 	Check() error
+	// Pending reports a save that a crash interrupted; Recover, under the lock, finishes it.
+	Pending(env string) bool
+	Recover(env string) (bool, error)
 }
 
 // Grant is one environment's login.
@@ -91,9 +94,23 @@ func (g *Grant) Check() error {
 
 // lock takes the login's refresh lock, naming the environment in its errors.
 func (g *Grant) lock(ctx context.Context) (func(), error) {
-	unlock, err := g.locks.Lock(ctx, g.Env.Name)
+	unlock, err := g.lockAndRecover(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("env %s: %w", g.Env.Name, err)
+	}
+	return unlock, nil
+}
+
+// lockAndRecover takes the login's lock and, holding it, first finishes a save that a crash
+// interrupted: whoever holds the lock next sees the tokens the crashed process was saving.
+func (g *Grant) lockAndRecover(ctx context.Context) (func(), error) {
+	unlock, err := g.locks.Lock(ctx, g.Env.Name)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.store.Recover(g.Env.Name); err != nil {
+		unlock()
+		return nil, err
 	}
 	return unlock, nil
 }
@@ -116,5 +133,5 @@ func (g *Grant) source() *tokens.Source {
 type lockName struct{ g *Grant }
 
 func (l lockName) Lock(ctx context.Context, _ string) (func(), error) {
-	return l.g.locks.Lock(ctx, l.g.Env.Name)
+	return l.g.lockAndRecover(ctx)
 }

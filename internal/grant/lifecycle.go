@@ -148,9 +148,17 @@ type Status struct {
 	Bundle *store.Bundle
 }
 
-// Status reads the login as stored.
-func (g *Grant) Status() (Status, error) {
+// Status reads the login as stored, first finishing (under the lock) a save that a crash
+// interrupted.
+func (g *Grant) Status(ctx context.Context) (Status, error) {
 	st := Status{Store: g.store.Name()}
+	if g.store.Pending(g.Env.Name) {
+		unlock, err := g.lock(ctx)
+		if err != nil {
+			return st, err
+		}
+		unlock()
+	}
 	b, err := g.store.Load(g.Env.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -6,7 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/crashpoint"
 )
 
 // EnsurePrivateDir creates dir with mode 0700 when missing and refuses one that others can
@@ -129,6 +133,7 @@ func WritePrivateFile(path string, data []byte) (err error) {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	crashpoint.Hit(crashpoint.TempWritten)
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
@@ -136,6 +141,7 @@ func WritePrivateFile(path string, data []byte) (err error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	crashpoint.Hit(crashpoint.BeforeRename)
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -149,8 +155,50 @@ func WritePrivateFile(path string, data []byte) (err error) {
 // removeLeftovers deletes temporary files that a writer killed before its rename left behind.
 // Writers of one environment hold its refresh lock, so none of these is in use.
 func removeLeftovers(path string) {
-	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
-	for _, f := range leftovers {
+	for _, f := range leftovers(path) {
 		_ = os.Remove(f)
 	}
+}
+
+// leftovers are the temporary files of path's writers, newest first.
+func leftovers(path string) []string {
+	found, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	mtime := func(f string) time.Time {
+		fi, err := os.Lstat(f)
+		if err != nil {
+			return time.Time{}
+		}
+		return fi.ModTime()
+	}
+	slices.SortFunc(found, func(a, b string) int { return mtime(b).Compare(mtime(a)) })
+	return found
+}
+
+// rollForward finishes a save that a crash interrupted between writing its temporary file and
+// renaming it into place: the newest leftover that opens (valid reports whether it does) is
+// renamed over path, and the others are removed. A leftover is always newer than path, since
+// every save writes its temporary file first and removes the leftovers after its rename. After
+// a refresh the server has already rotated the refresh token, so the leftover holds the only
+// refresh token that still works. The caller holds the login's lock, so no writer is between
+// its write and its rename.
+func rollForward(path string, valid func(data []byte) bool) (bool, error) {
+	adopted := false
+	for _, f := range leftovers(path) {
+		if !adopted {
+			data, err := readPrivateFile(f)
+			if err == nil && valid(data) {
+				if err := os.Rename(f, path); err != nil {
+					return false, explain(fmt.Errorf("finish the interrupted save of %s: %w", path, err))
+				}
+				if d, err := os.Open(filepath.Dir(path)); err == nil {
+					_ = d.Sync()
+					d.Close()
+				}
+				adopted = true
+				continue
+			}
+		}
+		_ = os.Remove(f)
+	}
+	return adopted, nil
 }

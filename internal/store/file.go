@@ -60,12 +60,33 @@ func (f File) Save(env string, b *Bundle) error {
 	return writeFileAtomic(path, data)
 }
 
-// Delete forgets the environment's bundle; deleting nothing is not an error.
+// Pending reports a save that a crash interrupted; [File.Recover] finishes it.
+func (f File) Pending(env string) bool {
+	path, err := f.path(env)
+	return err == nil && len(leftovers(path)) > 0
+}
+
+// Recover finishes a save of env's bundle that a crash interrupted, if there is one; the
+// caller holds the login's lock.
+func (f File) Recover(env string) (bool, error) {
+	path, err := f.path(env)
+	if err != nil {
+		return false, err
+	}
+	return rollForward(path, func(data []byte) bool {
+		_, err := decodeBundle(path, data)
+		return err == nil
+	})
+}
+
+// Delete forgets the environment's bundle, and any save a crash interrupted; deleting nothing
+// is not an error.
 func (f File) Delete(env string) error {
 	path, err := f.path(env)
 	if err != nil {
 		return err
 	}
+	removeLeftovers(path)
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", path, err)
 	}

@@ -146,12 +146,41 @@ func (k Keyring) Save(env string, b *Bundle) error {
 	return writeFileAtomic(path, sealed)
 }
 
-// Delete removes env's encrypted file and its key; deleting nothing is not an error.
+// Pending reports a save that a crash interrupted; [Keyring.Recover] finishes it.
+func (k Keyring) Pending(env string) bool {
+	path, err := k.path(env)
+	return err == nil && len(leftovers(path)) > 0
+}
+
+// Recover finishes a save of env's bundle that a crash interrupted, if there is one: a
+// leftover counts only if it opens with env's key; the caller holds the login's lock.
+func (k Keyring) Recover(env string) (bool, error) {
+	path, err := k.path(env)
+	if err != nil || len(leftovers(path)) == 0 {
+		return false, err
+	}
+	key, err := k.getKey(env)
+	if err != nil {
+		return false, err
+	}
+	return rollForward(path, func(sealed []byte) bool {
+		plain, err := unseal(key, sealed, env)
+		if err != nil {
+			return false
+		}
+		_, err = decodeBundle(path, plain)
+		return err == nil
+	})
+}
+
+// Delete removes env's encrypted file, any save a crash interrupted, and its key; deleting
+// nothing is not an error.
 func (k Keyring) Delete(env string) error {
 	path, err := k.path(env)
 	if err != nil {
 		return err
 	}
+	removeLeftovers(path)
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", path, err)
 	}

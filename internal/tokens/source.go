@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/pleoauth/pleoauth/internal/crashpoint"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
@@ -19,6 +20,9 @@ type Store interface {
 	Save(env string, b *store.Bundle) error
 	// Check proves that a save can happen now, before a refresh spends the refresh token.
 	Check() error
+	// Pending reports a save that a crash interrupted; the [Locker] finishes it once locked,
+	// so a pending save sends the caller the locked way.
+	Pending(env string) bool
 }
 
 // Locker serialises refreshes of one login across processes.
@@ -88,7 +92,7 @@ func (s *Source) Token(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if !r.Force && seen.ValidFor(s.Now(), r.MinTTL) {
+	if !r.Force && seen.ValidFor(s.Now(), r.MinTTL) && !s.Store.Pending(s.Env) {
 		return Result{Bundle: seen}, nil
 	}
 	if err := refused(s.Env, seen); err != nil {
@@ -149,6 +153,9 @@ func (s *Source) refreshAndSave(ctx context.Context, current *store.Bundle, minT
 		return Result{}, fmt.Errorf("env %s: not refreshed, as the new tokens could not be saved: %w", s.Env, err)
 	}
 	fresh, err := s.refresh(ctx, current)
+	if err == nil {
+		crashpoint.Hit(crashpoint.RefreshAnswered)
+	}
 	var refusal *refusalError
 	if errors.As(err, &refusal) {
 		if current.AccessToken != "" { // a stored login, not a token being imported

@@ -43,6 +43,8 @@ func (m *memStore) Load(string) (*store.Bundle, error) {
 
 func (m *memStore) Check() error { return m.checkErr }
 
+func (m *memStore) Pending(string) bool { return false }
+
 func (m *memStore) Save(_ string, b *store.Bundle) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/crashpoint"
+	"github.com/pleoauth/pleoauth/internal/keychaintest"
+)
+
+var (
+	crashBuildOnce sync.Once
+	crashBuildPath string
+	crashBuildErr  error
+	crashBuildOut  []byte
+)
+
+// buildWithCrashPoints builds the binary with the crashpoints tag, once per test run: it stops
+// itself with SIGKILL at the point PLEOAUTH_CRASH_AT names.
+func buildWithCrashPoints(t *testing.T) string {
+	t.Helper()
+	crashBuildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pleoauth-crash-bin-")
+		if err != nil {
+			crashBuildErr = err
+			return
+		}
+		crashBuildPath = filepath.Join(dir, "pleoauth")
+		crashBuildOut, crashBuildErr = exec.Command("go", "build", "-tags", "crashpoints", "-o", crashBuildPath, ".").CombinedOutput()
+	})
+	if crashBuildErr != nil {
+		t.Fatalf("go build -tags crashpoints: %v\n%s", crashBuildErr, crashBuildOut)
+	}
+	return crashBuildPath
+}
+
+// TestCrashPoints stops "pleoauth token --force-refresh" at each named point of a refresh and
+// its save, deterministically, and checks what must hold after: the store is readable and
+// holds the old bundle or the new one, never a mix; the login is lost only when the crash
+// came before anything was written (the server had rotated the refresh token), and the next
+// command says so; after a crash once the new bundle was written, the next command finishes
+// the save and the login goes on, with no family revoked.
+func TestCrashPoints(t *testing.T) {
+	points := []struct {
+		name     string
+		loseItAt bool // the login is lost at this point
+	}{
+		{crashpoint.RefreshAnswered, true},
+		{crashpoint.TempWritten, false},
+		{crashpoint.BeforeRename, false},
+	}
+	for _, storeName := range []string{"file", "keyring"} {
+		for _, p := range points {
+			t.Run(storeName+"/"+p.name, func(t *testing.T) {
+				extra := []string{"PLEOAUTH_STORE=" + storeName}
+				if storeName == "keyring" {
+					extra = append(extra, keychaintest.Require(t).Env...)
+				}
+				w := newWorld(t, 15*time.Minute, extra...)
+				w.bin = buildWithCrashPoints(t)
+				w.login()
+				oldAccess := w.run("token").stdout
+				oldRefresh := w.run("export-refresh-token", "--keep").stdout
+
+				crash := w.command("token", "--force-refresh")
+				crash.Env = append(slices.Clone(w.env), "PLEOAUTH_CRASH_AT="+p.name)
+				out, err := crash.CombinedOutput()
+				if code := exitCode(err); code != -1 {
+					t.Fatalf("token with PLEOAUTH_CRASH_AT=%s ended with exit %d, not killed at the point:\n%s", p.name, code, out)
+				}
+				if got := w.stats().TokensIssued["refresh_token"]; got != 1 {
+					t.Fatalf("the server issued %d refreshes before the crash; want 1", got)
+				}
+
+				// The store is readable.
+				if _, r := w.status(); r.code != 0 {
+					t.Fatalf("status after the crash: %v", r)
+				}
+				access := w.run("token")
+				refresh := w.run("export-refresh-token", "--keep")
+				if access.code != 0 || refresh.code != 0 {
+					t.Fatalf("reading the login after the crash: %v / %v", access, refresh)
+				}
+				sameAccess, sameRefresh := access.stdout == oldAccess, refresh.stdout == oldRefresh
+				switch {
+				case sameAccess != sameRefresh:
+					t.Fatalf("the store holds a mix of the old and the new bundle (access old: %v, refresh old: %v)", sameAccess, sameRefresh)
+				case p.loseItAt && !sameAccess:
+					t.Fatalf("a crash before any write left a new bundle")
+				case !p.loseItAt && sameAccess:
+					t.Fatalf("the bundle written before the crash was not taken up; the login is lost")
+				}
+
+				next := w.run("token", "--force-refresh")
+				s := w.stats()
+				if p.loseItAt {
+					if next.code != 4 || !strings.Contains(next.stderr, "refused") || !strings.Contains(next.stderr, "pleoauth login") {
+						t.Errorf("the command after a crash that lost the login: %v; want exit 4 saying so", next)
+					}
+					return
+				}
+				if next.code != 0 || s.FamiliesRevoked != 0 {
+					t.Errorf("refresh after the crash: %v; %d families revoked; want success and none", next, s.FamiliesRevoked)
+				}
+				leftovers, _ := filepath.Glob(filepath.Join(w.home, "tokens", ".*.tmp-*"))
+				if len(leftovers) > 0 {
+					t.Errorf("temporary files left: %v", leftovers)
+				}
+			})
+		}
+	}
+}
