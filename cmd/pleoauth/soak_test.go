@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +19,13 @@ var soakFaults = []devserver.Fault{
 	devserver.FaultRateLimit, devserver.FaultMalformedJSON, devserver.FaultHTMLError, devserver.FaultTruncated,
 	devserver.FaultWrongTokenType, devserver.FaultExpiresInString, devserver.FaultExpiresInMissing,
 	devserver.FaultNoRefreshToken, devserver.FaultRedirect,
+	// Faults that lose the answer after the server rotated the refresh token: no client can
+	// keep that login, and the next refresh presents the spent token (the soak logs in again).
+	devserver.FaultRotateThenDrop, devserver.FaultRotateThenTruncate, faultDelayPastTimeout,
 }
+
+// faultDelayPastTimeout stands for a delay longer than pleoauth's 30-second HTTP timeout.
+const faultDelayPastTimeout devserver.Fault = "delay-past-timeout"
 
 // TestSoak runs only when PLEOAUTH_SOAK names a duration ("make soak" sets 5m): 8 workers call
 // "pleoauth token" and "pleoauth api" in a loop against the devserver with 2-second access
@@ -39,6 +46,9 @@ func TestSoak(t *testing.T) {
 		byExit  = map[int]int{}
 		samples = map[int]map[string]int{}
 	)
+	var lostAnswers atomic.Int32 // delays past the timeout injected; the rotate faults count themselves
+	var relogins atomic.Int32
+	var loginMu sync.Mutex
 	var wg sync.WaitGroup
 	for worker := range 8 {
 		wg.Add(1)
@@ -51,6 +61,15 @@ func TestSoak(t *testing.T) {
 					args = []string{"api", "/v2/employees", "--min-ttl", "500ms"}
 				}
 				r := w.run(args...)
+				if r.code == 4 {
+					// A lost answer took the login with it: log in again, once for all workers.
+					loginMu.Lock()
+					if w.run("token", "--min-ttl", "500ms").code == 4 {
+						w.login()
+						relogins.Add(1)
+					}
+					loginMu.Unlock()
+				}
 				mu.Lock()
 				calls[args[0]]++
 				byExit[r.code]++
@@ -70,7 +89,13 @@ func TestSoak(t *testing.T) {
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(99, uint64(time.Now().UnixNano())))
 		for time.Now().Before(deadline) {
-			w.dev.InjectFault(soakFaults[rng.IntN(len(soakFaults))], 1, time.Second)
+			f := soakFaults[rng.IntN(len(soakFaults))]
+			if f == faultDelayPastTimeout {
+				lostAnswers.Add(1)
+				w.dev.InjectFault(devserver.FaultDelay, 1, 35*time.Second)
+			} else {
+				w.dev.InjectFault(f, 1, time.Second)
+			}
 			time.Sleep(time.Duration(300+rng.IntN(400)) * time.Millisecond)
 		}
 	}()
@@ -99,11 +124,15 @@ func TestSoak(t *testing.T) {
 	t.Logf("faults by kind: %v", st.FaultsShown)
 	t.Logf("families revoked: %d; invalid_grant answers: %d", st.FamiliesRevoked, st.TokenErrors["invalid_grant"])
 
-	if st.FamiliesRevoked != 0 || st.TokenErrors["invalid_grant"] != 0 {
-		t.Errorf("a refresh token was replayed: %d families revoked, %d invalid_grant", st.FamiliesRevoked, st.TokenErrors["invalid_grant"])
+	// A family may be revoked only where the server rotated and the answer was lost: the next
+	// refresh then presents the spent token. Any other revocation is pleoauth racing itself.
+	lost := int(lostAnswers.Load()) + st.FaultsShown[string(devserver.FaultRotateThenDrop)] + st.FaultsShown[string(devserver.FaultRotateThenTruncate)]
+	t.Logf("answers lost after a rotation (at most): %d; logins again: %d", lost, relogins.Load())
+	if st.FamiliesRevoked > lost {
+		t.Errorf("%d families revoked, more than the %d answers lost: a refresh token was replayed", st.FamiliesRevoked, lost)
 	}
-	if byExit[4] != 0 {
-		t.Errorf("%d calls ended in exit 4 (login required)", byExit[4])
+	if int(relogins.Load()) > lost {
+		t.Errorf("%d logins lost, more than the %d answers lost", relogins.Load(), lost)
 	}
 	// No refresh token was lost: the stored one still refreshes.
 	if r := w.run("token", "--force-refresh", "--min-ttl", "500ms"); r.code != 0 {

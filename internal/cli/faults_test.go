@@ -27,23 +27,28 @@ var faultMatrix = []struct {
 	fault        devserver.Fault
 	count        int
 	login, token expect
+	// refreshes is how many refresh requests the token command may send: one, or one and a
+	// retry per backoff step where the fault is one worth retrying.
+	refreshes int
 }{
-	{devserver.FaultDelay, 1, expect{ExitTemporary, []string{"timed out", "try again"}}, expect{ExitTemporary, []string{"timed out", "not retried"}}},
-	{devserver.FaultDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"could not be reached", "not retried"}}},
-	{devserver.Fault500, 3, expect{ExitTemporary, []string{"server_error", "try again later"}}, expect{ExitTemporary, []string{"server_error"}}},
-	{devserver.Fault502, 3, expect{ExitTemporary, []string{"HTTP 502", "try again later"}}, expect{ExitTemporary, []string{"HTTP 502"}}},
-	{devserver.Fault503, 3, expect{ExitTemporary, []string{"temporarily_unavailable", "try again later"}}, expect{ExitTemporary, []string{"temporarily_unavailable"}}},
-	{devserver.FaultRateLimit, 3, expect{ExitTemporary, []string{"HTTP 429", "try again later"}}, expect{ExitTemporary, []string{"HTTP 429"}}},
-	{devserver.FaultMalformedJSON, 1, expect{ExitError, []string{"without a usable token", "check token_url"}}, expect{ExitError, []string{"without a usable token"}}},
-	{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400", "check token_url"}}, expect{ExitError, []string{"HTTP 400"}}},
-	{devserver.FaultTruncated, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"unexpected EOF", "not retried"}}},
-	{devserver.FaultHugeBody, 1, expect{ExitError, []string{"without a usable token"}}, expect{ExitError, []string{"without a usable token"}}},
-	{devserver.FaultWrongTokenType, 1, expect{ExitError, []string{`"mac"`, "Bearer"}}, expect{ExitError, []string{`"mac"`, "Bearer"}}},
-	{devserver.FaultExpiresInString, 1, expect{ExitOK, nil}, expect{ExitOK, nil}},
-	{devserver.FaultExpiresInNegative, 1, expect{ExitOK, nil}, expect{ExitError, []string{"already expired"}}},
-	{devserver.FaultExpiresInMissing, 1, expect{ExitOK, nil}, expect{ExitOK, nil}},
-	{devserver.FaultNoRefreshToken, 1, expect{ExitOK, nil}, expect{ExitOK, nil}},
-	{devserver.FaultRedirect, 1, expect{ExitError, []string{"redirect", "does not follow"}}, expect{ExitError, []string{"redirect", "does not follow"}}},
+	{devserver.FaultDelay, 1, expect{ExitTemporary, []string{"timed out", "try again"}}, expect{ExitTemporary, []string{"timed out", "not retried"}}, 1},
+	{devserver.FaultDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"could not be reached", "not retried"}}, 1},
+	{devserver.Fault500, 3, expect{ExitTemporary, []string{"server_error", "try again later"}}, expect{ExitTemporary, []string{"server_error"}}, 3},
+	{devserver.Fault502, 3, expect{ExitTemporary, []string{"HTTP 502", "try again later"}}, expect{ExitTemporary, []string{"HTTP 502"}}, 3},
+	{devserver.Fault503, 3, expect{ExitTemporary, []string{"temporarily_unavailable", "try again later"}}, expect{ExitTemporary, []string{"temporarily_unavailable"}}, 3},
+	{devserver.FaultRateLimit, 3, expect{ExitTemporary, []string{"HTTP 429", "try again later"}}, expect{ExitTemporary, []string{"HTTP 429"}}, 3},
+	{devserver.FaultMalformedJSON, 1, expect{ExitError, []string{"without a usable token", "check token_url"}}, expect{ExitError, []string{"without a usable token"}}, 1},
+	{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400", "check token_url"}}, expect{ExitError, []string{"HTTP 400"}}, 1},
+	{devserver.FaultTruncated, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"unexpected EOF", "not retried"}}, 1},
+	{devserver.FaultHugeBody, 1, expect{ExitError, []string{"without a usable token"}}, expect{ExitError, []string{"without a usable token"}}, 1},
+	{devserver.FaultWrongTokenType, 1, expect{ExitError, []string{`"mac"`, "Bearer"}}, expect{ExitError, []string{`"mac"`, "Bearer"}}, 1},
+	{devserver.FaultExpiresInString, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
+	{devserver.FaultExpiresInNegative, 1, expect{ExitOK, nil}, expect{ExitError, []string{"already expired"}}, 1},
+	{devserver.FaultExpiresInMissing, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
+	{devserver.FaultNoRefreshToken, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
+	{devserver.FaultRedirect, 1, expect{ExitError, []string{"redirect", "does not follow"}}, expect{ExitError, []string{"redirect", "does not follow"}}, 1},
+	{devserver.FaultRotateThenDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"could not be reached", "not retried"}}, 1},
+	{devserver.FaultRotateThenTruncate, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"unexpected EOF", "not retried"}}, 1},
 }
 
 // timeoutFor is the HTTP timeout of a fault's run: short where the fault is a delay past it, and
@@ -85,7 +90,7 @@ func TestFaultMatrix(t *testing.T) {
 			t.Run("login", func(t *testing.T) {
 				h := newHarness(t)
 				h.timeout = timeoutFor(tt.fault)
-				dev, _ := h.startDevserver(devserver.Options{AutoApprove: true})
+				dev, hs := h.startDevserver(devserver.Options{AutoApprove: true})
 				h.browser = followRedirects
 				before := h.seedBundle("local")
 				dev.InjectFault(tt.fault, tt.count, 1500*time.Millisecond)
@@ -94,12 +99,21 @@ func TestFaultMatrix(t *testing.T) {
 				if tt.login.code != ExitOK {
 					h.assertBundle("local", before)
 				}
+				hs.Close() // waits for every handler, a delayed one too
+				if got := dev.Stats().TokenRequests["authorization_code"]; got != 1 {
+					t.Errorf("%d code exchanges; want exactly 1 (a code is never sent twice)", got)
+				}
 			})
 			t.Run("token", func(t *testing.T) {
 				h, dev, before, secrets := loggedInAndExpired(t, timeoutFor(tt.fault))
+				hs := h.server
 				dev.InjectFault(tt.fault, tt.count, 1500*time.Millisecond)
 				r := h.main("token", "--env", "local")
 				checkFailure(t, r, tt.token, secrets...)
+				hs.Close() // waits for every handler, a delayed one too
+				if got := dev.Stats().TokenRequests["refresh_token"]; got != tt.refreshes {
+					t.Errorf("%d refresh requests; want %d", got, tt.refreshes)
+				}
 				if tt.token.code != ExitOK {
 					h.assertBundle("local", before)
 				}

@@ -43,6 +43,8 @@ type harness struct {
 	terminal bool
 	// stdin is what the next run reads on its standard input.
 	stdin string
+	// server is the devserver's HTTP server, once started.
+	server *httptest.Server
 }
 
 func newHarness(t *testing.T) *harness {
@@ -126,6 +128,7 @@ func (h *harness) startDevserver(o devserver.Options) (*devserver.Server, *httpt
 	}
 	hs := httptest.NewServer(srv)
 	h.t.Cleanup(hs.Close)
+	h.server = hs
 	h.t.Setenv("PLEOAUTH_AUTH_SERVER_URL", hs.URL)
 	h.t.Setenv("PLEOAUTH_API_URL", hs.URL)
 	h.t.Setenv("PLEOAUTH_CLIENT_ID", o.ClientID)

@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -35,6 +36,11 @@ const (
 	FaultExpiresInMissing  Fault = "expires-in-missing"  // no expires_in
 	FaultNoRefreshToken    Fault = "no-refresh-token"    // an access token only
 	FaultRedirect          Fault = "redirect"            // 307 to another host
+	// The answer is lost after the server did its work: the refresh token is rotated (or the
+	// code spent), and the client sees a dropped connection or a body cut short. A client that
+	// sends the same refresh token again replays it, and the family is revoked.
+	FaultRotateThenDrop     Fault = "rotate-then-drop"
+	FaultRotateThenTruncate Fault = "rotate-then-truncate"
 )
 
 // Authorize endpoint faults, applied to the redirect back to the client.
@@ -123,6 +129,9 @@ func (s *Server) serveFaults(w http.ResponseWriter, r *http.Request) {
 // faultyToken shows the next queued token endpoint fault, or hands the request on.
 func (s *Server) faultyToken(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Counted here, faulty or not, so a test sees every request a client sent.
+		grant := r.PostFormValue("grant_type")
+		s.stats.add(func(st *Stats) { st.TokenRequests[grant]++ })
 		fault := s.faults.pop("token")
 		if fault == "" {
 			next(w, r)
@@ -190,6 +199,25 @@ func (s *Server) faultyToken(next http.HandlerFunc) http.HandlerFunc {
 			synthetic(extra)
 		case FaultRedirect:
 			http.Redirect(w, r, "https://elsewhere.invalid/oauth/token", http.StatusTemporaryRedirect)
+		case FaultRotateThenDrop, FaultRotateThenTruncate:
+			answer := &heldAnswer{header: http.Header{}}
+			next(answer, r)
+			if fault == FaultRotateThenTruncate {
+				for k, v := range answer.header {
+					w.Header()[k] = v
+				}
+				w.Header().Set("Content-Length", fmt.Sprint(answer.body.Len()))
+				w.WriteHeader(answer.status)
+				_, _ = w.Write(answer.body.Bytes()[:answer.body.Len()/2])
+				return
+			}
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler)
 		default:
 			next(w, r)
 		}
@@ -240,4 +268,23 @@ func (s *Server) faultyAuthorize(next http.HandlerFunc) http.HandlerFunc {
 			}
 		}}, r)
 	}
+}
+
+// heldAnswer keeps a handler's answer instead of sending it, so a fault can lose it after the
+// work was done.
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (a *heldAnswer) Header() http.Header { return a.header }
+func (a *heldAnswer) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
+}
+func (a *heldAnswer) Write(p []byte) (int, error) {
+	a.WriteHeader(http.StatusOK)
+	return a.body.Write(p)
 }

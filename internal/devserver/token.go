@@ -11,7 +11,6 @@ import (
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	grant := r.PostFormValue("grant_type")
-	s.stats.add(func(st *Stats) { st.TokenRequests[grant]++ })
 	ar, err := s.provider.NewAccessRequest(ctx, r, &fosite.DefaultSession{})
 	if err != nil {
 		s.tokenError(w, r, ar, err)

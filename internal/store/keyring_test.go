@@ -93,6 +93,19 @@ func testKeyringStore(t *testing.T, kc Keychain) {
 	if _, err := k.Load("production"); err == nil {
 		t.Error("staging's bundle opened as production's")
 	}
+	// Even under the same key: the environment's name is sealed with the bundle.
+	stagingKey, err := kc.Get(KeychainService, k.keyAccount("staging"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kc.Set(KeychainService, k.keyAccount("production"), stagingKey); err != nil {
+		t.Fatal(err)
+	}
+	var moved *CorruptError
+	if _, err := k.Load("production"); !errors.As(err, &moved) {
+		t.Errorf("staging's bundle under staging's key, loaded as production's = %v; want *CorruptError", err)
+	}
+	_ = kc.Delete(KeychainService, k.keyAccount("production"))
 	// A flipped byte is found.
 	data[len(data)-1] ^= 1
 	if err := os.WriteFile(path, data, 0o600); err != nil {
