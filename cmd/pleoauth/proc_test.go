@@ -105,13 +105,20 @@ func exitCode(err error) int {
 // approves on its own, so following redirects completes the login.
 func (w *world) login() {
 	w.t.Helper()
+	if err := w.tryLogin(); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// tryLogin is login for goroutines, which must not end the test themselves.
+func (w *world) tryLogin() error {
 	cmd := w.command("login", "--no-browser", "--timeout", "30s")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		w.t.Fatal(err)
+		return err
 	}
 	if err := cmd.Start(); err != nil {
-		w.t.Fatal(err)
+		return err
 	}
 	var output strings.Builder
 	sc := bufio.NewScanner(stderr)
@@ -119,16 +126,15 @@ func (w *world) login() {
 		line := strings.TrimSpace(sc.Text())
 		output.WriteString(line + "\n")
 		if strings.HasPrefix(line, w.url+"/oauth/authorize?") {
-			resp, err := http.Get(line)
-			if err != nil {
-				w.t.Fatal(err)
+			if resp, err := http.Get(line); err == nil {
+				resp.Body.Close()
 			}
-			resp.Body.Close()
 		}
 	}
 	if err := waitTimeout(cmd, 30*time.Second); err != nil {
-		w.t.Fatalf("login: %v\n%s", err, output.String())
+		return fmt.Errorf("login: %v\n%s", err, output.String())
 	}
+	return nil
 }
 
 // stats reads the devserver's counters.
