@@ -188,30 +188,33 @@ func requireChromium(t *testing.T) string {
 	return ""
 }
 
-var (
-	buildOnce sync.Once
-	buildPath string
-	buildErr  error
-	buildOut  []byte
-)
+// builds holds the binaries built in this test run, by build tags.
+var builds = struct {
+	sync.Mutex
+	path map[string]string
+}{path: map[string]string{}}
 
 // buildPleoauth builds the real binary once per test run.
-func buildPleoauth(t *testing.T) string {
+func buildPleoauth(t *testing.T) string { return buildTagged(t, "") }
+
+// buildTagged builds the binary with the given build tags ("" for none), once per test run.
+func buildTagged(t *testing.T, tags string) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pleoauth-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		buildPath = filepath.Join(dir, "pleoauth")
-		cmd := exec.Command("go", "build", "-o", buildPath, ".")
-		buildOut, buildErr = cmd.CombinedOutput()
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v\n%s", buildErr, buildOut)
+	builds.Lock()
+	defer builds.Unlock()
+	if p, ok := builds.path[tags]; ok {
+		return p
 	}
-	return buildPath
+	dir, err := os.MkdirTemp("", "pleoauth-bin-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "pleoauth")
+	if out, err := exec.Command("go", "build", "-tags", tags, "-o", path, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags %q: %v\n%s", tags, err, out)
+	}
+	builds.path[tags] = path
+	return path
 }
 
 // cleanEnv is the test's environment without settings that would leak into pleoauth. CI goes

@@ -1,44 +1,15 @@
 package main
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/crashpoint"
 	"github.com/pleoauth/pleoauth/internal/keychaintest"
 )
-
-var (
-	crashBuildOnce sync.Once
-	crashBuildPath string
-	crashBuildErr  error
-	crashBuildOut  []byte
-)
-
-// buildWithCrashPoints builds the binary with the crashpoints tag, once per test run: it stops
-// itself with SIGKILL at the point PLEOAUTH_CRASH_AT names.
-func buildWithCrashPoints(t *testing.T) string {
-	t.Helper()
-	crashBuildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pleoauth-crash-bin-")
-		if err != nil {
-			crashBuildErr = err
-			return
-		}
-		crashBuildPath = filepath.Join(dir, "pleoauth")
-		crashBuildOut, crashBuildErr = exec.Command("go", "build", "-tags", "crashpoints", "-o", crashBuildPath, ".").CombinedOutput()
-	})
-	if crashBuildErr != nil {
-		t.Fatalf("go build -tags crashpoints: %v\n%s", crashBuildErr, crashBuildOut)
-	}
-	return crashBuildPath
-}
 
 // TestCrashPoints stops "pleoauth token --force-refresh" at each named point of a refresh and
 // its save, deterministically, and checks what must hold after: the store is readable and
@@ -63,7 +34,7 @@ func TestCrashPoints(t *testing.T) {
 					extra = append(extra, keychaintest.Require(t).Env...)
 				}
 				w := newWorld(t, 15*time.Minute, extra...)
-				w.bin = buildWithCrashPoints(t)
+				w.bin = buildTagged(t, "crashpoints") // kills itself at PLEOAUTH_CRASH_AT
 				w.login()
 				oldAccess := w.run("token").stdout
 				oldRefresh := w.run("export-refresh-token", "--keep").stdout

@@ -63,12 +63,14 @@ func TestSoak(t *testing.T) {
 				r := w.run(args...)
 				if r.code == 4 {
 					// A lost answer took the login with it: log in again, once for all workers.
-					// The injector goes on meanwhile, so a login may meet a fault too (one
-					// without a refresh token, say): log in until the login holds one.
+					// Faults queued while no one refreshed would all meet this login: clear
+					// them, and log in until the login holds a refresh token (one more fault
+					// may still come between).
 					loginMu.Lock()
 					if w.run("token", "--min-ttl", "500ms").code == 4 {
 						relogins.Add(1)
 						for range 10 {
+							w.dev.ClearFaults()
 							if w.tryLogin() == nil && w.run("export-refresh-token", "--keep").code == 0 {
 								break
 							}

@@ -1,33 +1,16 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestSpinnerShowsTimeLeftAndClears(t *testing.T) {
-	var out lockedBuffer
+	var out oauthtest.SyncBuffer
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	d := &Deps{Stderr: &out, Now: func() time.Time { return now }}
 	ctx, cancel := context.WithCancel(context.Background())
