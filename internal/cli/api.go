@@ -47,9 +47,9 @@ otherwise. Any status but 2xx exits non-zero with a one-line summary on stderr: 
   pleoauth api -X PUT /v2/vendors/123 --input vendor.json -H 'X-Request-Id: 42'
   pleoauth api --include /v2/employees | less`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runAPI(cmd, d, o, args[0])
-		},
+		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, args []string) error {
+			return runAPI(ctx, d, g, o, args[0])
+		}),
 	}
 	f := cmd.Flags()
 	config.AddFlags(cmd.Flags(), "min_ttl")
@@ -62,7 +62,7 @@ otherwise. Any status but 2xx exits non-zero with a one-line summary on stderr: 
 	return cmd
 }
 
-func runAPI(cmd *cobra.Command, d *Deps, o *apiOptions, path string) error {
+func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path string) error {
 	headers := http.Header{}
 	for _, h := range o.Headers {
 		k, v, ok := strings.Cut(h, ":")
@@ -89,10 +89,6 @@ func runAPI(cmd *cobra.Command, d *Deps, o *apiOptions, path string) error {
 		body = b
 	}
 
-	g, err := openGrant(cmd, d, false)
-	if err != nil {
-		return err
-	}
 	env := g.Env
 	if env.APIURL == "" {
 		return fmt.Errorf("env %s has no api_url; set api_url for it in config.yaml", env.Name)
@@ -112,7 +108,7 @@ func runAPI(cmd *cobra.Command, d *Deps, o *apiOptions, path string) error {
 			return b.AccessToken, nil
 		},
 	}
-	resp, err := client.Do(cmd.Context(), api.Request{Method: o.Method, Path: path, Body: body, Headers: headers})
+	resp, err := client.Do(ctx, api.Request{Method: o.Method, Path: path, Body: body, Headers: headers})
 	if err != nil {
 		var te *api.TransportError
 		if errors.As(err, &te) && tokenendpoint.IsCertificate(err) {

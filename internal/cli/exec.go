@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/grant"
 )
 
 func newExecCmd(d *Deps) *cobra.Command {
@@ -25,9 +27,9 @@ SIGHUP to it.`,
 		Example: `  pleoauth exec -- sh -c 'curl -H "Authorization: Bearer $PLEO_ACCESS_TOKEN" "$PLEO_API_URL/v2/employees"'
   pleoauth exec --env production --min-ttl 30m -- ./nightly-export.py`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runExec(cmd, d, args)
-		},
+		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, args []string) error {
+			return runExec(ctx, d, g, args)
+		}),
 	}
 	config.AddFlags(cmd.Flags(), "min_ttl")
 	// Flags after COMMAND are COMMAND's: "pleoauth exec ls -la" works without "--".
@@ -35,8 +37,8 @@ SIGHUP to it.`,
 	return cmd
 }
 
-func runExec(cmd *cobra.Command, d *Deps, args []string) error {
-	g, bundle, err := validToken(cmd, d, false)
+func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error {
+	bundle, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL()})
 	if err != nil {
 		return err
 	}

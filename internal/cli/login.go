@@ -15,6 +15,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/browser"
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 )
 
@@ -42,9 +43,9 @@ a prompt without echo; never from the command line.`,
   pleoauth login --env staging --scope "users:read export-jobs:read"
   pleoauth login --env local --no-browser`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLogin(cmd, d, o)
-		},
+		RunE: withGrant(d, true, func(ctx context.Context, g *grant.Grant, _ []string) error {
+			return runLogin(ctx, d, g, o)
+		}),
 	}
 	f := cmd.Flags()
 	config.AddFlags(f, "scopes")
@@ -56,7 +57,7 @@ a prompt without echo; never from the command line.`,
 	return cmd
 }
 
-func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
+func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) error {
 	if o.CodeVerifier != "" {
 		if err := authcode.CheckVerifier(o.CodeVerifier); err != nil {
 			return failure.Wrap(failure.Usage, fmt.Errorf("--code-verifier: %w", err))
@@ -64,10 +65,6 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 	}
 	if o.Timeout <= 0 {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--timeout must be positive, got %s", o.Timeout))
-	}
-	g, err := openGrant(cmd, d, true)
-	if err != nil {
-		return err
 	}
 	env := g.Env
 	// A CI job has nobody to log in: fail at once rather than wait for a browser, unless a
@@ -120,11 +117,11 @@ func runLogin(cmd *cobra.Command, d *Deps, o *loginOptions) error {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(cmd.Context(), o.Timeout)
+	waitCtx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	bundle, err := g.Login(ctx, flow)
+	bundle, err := g.Login(waitCtx, flow)
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) && cmd.Context().Err() == nil && bundle == nil:
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && bundle == nil:
 		return fmt.Errorf("login %s: no redirect reached %s within %s; log in again (--timeout waits longer)", env.Name, env.RedirectURI, o.Timeout)
 	case err != nil && bundle == nil:
 		return fmt.Errorf("login %s: %w", env.Name, err)

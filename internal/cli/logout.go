@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/spf13/cobra"
 )
 
@@ -22,20 +24,16 @@ installation, call DELETE /v1/installations/me.`,
 		Example: `  pleoauth logout --env staging
   pleoauth logout --env staging --forget-secret`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLogout(cmd, d, o)
-		},
+		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
+			return runLogout(ctx, d, g, o)
+		}),
 	}
 	cmd.Flags().BoolVar(&o.ForgetSecret, "forget-secret", false, "also remove the client secret kept in the keychain")
 	return cmd
 }
 
-func runLogout(cmd *cobra.Command, d *Deps, o *logoutOptions) error {
-	g, err := openGrant(cmd, d, false)
-	if err != nil {
-		return err
-	}
-	if err := g.Logout(cmd.Context(), o.ForgetSecret); err != nil {
+func runLogout(ctx context.Context, d *Deps, g *grant.Grant, o *logoutOptions) error {
+	if err := g.Logout(ctx, o.ForgetSecret); err != nil {
 		return err
 	}
 	fmt.Fprintf(d.Stderr, "Logged out of %s (%s store).\n", g.Env.Name, g.StoreName())

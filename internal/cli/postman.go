@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -31,9 +33,9 @@ environment on a new import instead of adding another.`,
   newman run collection.json --environment pleo-staging.postman_environment.json
   pleoauth postman-env --min-ttl 30m > env.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runPostmanEnv(cmd, d, o)
-		},
+		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
+			return runPostmanEnv(ctx, d, g, o)
+		}),
 	}
 	config.AddFlags(cmd.Flags(), "min_ttl")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "file to write (default: stdout)")
@@ -57,8 +59,8 @@ type postmanValue struct {
 	Enabled bool   `json:"enabled"`
 }
 
-func runPostmanEnv(cmd *cobra.Command, d *Deps, o *postmanOptions) error {
-	g, bundle, err := validToken(cmd, d, false)
+func runPostmanEnv(ctx context.Context, d *Deps, g *grant.Grant, o *postmanOptions) error {
+	bundle, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL()})
 	env := g.Env
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 
 	"github.com/spf13/cobra"
@@ -8,7 +9,6 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
-	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // loadConfig resolves the configuration; settings that make no sense are usage errors.
@@ -46,13 +46,14 @@ func openGrant(cmd *cobra.Command, d *Deps, forLogin bool) (*grant.Grant, error)
 	return grant.Open(cfg, env, d.grantDeps())
 }
 
-// validToken opens the selected login and returns its access token, valid for --min-ttl and
-// refreshed first when needed (or always, with force).
-func validToken(cmd *cobra.Command, d *Deps, force bool) (*grant.Grant, *store.Bundle, error) {
-	g, err := openGrant(cmd, d, false)
-	if err != nil {
-		return nil, nil, err
+// withGrant is the RunE of a command that works on a login: it opens the selected login and
+// hands it to run, so that a command is flags → options → run(ctx, deps, login, options).
+func withGrant(d *Deps, forLogin bool, run func(ctx context.Context, g *grant.Grant, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		g, err := openGrant(cmd, d, forLogin)
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), g, args)
 	}
-	b, err := g.Token(cmd.Context(), grant.Request{MinTTL: g.MinTTL(), Force: force})
-	return g, b, err
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -28,9 +30,9 @@ refused, which it names with when and why), also with --json.`,
 		Example: `  pleoauth status --env staging
   pleoauth status --json | jq .expires_in`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runStatus(cmd, d, o)
-		},
+		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
+			return runStatus(ctx, d, g, o)
+		}),
 	}
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the status as JSON")
 	return cmd
@@ -49,12 +51,8 @@ type statusReport struct {
 	Refused *store.Refusal `json:"refused,omitempty"`
 }
 
-func runStatus(cmd *cobra.Command, d *Deps, o *statusOptions) error {
-	g, err := openGrant(cmd, d, false)
-	if err != nil {
-		return err
-	}
-	st, err := g.Status(cmd.Context())
+func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) error {
+	st, err := g.Status(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -44,9 +46,9 @@ Formats:
   eval "$(pleoauth token --format env)"
   pleoauth token --min-ttl 10m --format json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runToken(cmd, d, o)
-		},
+		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
+			return runToken(ctx, d, g, o)
+		}),
 	}
 	f := cmd.Flags()
 	config.AddFlags(cmd.Flags(), "min_ttl")
@@ -55,12 +57,12 @@ Formats:
 	return cmd
 }
 
-func runToken(cmd *cobra.Command, d *Deps, o *tokenOptions) error {
+func runToken(ctx context.Context, d *Deps, g *grant.Grant, o *tokenOptions) error {
 	write, ok := tokenFormats[o.Format]
 	if !ok {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--format %q is not one of raw, header, json, env, curl-config", o.Format))
 	}
-	g, bundle, err := validToken(cmd, d, o.ForceRefresh)
+	bundle, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL(), Force: o.ForceRefresh})
 	if err != nil {
 		return err
 	}

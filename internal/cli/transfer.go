@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,20 +33,16 @@ using the same login, the first refresh on one side would log the other out, and
 		Example: `  pleoauth export-refresh-token --env staging | gh secret set PLEO_REFRESH_TOKEN
   pleoauth export-refresh-token --env staging > refresh-token.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runExport(cmd, d, o)
-		},
+		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
+			return runExport(ctx, d, g, o)
+		}),
 	}
 	cmd.Flags().BoolVar(&o.Keep, "keep", false, "keep the login on this machine too (see above before you do)")
 	return cmd
 }
 
-func runExport(cmd *cobra.Command, d *Deps, o *exportOptions) error {
-	g, err := openGrant(cmd, d, false)
-	if err != nil {
-		return err
-	}
-	err = g.Export(cmd.Context(), o.Keep, func(refreshToken string) error {
+func runExport(ctx context.Context, d *Deps, g *grant.Grant, o *exportOptions) error {
+	err := g.Export(ctx, o.Keep, func(refreshToken string) error {
 		_, err := fmt.Fprintln(d.Stdout, refreshToken)
 		return err
 	})
@@ -78,19 +75,15 @@ command, if any, gets the new refresh token.`,
 		Example: `  pleoauth import-refresh-token --env staging < refresh-token.txt
   printenv PLEO_REFRESH_TOKEN | pleoauth import --env staging --store file --force`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runImport(cmd, d, o)
-		},
+		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
+			return runImport(ctx, d, g, o)
+		}),
 	}
 	cmd.Flags().BoolVar(&o.Force, "force", false, "replace a working login (only after the imported token has worked)")
 	return cmd
 }
 
-func runImport(cmd *cobra.Command, d *Deps, o *importOptions) error {
-	g, err := openGrant(cmd, d, false)
-	if err != nil {
-		return err
-	}
+func runImport(ctx context.Context, d *Deps, g *grant.Grant, o *importOptions) error {
 	line, _ := bufio.NewReader(d.Stdin).ReadString('\n')
 	refreshToken := strings.TrimSpace(line)
 	if refreshToken == "" {
@@ -99,7 +92,7 @@ func runImport(cmd *cobra.Command, d *Deps, o *importOptions) error {
 	if err := g.Check(); err != nil {
 		return err
 	}
-	b, err := g.Import(cmd.Context(), refreshToken, o.Force, g.MinTTL())
+	b, err := g.Import(ctx, refreshToken, o.Force, g.MinTTL())
 	var exists *grant.LoginExistsError
 	if errors.As(err, &exists) {
 		return failure.Wrap(failure.Usage, fmt.Errorf("%w; pass --force to replace it once the imported token has worked", err))

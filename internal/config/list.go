@@ -46,7 +46,7 @@ func (c *Config) Settings() ([]Setting, error) {
 			src = "built-in"
 		case v == "":
 			src = "unset"
-		case (strings.HasSuffix(s.Key, "_url") && s.Key != "auth_server_url" && s.Key != "api_url") || s.Key == "issuer":
+		case s.Derived:
 			src = "derived from auth_server_url"
 		default:
 			src = "default"

@@ -32,6 +32,8 @@ type Spec struct {
 	Help    string
 	// NotInFile settings are never read from or written to config.yaml (the client secret).
 	NotInFile bool
+	// Derived settings default to a URL built from auth_server_url.
+	Derived bool
 	// check refuses a value that makes no sense; nil accepts any.
 	check func(string) error
 	// get and set reach the field of an [Environment] (PerEnv settings only).
@@ -68,9 +70,9 @@ func Specs() []Spec {
 		{Key: "on_rotate_timeout", Var: "PLEOAUTH_ON_ROTATE_TIMEOUT", Default: DefaultOnRotateTimeout.String(),
 			Help: "how long the on_rotate command may run", check: duration(time.Nanosecond)},
 		perEnv("auth_server_url", "authorization server; the endpoint URLs derive from it", CheckServerURL, func(e *Environment) *string { return &e.AuthServerURL }),
-		perEnv("authorize_url", "authorization endpoint (default: {auth_server_url}/oauth/authorize)", CheckServerURL, func(e *Environment) *string { return &e.AuthorizeURL }),
-		perEnv("token_url", "token endpoint (default: {auth_server_url}/oauth/token)", CheckServerURL, func(e *Environment) *string { return &e.TokenURL }),
-		perEnv("introspect_url", "introspection endpoint (default: {auth_server_url}/oauth/token/introspect)", CheckServerURL, func(e *Environment) *string { return &e.IntrospectURL }),
+		derived(perEnv("authorize_url", "authorization endpoint (default: {auth_server_url}/oauth/authorize)", CheckServerURL, func(e *Environment) *string { return &e.AuthorizeURL })),
+		derived(perEnv("token_url", "token endpoint (default: {auth_server_url}/oauth/token)", CheckServerURL, func(e *Environment) *string { return &e.TokenURL })),
+		derived(perEnv("introspect_url", "introspection endpoint (default: {auth_server_url}/oauth/token/introspect)", CheckServerURL, func(e *Environment) *string { return &e.IntrospectURL })),
 		perEnv("api_url", "API base URL", CheckServerURL, func(e *Environment) *string { return &e.APIURL }),
 		perEnv("client_id", "client ID (Pleo sends it when it registers your client)", nil, func(e *Environment) *string { return &e.ClientID }),
 		perEnv("redirect_uri", "loopback redirect URI, exactly as registered", checkRedirectURI, func(e *Environment) *string { return &e.RedirectURI }),
@@ -80,11 +82,16 @@ func Specs() []Spec {
 		perEnv("client_auth", `client authentication: "basic" (client_secret_basic, Pleo's) or "body"`, oneOf(ClientAuthBasic, ClientAuthBody), func(e *Environment) *string { return &e.ClientAuth }),
 		withFlag("on-rotate", perEnv("on_rotate", "shell command that gets each new refresh token on stdin, after it is stored", nil, func(e *Environment) *string { return &e.OnRotate })),
 		perEnv("ca_file", "PEM file of extra certificate authorities for this environment's servers", nil, func(e *Environment) *string { return &e.CAFile }),
-		perEnv("issuer", `issuer checked against a redirect's "iss" (RFC 9207; default: auth_server_url)`, nil, func(e *Environment) *string { return &e.Issuer }),
+		derived(perEnv("issuer", `issuer checked against a redirect's "iss" (RFC 9207; default: auth_server_url)`, nil, func(e *Environment) *string { return &e.Issuer })),
 	}
 	secret := perEnv("client_secret", "client secret (never on the command line, never in config.yaml)", nil, func(e *Environment) *string { return &e.ClientSecret })
 	secret.NotInFile = true
 	return append(specs, secret)
+}
+
+func derived(s Spec) Spec {
+	s.Derived = true
+	return s
 }
 
 func withFlag(flag string, s Spec) Spec {

@@ -95,9 +95,17 @@ func (l FileLock) wait(ctx context.Context, fl *flock.Flock, path string) (bool,
 	}
 	waitCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if l.Waiting != nil {
-		t := time.AfterFunc(notice, func() { l.Waiting(holderPID(path)) })
-		defer t.Stop()
+	if l.Waiting != nil && notice < timeout {
+		// Wait quietly for a moment, then say so once, from this goroutine.
+		quiet, cancelQuiet := context.WithTimeout(waitCtx, notice)
+		ok, err := fl.TryLockContext(quiet, poll)
+		cancelQuiet()
+		if err == nil {
+			return ok, nil
+		}
+		if ctx.Err() == nil {
+			l.Waiting(holderPID(path))
+		}
 	}
 	ok, err := fl.TryLockContext(waitCtx, poll)
 	switch {
