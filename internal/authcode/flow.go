@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"golang.org/x/oauth2"
 
@@ -47,6 +48,9 @@ type Login struct {
 	// exchanged; an error stops the login without spending the code. The caller proves there
 	// that it can keep the tokens.
 	BeforeExchange func(ctx context.Context) error
+	// Keep, when set, stores the tokens the exchange brought; the browser's result page says
+	// "Logged in" only once it returned nil.
+	Keep func(ctx context.Context, tok *oauth2.Token) error
 }
 
 // Run listens on the redirect URI, sends the user to the authorization URL, waits for the
@@ -104,15 +108,23 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	}
 	code, err := l.wait(waitCtx, receiver, state)
 	stopWaiting()
+	if err == nil && l.BeforeExchange != nil {
+		err = l.BeforeExchange(ctx)
+	}
+	var tok *oauth2.Token
+	if err == nil {
+		tok, err = l.exchange(ctx, code, verifier)
+	}
+	if err == nil && l.Keep != nil {
+		err = l.Keep(ctx, tok)
+	}
+	if receiver != nil {
+		receiver.Finish(err) // the browser's result page tells the truth
+	}
 	if err != nil {
 		return nil, err
 	}
-	if l.BeforeExchange != nil {
-		if err := l.BeforeExchange(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return l.exchange(ctx, code, verifier)
+	return tok, nil
 }
 
 // wait returns the code from the first valid redirect, by the listener or by paste.
@@ -123,13 +135,24 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state strin
 	}
 	done := make(chan outcome, 2)
 	if receiver != nil {
+		var once sync.Once
+		stray := func(reason string) {
+			once.Do(func() {
+				fmt.Fprintf(l.Stderr, "Ignored a request to the redirect address that is not this login's: %s. Still waiting for the browser.\n", reason)
+			})
+		}
 		go func() {
 			var code string
 			_, err := receiver.Receive(ctx, func(q url.Values) error {
 				c, err := CheckCallback(q, state, l.Issuer)
+				if errors.Is(err, ErrStateMismatch) {
+					// Not this login's: any local program or web page can send it, so it must
+					// not end the wait; and its code is never used (RFC 6749 §10.12).
+					return &loopback.Stray{Reason: "its state does not match (a stale browser tab, or a forged request)"}
+				}
 				code = c
 				return err
-			})
+			}, stray)
 			done <- outcome{code, err}
 		}()
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/devserver"
 )
 
 // fakeAuthServer is a deliberately broken authorization server: its authorize endpoint redirects
@@ -54,13 +57,6 @@ func TestLoginFailures(t *testing.T) {
 		code int
 		want []string // substrings of the one-line error
 	}{
-		{
-			name: "state mismatch",
-			fake: fakeAuthServer{callback: func(string) url.Values {
-				return url.Values{"code": {"c0de"}, "state": {"forged-state-value"}}
-			}},
-			code: ExitError, want: []string{"login local", "state does not match"},
-		},
 		{
 			name: "no code",
 			fake: fakeAuthServer{callback: func(s string) url.Values { return url.Values{"state": {s}} }},
@@ -139,20 +135,69 @@ func TestLoginFailures(t *testing.T) {
 	}
 }
 
-// TestLoginStateMismatchNeverExchanges proves a forged callback's code is never sent.
-func TestLoginStateMismatchNeverExchanges(t *testing.T) {
+// TestStrayRedirectsDoNotEndTheLogin: while a login waits, any local program or web page can
+// reach the listener. Requests with a wrong or missing state (a forged code, a forged error),
+// one naming a foreign host (DNS rebinding) and one to another path are answered with a short
+// page, said once on stderr, and the login goes on to the real redirect; a forged code is never
+// exchanged.
+func TestStrayRedirectsDoNotEndTheLogin(t *testing.T) {
 	h := newHarness(t)
-	fake := &fakeAuthServer{callback: func(string) url.Values { return url.Values{"code": {"stolen"}, "state": {"guess"}} }}
+	dev, _ := h.startDevserver(devserver.Options{AutoApprove: true})
+	h.browser = func(u string) error {
+		for _, q := range []string{"code=stolen&state=guess", "code=stolen", "error=access_denied&state=guess"} {
+			if resp, err := http.Get(h.redirect + "?" + q); err == nil {
+				resp.Body.Close()
+			}
+		}
+		req, _ := http.NewRequest(http.MethodGet, h.redirect+"?code=x", nil)
+		req.Host = "rebound.example"
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+		if resp, err := http.Get(strings.Replace(h.redirect, "/callback", "/other", 1)); err == nil {
+			resp.Body.Close()
+		}
+		return followRedirects(u)
+	}
+	r := h.main("login", "--env", "local", "--timeout", "30s")
+	if r.code != ExitOK {
+		t.Fatalf("login after stray requests: %+v", r)
+	}
+	if n := strings.Count(r.stderr, "not this login's"); n != 1 {
+		t.Errorf("stray requests reported %d times on stderr; want once:\n%s", n, r.stderr)
+	}
+	if got := dev.Stats().TokenRequests["authorization_code"]; got != 1 {
+		t.Errorf("%d code exchanges; want only the real one", got)
+	}
+}
+
+// TestResultPageTellsTheTruth: when the code exchange fails, the browser is not told "Logged
+// in": its page says the login failed and why, as the terminal does.
+func TestResultPageTellsTheTruth(t *testing.T) {
+	h := newHarness(t)
+	fake := &fakeAuthServer{callback: goodCallback, status: 500, contentType: "text/plain", body: "boom"}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	t.Setenv("PLEOAUTH_AUTH_SERVER_URL", srv.URL)
 	t.Setenv("PLEOAUTH_CLIENT_SECRET", "s")
-	h.browser = func(u string) error { _, err := http.Get(u); return err }
-	if r := h.main("login", "--env", "local"); r.code == ExitOK {
-		t.Fatal("login succeeded with a forged state")
+	page := make(chan string, 1)
+	h.browser = func(u string) error {
+		resp, err := http.Get(u)
+		if err != nil {
+			page <- err.Error()
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		page <- string(body)
+		return nil
 	}
-	if fake.tokenCalls != 0 {
-		t.Errorf("the token endpoint was called %d times after a state mismatch", fake.tokenCalls)
+	if r := h.main("login", "--env", "local"); r.code != ExitTemporary {
+		t.Fatalf("login against a failing token endpoint: %+v", r)
+	}
+	body := <-page
+	if strings.Contains(body, "Logged in") || !strings.Contains(body, "Login failed") || !strings.Contains(body, "HTTP 500") {
+		t.Errorf("the browser's page after a failed exchange:\n%s", body)
 	}
 }
 

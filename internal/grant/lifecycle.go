@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/pleoauth/pleoauth/internal/authcode"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
@@ -41,13 +43,17 @@ func (g *Grant) Login(ctx context.Context, flow *authcode.Login) (*store.Bundle,
 			unlock()
 		}
 	}()
-	tok, err := flow.Run(ctx)
-	if err != nil {
-		return nil, err
+	var b *store.Bundle
+	flow.Keep = func(_ context.Context, tok *oauth2.Token) error {
+		b = tokens.NewBundle(tok, g.d.Now(), g.Env.Scopes)
+		if err := g.store.Save(g.Env.Name, b); err != nil {
+			b = nil
+			return fmt.Errorf("the login worked but the tokens could not be stored: %w", err)
+		}
+		return nil
 	}
-	b := tokens.NewBundle(tok, g.d.Now(), g.Env.Scopes)
-	if err := g.store.Save(g.Env.Name, b); err != nil {
-		return nil, fmt.Errorf("env %s: the login worked but the tokens could not be stored: %w", g.Env.Name, err)
+	if _, err := flow.Run(ctx); err != nil {
+		return nil, err
 	}
 	if hook := g.onRotate(); hook != nil && b.RefreshToken != "" {
 		if err := hook(b); err != nil {

@@ -87,6 +87,13 @@ func get(t *testing.T, u string) (int, http.Header, string) {
 
 func receive(t *testing.T, check func(url.Values) error) (string, <-chan error, *Server) {
 	t.Helper()
+	base, done, s, _ := receiveStrays(t, check)
+	return base, done, s
+}
+
+// receiveStrays is receive that also collects what Receive said of stray requests.
+func receiveStrays(t *testing.T, check func(url.Values) error) (string, <-chan error, *Server, <-chan string) {
+	t.Helper()
 	base := "http://127.0.0.1:" + freePort(t)
 	u, _ := url.Parse(base + "/cb")
 	s, err := Listen(u)
@@ -95,13 +102,14 @@ func receive(t *testing.T, check func(url.Values) error) (string, <-chan error, 
 	}
 	t.Cleanup(s.Close)
 	done := make(chan error, 1)
+	strays := make(chan string, 16)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, err := s.Receive(ctx, check)
+		_, err := s.Receive(ctx, check, func(reason string) { strays <- reason })
 		done <- err
 	}()
-	return base, done, s
+	return base, done, s, strays
 }
 
 func TestReceiveSuccessThenStops(t *testing.T) {
@@ -122,6 +130,7 @@ func TestReceiveSuccessThenStops(t *testing.T) {
 	if status, _, _ := get(t, base+"/cb?code=again&state=y"); status != http.StatusGone {
 		t.Errorf("a second callback: %d; want 410", status)
 	}
+	srv.Finish(nil) // the tokens are stored
 	status, h, body := get(t, base+ResultPath)
 	if status != http.StatusOK || !strings.Contains(body, "Logged in") {
 		t.Errorf("result page: %d %q", status, body)
@@ -169,7 +178,78 @@ func TestReceiveContextEnds(t *testing.T) {
 	defer s.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := s.Receive(ctx, func(url.Values) error { return nil }); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := s.Receive(ctx, func(url.Values) error { return nil }, nil); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Receive = %v; want DeadlineExceeded", err)
+	}
+}
+
+// TestStrayRequestsDoNotEndTheWait: a request with a wrong or missing state, one naming a
+// foreign host (DNS rebinding), and one to another path each get a short page, and the login
+// goes on to its real redirect.
+func TestStrayRequestsDoNotEndTheWait(t *testing.T) {
+	base, done, srv, strays := receiveStrays(t, func(q url.Values) error {
+		if q.Get("state") != "right" {
+			return &Stray{Reason: "its state does not match"}
+		}
+		return nil
+	})
+	for _, u := range []string{base + "/cb?code=forged&state=wrong", base + "/cb?code=forged", base + "/cb?error=access_denied&state=wrong"} {
+		status, _, body := get(t, u)
+		if status != http.StatusBadRequest || !strings.Contains(body, "not the login pleoauth is waiting for") {
+			t.Errorf("%s: %d %q; want 400 saying it is not this login", u, status, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/cb?code=x&state=right", nil)
+	req.Host = "attacker.example:8765"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("a foreign Host header: %d; want 421", resp.StatusCode)
+	}
+	if status, _, _ := get(t, base+"/somewhere-else"); status != http.StatusNotFound {
+		t.Errorf("another path: %d; want 404", status)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("a stray request ended the wait: %v", err)
+	default:
+	}
+	if n := len(strays); n != 4 {
+		t.Errorf("%d stray requests reported; want 4 (three wrong states, one foreign host)", n)
+	}
+	// The real redirect still completes the login.
+	go srv.Finish(nil)
+	if status, _, body := get(t, base+"/cb?code=real&state=right"); status != http.StatusOK || !strings.Contains(body, "Logged in") {
+		t.Errorf("the real redirect after the strays: %d %q", status, body)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Receive = %v", err)
+	}
+}
+
+// TestResultPageTellsTheTruth: the browser is told "Logged in" only once the caller reports the
+// tokens stored; a failed exchange shows its reason.
+func TestResultPageTellsTheTruth(t *testing.T) {
+	base, done, srv := receive(t, func(url.Values) error { return nil })
+	page := make(chan string, 1)
+	go func() {
+		_, _, body := get(t, base+"/cb?code=x&state=y")
+		page <- body
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case body := <-page:
+		t.Fatalf("the result page answered before the outcome was known: %q", body)
+	case <-time.After(200 * time.Millisecond):
+	}
+	srv.Finish(errors.New("token endpoint answered HTTP 500"))
+	body := <-page
+	if strings.Contains(body, "Logged in") || !strings.Contains(body, "HTTP 500") {
+		t.Errorf("result page after a failed exchange: %q; want the failure and its reason", body)
 	}
 }
