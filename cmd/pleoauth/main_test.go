@@ -26,9 +26,29 @@ func TestMain(m *testing.M) {
 		"pleoauth": func() {
 			os.Exit(cli.Main(context.Background(), os.Args[1:], cli.SystemDeps(cli.Build{Version: "test"})))
 		},
-		"follow-redirects": followRedirectsMain,
-		"scan-cmdlines":    scanCmdlinesMain,
+		"follow-redirects":  followRedirectsMain,
+		"scan-cmdlines":     scanCmdlinesMain,
+		"count-connections": countConnectionsMain,
 	})
+}
+
+// countConnectionsMain listens on its argument (host:port), prints the port it got, then one
+// line per connection it accepts, which it closes at once: a server that only reports who came.
+func countConnectionsMain() {
+	l, err := net.Listen("tcp", os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "count-connections:", err)
+		os.Exit(1)
+	}
+	fmt.Println(l.Addr().(*net.TCPAddr).Port)
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			os.Exit(1)
+		}
+		fmt.Println("connection from", c.RemoteAddr())
+		c.Close()
+	}
 }
 
 // followRedirectsMain loads its last argument and follows every redirect, as a browser does after
