@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -114,5 +115,29 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		newCompletionCmd(d),
 		newPostmanEnvCmd(d),
 	)
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes a wrong number of arguments a usage error (exit 2) that names the command's
+// help, on every command of the tree.
+func usageArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if check(c, args) == nil {
+				return nil
+			}
+			var msg string
+			switch want := strings.TrimSpace(strings.TrimPrefix(strings.Join(strings.Fields(c.Use)[1:], " "), "[flags]")); {
+			case want == "":
+				msg = fmt.Sprintf("%s takes no arguments, but got %q", c.CommandPath(), strings.Join(args, " "))
+			default:
+				msg = fmt.Sprintf("%s needs %s, but got %d argument(s)", c.CommandPath(), want, len(args))
+			}
+			return failure.Wrap(failure.Usage, fmt.Errorf("%s; run \"%s --help\"", msg, c.CommandPath()))
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		usageArgs(sub)
+	}
 }

@@ -203,7 +203,43 @@ type UnknownEnvError struct {
 }
 
 func (e *UnknownEnvError) Error() string {
-	return fmt.Sprintf("unknown environment %q (known: %s); add it under environments: in %s", e.Name, strings.Join(e.Known, ", "), e.File)
+	return fmt.Sprintf("unknown environment %q%s (known: %s); add it under environments: in %s", e.Name, didYouMean(e.Name, e.Known), strings.Join(e.Known, ", "), e.File)
+}
+
+// didYouMean suggests the known name closest to name, when one is a typo away (an edit
+// distance of at most 2).
+func didYouMean(name string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func mustLookup(key string) Spec {

@@ -162,6 +162,10 @@ func (c *Config) Set(key, value string) (string, error) {
 	}
 	path := s.fileKey()
 	if s.PerEnv {
+		// A misspelt --env must not create an environment; a new one starts with its server.
+		if _, known := c.environments[c.Env]; !known && s.Key != "auth_server_url" && s.Key != "authorize_url" && s.Key != "token_url" {
+			return "", &UsageError{fmt.Sprintf("unknown environment %q%s; to add a new one, set its auth_server_url first (pleoauth config set auth_server_url https://… --env %s)", c.Env, didYouMean(c.Env, c.Names()), c.Env)}
+		}
 		path = "environments." + c.Env + "." + s.Key
 	}
 	f := viper.New()
