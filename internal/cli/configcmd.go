@@ -122,7 +122,13 @@ PLEOAUTH_ENV or default_env), and whether tokens are stored for it. It contacts 
 			fmt.Fprintln(w, "ENV\tSELECTED\tLOGGED IN\tAUTH SERVER")
 			for _, name := range cfg.Names() {
 				cfg.Env = name
-				e, _ := cfg.Environment()
+				e, _ := cfg.Configured(name)
+				if name == selected {
+					// The selected environment is shown as this run would use it.
+					if resolved, err := cfg.Environment(); err == nil {
+						e = resolved
+					}
+				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, map[bool]string{true: "*", false: ""}[name == selected], loggedIn(cmd.Context(), cfg, e, d), orDash(e.AuthServerURL))
 			}
 			cfg.Env = selected

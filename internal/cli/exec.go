@@ -38,15 +38,15 @@ SIGHUP to it.`,
 }
 
 func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error {
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		return failure.Wrap(failure.Usage, fmt.Errorf("exec: %s is not a command found on PATH; check its name", args[0]))
+	}
 	bundle, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL()})
 	if err != nil {
 		return err
 	}
 
-	path, err := exec.LookPath(args[0])
-	if err != nil {
-		return failure.Wrap(failure.Usage, fmt.Errorf("exec: %w", err))
-	}
 	child := exec.Command(path, args[1:]...)
 	child.Env = append(os.Environ(), "PLEO_ACCESS_TOKEN="+bundle.AccessToken, "PLEO_API_URL="+g.Env.APIURL)
 	child.Stdin, child.Stdout, child.Stderr = d.Stdin, d.Stdout, d.Stderr

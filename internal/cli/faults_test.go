@@ -37,9 +37,9 @@ var faultMatrix = []struct {
 	{devserver.Fault502, 3, expect{ExitTemporary, []string{"HTTP 502", "try again later"}}, expect{ExitTemporary, []string{"HTTP 502"}}, 3},
 	{devserver.Fault503, 3, expect{ExitTemporary, []string{"temporarily_unavailable", "try again later"}}, expect{ExitTemporary, []string{"temporarily_unavailable"}}, 3},
 	{devserver.FaultRateLimit, 3, expect{ExitTemporary, []string{"HTTP 429", "try again later"}}, expect{ExitTemporary, []string{"HTTP 429"}}, 3},
-	{devserver.FaultMalformedJSON, 1, expect{ExitError, []string{"without a usable token", "check token_url"}}, expect{ExitError, []string{"without a usable token"}}, 1},
+	{devserver.FaultMalformedJSON, 1, expect{ExitError, []string{"without a usable token (its JSON is malformed)", "check token_url"}}, expect{ExitError, []string{"its JSON is malformed"}}, 1},
 	{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400", "check token_url"}}, expect{ExitError, []string{"HTTP 400"}}, 1},
-	{devserver.FaultTruncated, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"unexpected EOF", "not retried"}}, 1},
+	{devserver.FaultTruncated, 1, expect{ExitTemporary, []string{"broke off", "try again"}}, expect{ExitTemporary, []string{"broke off (unexpected EOF)", "not retried"}}, 1},
 	{devserver.FaultHugeBody, 1, expect{ExitError, []string{"without a usable token"}}, expect{ExitError, []string{"without a usable token"}}, 1},
 	{devserver.FaultWrongTokenType, 1, expect{ExitError, []string{`"mac"`, "Bearer"}}, expect{ExitError, []string{`"mac"`, "Bearer"}}, 1},
 	{devserver.FaultExpiresInString, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
@@ -48,7 +48,7 @@ var faultMatrix = []struct {
 	{devserver.FaultNoRefreshToken, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
 	{devserver.FaultRedirect, 1, expect{ExitError, []string{"redirect", "does not follow"}}, expect{ExitError, []string{"redirect", "does not follow"}}, 1},
 	{devserver.FaultRotateThenDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"could not be reached", "not retried"}}, 1},
-	{devserver.FaultRotateThenTruncate, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"unexpected EOF", "not retried"}}, 1},
+	{devserver.FaultRotateThenTruncate, 1, expect{ExitTemporary, []string{"broke off", "try again"}}, expect{ExitTemporary, []string{"broke off (unexpected EOF)", "not retried"}}, 1},
 }
 
 // timeoutFor is the HTTP timeout of a fault's run: short where the fault is a delay past it, and
@@ -77,6 +77,9 @@ func checkFailure(t *testing.T, r run, e expect, secrets ...string) {
 	}
 	last := lastLine(r.stderr)
 	oneLine(t, last)
+	if n := strings.Count(last, "env local"); n > 1 {
+		t.Errorf("error %q names the environment %d times", last, n)
+	}
 	for _, w := range append([]string{"local"}, e.want...) {
 		if !strings.Contains(last, w) {
 			t.Errorf("error %q lacks %q", last, w)

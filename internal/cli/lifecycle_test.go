@@ -129,6 +129,8 @@ func TestFailedImportKeepsTheLogin(t *testing.T) {
 
 	if r := h.main("import-refresh-token", "--env", "local", "--force"); r.code != ExitLoginRequired {
 		t.Errorf("import of a refused token: %+v; want exit 4", r)
+	} else if n := len([]rune(strings.TrimSpace(r.stderr))); n > 160 {
+		t.Errorf("the refusal takes %d characters; keep it under 160: %s", n, r.stderr)
 	}
 	h.assertBundle("local", before)
 

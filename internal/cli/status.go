@@ -76,7 +76,7 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 	}
 	switch {
 	case r.Refused != nil:
-		return failure.NeedLogin(r.Env, fmt.Sprintf("the server refused the refresh token at %s (%s)", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason), nil)
+		return failure.NeedLogin(r.Env, fmt.Sprintf("refresh token refused at %s (%s)", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason), nil)
 	case !r.LoggedIn:
 		return failure.NeedLogin(r.Env, "not logged in", nil)
 	}

@@ -116,7 +116,7 @@ func TestTokenRefreshFailures(t *testing.T) {
 		requests int32
 	}{
 		{"invalid_grant", respond(400, js, `{"error":"invalid_grant"}`), ExitLoginRequired,
-			[]string{"env local", "refresh token was refused (invalid_grant)", `run "pleoauth login --env local"`}, 1},
+			[]string{"env local", "refresh token refused (invalid_grant)", `run "pleoauth login --env local"`}, 1},
 		{"invalid_client", respond(401, js, `{"error":"invalid_client"}`), ExitError,
 			[]string{"env local", "invalid_client", "client secret"}, 1},
 		{"500", respond(500, "text/html", "<h1>oops</h1>"), ExitTemporary,

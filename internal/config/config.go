@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -63,6 +64,9 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 	home, err := homeDir(getenv)
 	if err != nil {
 		return nil, err
+	}
+	if fi, err := os.Stat(home); err == nil && !fi.IsDir() {
+		return nil, &UsageError{fmt.Sprintf("PLEOAUTH_HOME %s is a file, not a folder; point PLEOAUTH_HOME at a folder (it holds config.yaml, tokens and locks)", home)}
 	}
 	c := &Config{Home: home, File: filepath.Join(home, "config.yaml"), flags: flags, getenv: getenv, environments: builtins()}
 	if c.file, err = readFile(c.File); err != nil {
@@ -179,6 +183,13 @@ func (c *Config) Environment() (Environment, error) {
 		}
 	}
 	return e.withDefaults(), nil
+}
+
+// Configured returns the environment name as the built-ins and config.yaml define it, without
+// the flags and variables that override the selected one: what "pleoauth env" lists.
+func (c *Config) Configured(name string) (Environment, bool) {
+	e, ok := c.environments[name]
+	return e.withDefaults(), ok
 }
 
 // LoginEnvironment is [Config.Environment] checked for everything a login needs.

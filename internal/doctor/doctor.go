@@ -152,7 +152,7 @@ func tokenCheck(ctx context.Context, d grant.Deps, g *grant.Grant) (string, stri
 	case b == nil:
 		return "token", "warn", "not logged in", fmt.Sprintf("run pleoauth login --env %s", env.Name)
 	case b.Refused != nil:
-		return "token", "fail", fmt.Sprintf("the server refused the refresh token at %s (%s)", b.Refused.At.UTC().Format(time.RFC3339), b.Refused.Reason), fmt.Sprintf("run pleoauth login --env %s", env.Name)
+		return "token", "fail", fmt.Sprintf("refresh token refused at %s (%s)", b.Refused.At.UTC().Format(time.RFC3339), b.Refused.Reason), fmt.Sprintf("run pleoauth login --env %s", env.Name)
 	}
 	left := b.Expiry.Sub(d.Now()).Round(time.Second)
 	switch {

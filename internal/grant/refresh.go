@@ -22,7 +22,7 @@ import (
 func (g *Grant) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	env := g.Env
 	if err := config.CheckServerURL(env.TokenURL); err != nil {
-		return nil, fmt.Errorf("env %s: token_url %w", env.Name, err)
+		return nil, fmt.Errorf("token_url %w", err) // checked when resolved too; a second guard
 	}
 	secret, err := g.clientSecret(false, nil)
 	if err != nil {

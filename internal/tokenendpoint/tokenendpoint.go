@@ -59,14 +59,19 @@ type Error struct {
 	MaybeProcessed bool
 	// RetryAfter is the wait a 429 or 503 asked for (RFC 9110 §10.2.3), zero when none.
 	RetryAfter time.Duration
-	Err        error // the transport or parse error, when there is one
+	// BrokeOff means an answer began but was cut short: the server was reached.
+	BrokeOff bool
+	// Unusable says why a 2xx answer held no token pleoauth can use.
+	Unusable string
+	Err      error // the transport or parse error, when there is one
 }
 
 // Reason is the OAuth error code with its description, or the HTTP status when there is no code.
 func (e *Error) Reason() string {
 	switch {
 	case e.Code != "" && e.Description != "":
-		return e.Code + ": " + e.Description
+		// Short enough that a message naming it stays on one readable line.
+		return e.Code + ": " + sanitize.Line(e.Description, 40)
 	case e.Code != "":
 		return e.Code
 	case e.Status != 0:
@@ -82,6 +87,8 @@ func (e *Error) Error() string {
 	switch {
 	case e.Untrusted:
 		fmt.Fprintf(&b, "has a TLS certificate pleoauth does not trust (%s); if the server uses a private CA, set ca_file for this environment", certReason(e.Err))
+	case e.BrokeOff:
+		fmt.Fprintf(&b, "answered, but the answer broke off (%s); try again", e.Err)
 	case e.Status == 0 && e.Err != nil:
 		fmt.Fprintf(&b, "could not be reached (%s); check your network and try again", e.Err)
 	case e.Code != "":
@@ -101,6 +108,8 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, "failed with HTTP %d; try again later", e.Status)
 	case e.Status >= 400:
 		fmt.Fprintf(&b, "failed with HTTP %d and no OAuth error (%s); check token_url", e.Status, e.kind())
+	case e.Unusable != "":
+		fmt.Fprintf(&b, "answered HTTP %d without a usable token (%s); check token_url", e.Status, e.Unusable)
 	default:
 		fmt.Fprintf(&b, "answered HTTP %d without a usable token (%s); check token_url", e.Status, e.kind())
 	}
@@ -157,11 +166,20 @@ func Classify(tokenURL string, err error) error {
 	case isTransport(err) || brokenBody(err):
 		e.Err = transportReason(err)
 		e.MaybeProcessed = !notSent(err)
+		e.BrokeOff = brokenBody(err)
 	default:
-		// A 2xx answer that x/oauth2 could not use: not JSON, or no access_token.
+		// A 2xx answer that x/oauth2 could not use. Its errors are plain text
+		// (golang.org/x/oauth2/internal/token.go), so the text is all there is to go by.
 		e.Status = http.StatusOK
 		e.Err = err
-		e.ContentType = "not an OAuth token response"
+		switch msg := err.Error(); {
+		case strings.Contains(msg, "cannot parse json"):
+			e.Unusable = "its JSON is malformed"
+		case strings.Contains(msg, "missing access_token"):
+			e.Unusable = "no access_token in it"
+		default:
+			e.Unusable = "not an OAuth token response"
+		}
 	}
 	if e.Temporary() {
 		return failure.Wrap(failure.Temporary, e)

@@ -164,7 +164,7 @@ func (s *Source) refreshAndSave(ctx context.Context, current *store.Bundle, minT
 			dead.Refused = &store.Refusal{At: s.Now().UTC(), Reason: refusal.reason}
 			_ = s.Store.Save(s.Env, &dead)
 		}
-		return Result{}, failure.NeedLogin(s.Env, fmt.Sprintf("the refresh token was refused (%s): it expired or was revoked", refusal.reason), nil)
+		return Result{}, failure.NeedLogin(s.Env, fmt.Sprintf("refresh token refused (%s): expired or revoked", refusal.reason), nil)
 	}
 	if err != nil {
 		return Result{}, err
@@ -195,7 +195,7 @@ func refused(env string, b *store.Bundle) error {
 	if b.Refused == nil {
 		return nil
 	}
-	return failure.NeedLogin(env, fmt.Sprintf("the server refused the refresh token at %s (%s)",
+	return failure.NeedLogin(env, fmt.Sprintf("refresh token refused at %s (%s)",
 		b.Refused.At.UTC().Format(time.RFC3339), b.Refused.Reason), nil)
 }
 
