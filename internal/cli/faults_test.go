@@ -47,6 +47,7 @@ var faultMatrix = []struct {
 	{devserver.FaultExpiresInMissing, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
 	{devserver.FaultNoRefreshToken, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
 	{devserver.FaultRedirect, 1, expect{ExitError, []string{"redirect", "does not follow"}}, expect{ExitError, []string{"redirect", "does not follow"}}, 1},
+	{devserver.FaultInvalidGrant, 1, expect{ExitError, []string{"invalid_grant"}}, expect{ExitLoginRequired, []string{"refresh token refused (invalid_grant", `run "pleoauth login --env local"`}}, 1},
 	{devserver.FaultRotateThenDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"could not be reached", "not retried"}}, 1},
 	{devserver.FaultRotateThenTruncate, 1, expect{ExitTemporary, []string{"broke off", "try again"}}, expect{ExitTemporary, []string{"broke off (unexpected EOF)", "not retried"}}, 1},
 }
@@ -77,7 +78,7 @@ func checkFailure(t *testing.T, r run, e expect, secrets ...string) {
 	}
 	last := lastLine(r.stderr)
 	oneLine(t, last)
-	if n := strings.Count(last, "env local"); n > 1 {
+	if n := strings.Count(last, "env local:"); n > 1 {
 		t.Errorf("error %q names the environment %d times", last, n)
 	}
 	for _, w := range append([]string{"local"}, e.want...) {
@@ -113,6 +114,12 @@ func TestFaultMatrix(t *testing.T) {
 				dev.InjectFault(tt.fault, tt.count, 1500*time.Millisecond)
 				r := h.main("token", "--env", "local")
 				checkFailure(t, r, tt.token, secrets...)
+				if tt.fault == devserver.FaultInvalidGrant {
+					if b := h.loadBundle("local"); b.Refused == nil {
+						t.Error("the refusal was not recorded")
+					}
+					before, _ = os.ReadFile(h.tokenFile("local"))
+				}
 				hs.Close() // waits for every handler, a delayed one too
 				if got := dev.Stats().TokenRequests["refresh_token"]; got != tt.refreshes {
 					t.Errorf("%d refresh requests; want %d", got, tt.refreshes)

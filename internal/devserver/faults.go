@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,7 +42,19 @@ const (
 	// sends the same refresh token again replays it, and the family is revoked.
 	FaultRotateThenDrop     Fault = "rotate-then-drop"
 	FaultRotateThenTruncate Fault = "rotate-then-truncate"
+	// FaultInvalidGrant refuses the request with invalid_grant, as when a login was revoked
+	// (and rotates nothing).
+	FaultInvalidGrant Fault = "invalid-grant"
 )
+
+// Faults lists every fault the server can show, for the admin endpoint's answer to a name it
+// does not know.
+func Faults() []Fault {
+	return []Fault{FaultDelay, FaultDrop, Fault500, Fault502, Fault503, FaultRateLimit, FaultMalformedJSON,
+		FaultHTMLError, FaultTruncated, FaultHugeBody, FaultWrongTokenType, FaultExpiresInString,
+		FaultExpiresInNegative, FaultExpiresInMissing, FaultNoRefreshToken, FaultRedirect,
+		FaultRotateThenDrop, FaultRotateThenTruncate, FaultInvalidGrant, FaultSecondCode, FaultIssMismatch}
+}
 
 // Authorize endpoint faults, applied to the redirect back to the client.
 const (
@@ -121,7 +134,22 @@ func (s *Server) serveFaults(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `want {"fault": "...", "count": N, "delay": "2s"}`, http.StatusBadRequest)
 		return
 	}
-	d, _ := time.ParseDuration(req.Delay)
+	if !slices.Contains(Faults(), req.Fault) {
+		names := make([]string, 0, len(Faults()))
+		for _, f := range Faults() {
+			names = append(names, string(f))
+		}
+		http.Error(w, fmt.Sprintf("unknown fault %q; known: %s", req.Fault, strings.Join(names, ", ")), http.StatusBadRequest)
+		return
+	}
+	var d time.Duration
+	if req.Delay != "" {
+		var err error
+		if d, err = time.ParseDuration(req.Delay); err != nil || d < 0 {
+			http.Error(w, fmt.Sprintf("delay %q is not a duration such as 2s", req.Delay), http.StatusBadRequest)
+			return
+		}
+	}
 	s.InjectFault(req.Fault, max(req.Count, 1), d)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -199,6 +227,8 @@ func (s *Server) faultyToken(next http.HandlerFunc) http.HandlerFunc {
 			synthetic(extra)
 		case FaultRedirect:
 			http.Redirect(w, r, "https://elsewhere.invalid/oauth/token", http.StatusTemporaryRedirect)
+		case FaultInvalidGrant:
+			jsonAnswer(http.StatusBadRequest, `{"error":"invalid_grant","error_description":"the refresh token was revoked"}`)
 		case FaultRotateThenDrop, FaultRotateThenTruncate:
 			answer := &heldAnswer{header: http.Header{}}
 			next(answer, r)

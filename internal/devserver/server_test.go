@@ -253,7 +253,8 @@ func TestFaultsAdminEndpoint(t *testing.T) {
 			t.Fatalf("refresh %d under the fault = %v; want temporarily_unavailable", i, err)
 		}
 	}
-	if _, err := refresh(cfg, tok.RefreshToken); err != nil {
+	fresh, err := refresh(cfg, tok.RefreshToken)
+	if err != nil {
 		t.Fatalf("refresh after the faults = %v; the refresh token must not have been spent by them", err)
 	}
 	post(`{"fault":"status-500","count":5}`)
@@ -264,7 +265,22 @@ func TestFaultsAdminEndpoint(t *testing.T) {
 	if st := s.Stats(); st.FaultsShown["status-503"] != 2 || st.FaultsShown["status-500"] != 0 {
 		t.Errorf("faults shown: %v", st.FaultsShown)
 	}
-	if code := post(`not json`); code != http.StatusBadRequest {
-		t.Errorf("a malformed fault request = %d; want 400", code)
+	for _, bad := range []string{`not json`, `{"fault":"no-such-fault"}`, `{"fault":"delay","delay":"soon"}`, `{"fault":"delay","delay":"-1s"}`} {
+		if code := post(bad); code != http.StatusBadRequest {
+			t.Errorf("POST /debug/faults %s = %d; want 400", bad, code)
+		}
+	}
+	if st := s.Stats(); st.FaultsShown["delay"] != 0 {
+		t.Errorf("a refused fault request queued a fault")
+	}
+	// invalid-grant refuses without spending the refresh token.
+	if code := post(`{"fault":"invalid-grant"}`); code != http.StatusNoContent {
+		t.Fatalf("POST invalid-grant = %d", code)
+	}
+	if _, err := refresh(cfg, fresh.RefreshToken); oauthError(err) != "invalid_grant" {
+		t.Errorf("refresh under invalid-grant = %v; want invalid_grant", err)
+	}
+	if _, err := refresh(cfg, fresh.RefreshToken); err != nil {
+		t.Errorf("refresh after invalid-grant = %v; the fault must not spend the refresh token", err)
 	}
 }
