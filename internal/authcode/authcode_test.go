@@ -109,15 +109,34 @@ func TestCheckCallback(t *testing.T) {
 
 // FuzzCheckCallback: no callback query, however malformed, panics or yields a code without the
 // right state.
+// FuzzCheckCallback: with an issuer known (RFC 9207), a callback is accepted only with this
+// login's state, one code, and no other issuer; a wrong or missing state is always the
+// state-mismatch error, which is what keeps the login waiting instead of ending it.
 func FuzzCheckCallback(f *testing.F) {
 	f.Add("code=abc&state=s")
+	f.Add("code=abc&state=s&iss=https%3A%2F%2Fauth.example")
+	f.Add("code=abc&state=s&iss=https%3A%2F%2Fauth.example%2F")
 	f.Add("error=access_denied&error_description=%3Cscript%3E&state=s")
 	f.Add("code=a&code=b&state=s")
 	f.Add("%zz&state=s")
+	f.Add("code=abc&state=wrong")
+	f.Add("code=abc")
+	f.Add("error=access_denied&state=S")
+	f.Add("code=abc&state=s&state=t")
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw)
-		code, err := CheckCallback(q, "s", "")
-		if err == nil && (q.Get("state") != "s" || code == "") {
+		code, err := CheckCallback(q, "s", "https://auth.example")
+		if q.Get("state") != "s" && !errors.Is(err, ErrStateMismatch) {
+			t.Fatalf("%q with another state: %v; want the state-mismatch error", raw, err)
+		}
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("a message of more than one line: %q", err)
+			}
+			return
+		}
+		iss := strings.TrimRight(q.Get("iss"), "/")
+		if code == "" || len(q["code"]) != 1 || (iss != "" && iss != "https://auth.example") {
 			t.Fatalf("accepted %q: code %q", raw, code)
 		}
 	})
@@ -154,6 +173,8 @@ func FuzzParsePasted(f *testing.F) {
 	f.Add("?code=abc&state=s&iss=https%3A%2F%2Fauth.example")
 	f.Add("abc")
 	f.Add("http://[::1]:8765/callback?code=%zz&state=s")
+	f.Add("http://localhost:8765/callback?code=abc&state=wrong")
+	f.Add("http://localhost:8765/callback?code=abc")
 	f.Fuzz(func(t *testing.T, pasted string) {
 		q, err := ParsePasted(pasted)
 		if err != nil {

@@ -124,9 +124,13 @@ func redactURL(u *url.URL) string {
 	return c.String()
 }
 
+// isSecretKey matches a credential's name in any case: servers and clients vary it
+// ("Access_Token"), and a leak through a capital letter is still a leak.
+func isSecretKey(k string) bool { return secretKeys[strings.ToLower(k)] }
+
 func redactValues(q url.Values) string {
 	for k, vs := range q {
-		if secretKeys[k] {
+		if isSecretKey(k) {
 			for i := range vs {
 				vs[i] = Fingerprint(vs[i])
 			}
@@ -164,9 +168,12 @@ func redactJSON(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, val := range x {
-			if s, ok := val.(string); ok && secretKeys[k] {
+			switch s, isString := val.(string); {
+			case isSecretKey(k) && isString:
 				x[k] = Fingerprint(s)
-			} else {
+			case isSecretKey(k):
+				x[k] = "(not shown)" // a number, a list or an object where a credential goes
+			default:
 				x[k] = redactJSON(val)
 			}
 		}

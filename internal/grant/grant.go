@@ -23,6 +23,8 @@ type Deps struct {
 	Stderr io.Writer
 	Getenv func(string) string
 	Now    func() time.Time
+	// Sleep waits between retries of a refresh, or until ctx ends; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// HTTPClient sends token requests; [Grant.HTTPClient] adds the environment's CA file.
 	HTTPClient *http.Client
 	Keychain   store.Keychain
@@ -126,6 +128,7 @@ func (g *Grant) source() *tokens.Source {
 		Seed:    g.d.Getenv("PLEOAUTH_REFRESH_TOKEN"),
 		Rotated: g.onRotate(),
 		Refresh: g.refresh,
+		Sleep:   g.d.Sleep,
 	}
 }
 

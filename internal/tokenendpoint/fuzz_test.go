@@ -5,15 +5,15 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/pleoauth/pleoauth/internal/config"
-	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
-	"github.com/pleoauth/pleoauth/internal/tokens"
+	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // canned answers every request with one fuzzed response, in memory.
@@ -31,13 +31,21 @@ func (c canned) RoundTrip(r *http.Request) (*http.Response, error) {
 	}, nil
 }
 
+// b64token is RFC 6750 §2.1's grammar, written out here on its own so the test does not trust
+// the code it checks: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+var b64token = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
+
 // FuzzTokenResponse feeds any token endpoint response — success or error, JSON, form or
-// garbage — through a refresh as pleoauth does it: no panic, one-line bounded messages, and a
-// token only when it passes every check.
+// garbage — through the real refresh path ("pleoauth token --force-refresh" without the command
+// line: the login's grant, its file store and lock, the refresh protocol): no panic, one-line
+// bounded messages, a store that stays readable, and a token handed out only when it is an
+// RFC 6750 b64token with a sane expiry.
 func FuzzTokenResponse(f *testing.F) {
 	f.Add(200, "application/json", []byte(`{"access_token":"at","refresh_token":"rt","token_type":"bearer","expires_in":900,"scope":"users:read"}`))
 	f.Add(200, "application/json", []byte(`{"access_token":"at","expires_in":"900"}`))
 	f.Add(200, "application/json", []byte(`{"access_token":"at","expires_in":-5,"token_type":"mac"}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"a b","expires_in":60}`))
+	f.Add(200, "application/json", []byte(`{"access_token":"a=b","expires_in":60}`))
 	f.Add(200, "application/x-www-form-urlencoded", []byte(`access_token=at&expires_in=60`))
 	f.Add(400, "application/json", []byte(`{"error":"invalid_grant","error_description":"used\nagain"}`))
 	f.Add(401, "application/json", []byte(`{"error":"invalid_client"}`))
@@ -45,30 +53,52 @@ func FuzzTokenResponse(f *testing.F) {
 	f.Add(503, "text/html", []byte(`<html>down</html>`))
 	f.Add(200, "text/html", []byte(`<html>login</html>`))
 	f.Add(302, "", []byte(``))
+	home := f.TempDir()
+	vars := map[string]string{
+		"PLEOAUTH_HOME": home, "PLEOAUTH_STORE": "file", "PLEOAUTH_ENV": "local",
+		"PLEOAUTH_CLIENT_SECRET": "secret", "PLEOAUTH_TOKEN_URL": "https://auth.example/oauth/token",
+	}
+	cfg, err := config.Load(nil, func(k string) string { return vars[k] })
+	if err != nil {
+		f.Fatal(err)
+	}
+	env, err := cfg.Environment()
+	if err != nil {
+		f.Fatal(err)
+	}
+	tokensDir := filepath.Join(home, "tokens")
 	f.Fuzz(func(t *testing.T, status int, contentType string, body []byte) {
 		if status < 100 || status > 999 {
 			return
 		}
-		env := config.Environment{Name: "fuzz", ClientID: "id", TokenURL: "https://auth.example/oauth/token", ClientAuth: config.ClientAuthBasic}
-		ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Transport: canned{status, contentType, body}})
-		tok, err := tokenendpoint.OAuth2Config(env, "secret").TokenSource(ctx, &oauth2.Token{RefreshToken: "rt"}).Token()
+		now := time.Now()
+		stored := &store.Bundle{AccessToken: "old", RefreshToken: "rt", Expiry: now.Add(-time.Minute)}
+		if err := (store.File{Dir: tokensDir}).Save("local", stored); err != nil {
+			t.Fatal(err)
+		}
+		g, err := grant.Open(cfg, env, grant.Deps{
+			Stderr: io.Discard, Getenv: func(k string) string { return vars[k] }, Now: time.Now,
+			HTTPClient: &http.Client{Transport: canned{status, contentType, body}},
+			Sleep:      func(context.Context, time.Duration) error { return nil },
+		})
 		if err != nil {
-			msg := tokenendpoint.Classify(env.TokenURL, err).Error()
-			if strings.ContainsAny(msg, "\n\r") || len(msg) > 1000 {
+			t.Fatal(err)
+		}
+		b, err := g.Token(context.Background(), grant.Request{Force: true})
+		if _, loadErr := (store.File{Dir: tokensDir}).Load("local"); loadErr != nil {
+			t.Fatalf("the store is unreadable after the response: %v", loadErr)
+		}
+		if err != nil {
+			if msg := err.Error(); strings.ContainsAny(msg, "\n\r") || len(msg) > 1000 {
 				t.Fatalf("message not one bounded line: %q", msg)
 			}
 			return
 		}
-		if tokenendpoint.CheckTokenType(tok.TokenType) != nil || tokenendpoint.CheckAccessToken(tok.AccessToken) != nil {
-			return
+		if !b64token.MatchString(b.AccessToken) {
+			t.Fatalf("an access token outside RFC 6750's b64token was handed out: %q", b.AccessToken)
 		}
-		now := time.Now()
-		b := tokens.NewBundle(tok, now, []string{"users:read"})
-		if b.Expiry.Before(now) || b.Expiry.After(now.Add(tokenendpoint.MaxLifetime+time.Second)) {
+		if b.Expiry.Before(now) || b.Expiry.After(time.Now().Add(366*24*time.Hour+time.Second)) {
 			t.Fatalf("expiry %v out of bounds for %q", b.Expiry, body)
-		}
-		if strings.ContainsAny(b.AccessToken, " \n\r\"'") {
-			t.Fatalf("an access token with unsafe characters passed: %q", b.AccessToken)
 		}
 	})
 }
