@@ -8,8 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 )
 
 func TestTraceRedacts(t *testing.T) {
