@@ -60,12 +60,16 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redirect URI %q: %w", l.OAuth2.RedirectURL, err)
 	}
+	// Goroutines that outlive the login (a browser launcher that returns late, a stray request,
+	// a paste) write through out, which goes quiet when Run returns.
+	out := &lateWriter{w: l.Stderr}
+	defer out.close()
 	// Listen before the browser opens, so the redirect always finds us.
 	receiver, err := loopback.Listen(redirect)
 	var inUse *loopback.PortInUseError
 	switch {
 	case errors.As(err, &inUse) && l.Paste != nil:
-		fmt.Fprintf(l.Stderr, "%v\nContinuing without it: paste the address instead.\n", err)
+		fmt.Fprintf(out, "%v\nContinuing without it: paste the address instead.\n", err)
 		receiver = nil
 	case err != nil:
 		return nil, err
@@ -86,17 +90,17 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	}
 	authURL := l.OAuth2.AuthCodeURL(state, opts...)
 
-	fmt.Fprintf(l.Stderr, "Open this URL in a browser to log in:\n\n    %s\n\n", authURL)
+	fmt.Fprintf(out, "Open this URL in a browser to log in:\n\n    %s\n\n", authURL)
 	if receiver != nil {
-		fmt.Fprintf(l.Stderr, "Waiting for the redirect to %s ...\n", redirect)
+		fmt.Fprintf(out, "Waiting for the redirect to %s ...\n", redirect)
 	}
 	if l.Paste != nil {
-		fmt.Fprintf(l.Stderr, "If the browser cannot reach this machine, paste the address it ends on (%s?...) here and press Enter.\n", redirect)
+		fmt.Fprintf(out, "If the browser cannot reach this machine, paste the address it ends on (%s?...) here and press Enter.\n", redirect)
 	}
 	if l.OpenBrowser != nil {
 		go func() {
 			if err := l.OpenBrowser(authURL); err != nil {
-				fmt.Fprintf(l.Stderr, "Could not open a browser (%v); open the URL above yourself.\n", err)
+				fmt.Fprintf(out, "Could not open a browser (%v); open the URL above yourself.\n", err)
 			}
 		}()
 	}
@@ -106,7 +110,7 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	if l.Waiting != nil {
 		go l.Waiting(waitCtx)
 	}
-	code, err := l.wait(waitCtx, receiver, state)
+	code, err := l.wait(waitCtx, receiver, state, out)
 	stopWaiting()
 	if err == nil && l.BeforeExchange != nil {
 		err = l.BeforeExchange(ctx)
@@ -128,7 +132,7 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 }
 
 // wait returns the code from the first valid redirect, by the listener or by paste.
-func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state string) (string, error) {
+func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state string, out io.Writer) (string, error) {
 	type outcome struct {
 		code string
 		err  error
@@ -138,7 +142,7 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state strin
 		var once sync.Once
 		stray := func(reason string) {
 			once.Do(func() {
-				fmt.Fprintf(l.Stderr, "Ignored a request to the redirect address that is not this login's: %s. Still waiting for the browser.\n", reason)
+				fmt.Fprintf(out, "Ignored a request to the redirect address that is not this login's: %s. Still waiting for the browser.\n", reason)
 			})
 		}
 		go func() {
@@ -172,7 +176,7 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state strin
 					}
 				}
 				// A mistyped paste is not the end of the login: say why and keep waiting.
-				fmt.Fprintf(l.Stderr, "That address was not accepted: %v. Paste it again.\n", err)
+				fmt.Fprintf(out, "That address was not accepted: %v. Paste it again.\n", err)
 			}
 		}()
 	}
@@ -201,4 +205,27 @@ func (l *Login) exchange(ctx context.Context, code, verifier string) (*oauth2.To
 		return nil, fmt.Errorf("token endpoint %s: %w", l.OAuth2.Endpoint.TokenURL, err)
 	}
 	return tok, nil
+}
+
+// lateWriter passes writes on until it is closed, and drops them after: a goroutine that
+// outlives the login must not write to the terminal once the command prints its result.
+type lateWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (l *lateWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return len(p), nil
+	}
+	return l.w.Write(p)
+}
+
+func (l *lateWriter) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
 }

@@ -147,6 +147,7 @@ func TestFileErrors(t *testing.T) {
 		{"unknown top-level key", "defualt_env: x\n", "defualt_env"},
 		{"client secret", "environments:\n  x:\n    client_secret: s3cr3t\n", "client_secret is not allowed"},
 		{"not YAML", "environments: [\n", "config.yaml"},
+		{"YAML error on line 4", "default_env: local\nenvironments:\n  local:\n    bad: : :\n", "line 4"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,6 +163,9 @@ func TestFileErrors(t *testing.T) {
 			}
 			if strings.Contains(msg, "s3cr3t") {
 				t.Errorf("error %q repeats the secret", msg)
+			}
+			if strings.Contains(msg, "fileConfig") || strings.Contains(msg, "config.") && !strings.Contains(msg, "config.yaml") {
+				t.Errorf("error %q shows a Go type", msg)
 			}
 		})
 	}
