@@ -14,7 +14,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/debuglog"
 	"github.com/pleoauth/pleoauth/internal/failure"
-	"github.com/pleoauth/pleoauth/internal/tokens"
+	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // Main runs pleoauth with args (without the program name) and returns the exit code.
@@ -39,7 +39,7 @@ func Main(ctx context.Context, args []string, d *Deps) int {
 // every package that can fail that way.
 func nextStep(err error) string {
 	var login *failure.LoginRequiredError
-	var lock *tokens.LockTimeoutError
+	var lock *store.LockTimeoutError
 	switch {
 	case errors.As(err, &login):
 		return fmt.Sprintf("; run \"pleoauth login --env %s\"", login.Env)
@@ -114,6 +114,7 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		newVersionCmd(d),
 		newCompletionCmd(d),
 		newPostmanEnvCmd(d),
+		newStoreKeyCmd(d),
 	)
 	usageArgs(root)
 	return root

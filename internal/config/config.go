@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,6 +35,8 @@ type Config struct {
 	LockTimeout time.Duration
 	// OnRotateTimeout bounds the on_rotate command, which runs while the refresh lock is held.
 	OnRotateTimeout time.Duration
+	// Redis is the redis store's server and its settings.
+	Redis RedisSettings
 
 	environments map[string]Environment // built-in, with config.yaml's settings merged on
 	file         fileConfig
@@ -45,7 +48,19 @@ type Config struct {
 const (
 	StoreKeyring = "keyring"
 	StoreFile    = "file"
+	StoreRedis   = "redis"
 )
+
+// RedisSettings are what the redis store needs.
+type RedisSettings struct {
+	URL      string
+	Password string // PLEOAUTH_REDIS_PASSWORD only
+	Prefix   string
+	Timeout  time.Duration
+	LockTTL  time.Duration
+	// StoreKey seals the bundles (PLEOAUTH_STORE_KEY only), base64.
+	StoreKey string
+}
 
 // Durations unless told otherwise.
 const (
@@ -56,6 +71,9 @@ const (
 	DefaultLockTimeout = 2 * time.Minute
 	// DefaultOnRotateTimeout bounds the on_rotate command.
 	DefaultOnRotateTimeout = time.Minute
+	// DefaultLockTTL is the life of the redis store's lock: longer than the longest refresh (a
+	// 30-second HTTP timeout, retries and their waits), and extended while a refresh runs.
+	DefaultLockTTL = 2 * time.Minute
 )
 
 // Load resolves the configuration from flags (which may be nil; it reads the flags of the
@@ -98,6 +116,17 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 	c.MinTTL, _ = time.ParseDuration(top["min_ttl"])
 	c.LockTimeout, _ = time.ParseDuration(top["lock_timeout"])
 	c.OnRotateTimeout, _ = time.ParseDuration(top["on_rotate_timeout"])
+	c.Redis = RedisSettings{URL: top["redis_url"], Password: top["redis_password"], Prefix: top["redis_prefix"], StoreKey: top["store_key"]}
+	c.Redis.Timeout, _ = time.ParseDuration(top["redis_timeout"])
+	c.Redis.LockTTL, _ = time.ParseDuration(top["lock_ttl"])
+	// A password belongs in a variable, never in a file or on a command line others can read.
+	if _, src := c.resolve(mustLookup("redis_url"), ""); strings.HasPrefix(src, "file") {
+		if u, err := url.Parse(c.Redis.URL); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				return nil, &UsageError{fmt.Sprintf("redis_url in %s holds a password; remove it and set PLEOAUTH_REDIS_PASSWORD (or give the whole URL in PLEOAUTH_REDIS_URL)", c.File)}
+			}
+		}
+	}
 	return c, nil
 }
 

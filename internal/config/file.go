@@ -47,6 +47,9 @@ func readFile(path string) (fileConfig, error) {
 			continue
 		}
 		s, ok := lookup(key)
+		if ok && s.NotInFile {
+			return fc, fmt.Errorf("%s: %s is not allowed in a config file; remove it and set %s", path, key, s.Var)
+		}
 		if !ok || s.PerEnv || s.fileKey() != key {
 			return fc, fileError(path, fmt.Sprintf("unknown key %q (top-level keys: %s)", key, strings.Join(topFileKeys(), ", ")))
 		}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -24,8 +25,17 @@ func (c *Config) Settings() ([]Setting, error) {
 	for _, s := range Specs() {
 		if !s.PerEnv {
 			v, src := c.resolve(s, "")
-			if s.Key == "env" {
+			switch {
+			case s.Key == "env":
 				v = c.Env
+			case s.NotInFile && v != "":
+				v = "(set, not shown)"
+			case s.NotInFile:
+				v, src = "(not set)", s.Var+" only"
+			case s.Key == "redis_url" && v != "":
+				if u, err := url.Parse(v); err == nil {
+					v = u.Redacted()
+				}
 			}
 			out = append(out, Setting{Key: s.Key, Value: v, Source: src})
 			continue

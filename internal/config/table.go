@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -62,13 +64,20 @@ func Specs() []Spec {
 		{Key: "env", FileKey: "default_env", Var: "PLEOAUTH_ENV", Flag: "env", Short: "e", Default: "staging",
 			Help: "environment to use (staging, production, local or one from config.yaml)", check: checkEnvName},
 		{Key: "store", Var: "PLEOAUTH_STORE", Flag: "store", Default: StoreKeyring,
-			Help: `where tokens are kept: "keyring" (OS keychain, the default) or "file"`, check: oneOf(StoreKeyring, StoreFile)},
+			Help: `where tokens are kept: "keyring" (OS keychain, the default), "file", or "redis" (shared by a fleet)`, check: oneOf(StoreKeyring, StoreFile, StoreRedis)},
 		{Key: "min_ttl", Var: "PLEOAUTH_MIN_TTL", Flag: "min-ttl", Default: DefaultMinTTL.String(),
 			Help: "the token handed out stays valid at least this long", check: duration(0)},
 		{Key: "lock_timeout", Var: "PLEOAUTH_LOCK_TIMEOUT", Flag: "lock-timeout", Default: DefaultLockTimeout.String(),
 			Help: "how long to wait for another pleoauth's refresh of the same login", check: duration(time.Nanosecond)},
 		{Key: "on_rotate_timeout", Var: "PLEOAUTH_ON_ROTATE_TIMEOUT", Default: DefaultOnRotateTimeout.String(),
 			Help: "how long the on_rotate command may run", check: duration(time.Nanosecond)},
+		{Key: "redis_url", Var: "PLEOAUTH_REDIS_URL", Help: "the Redis server of the redis store: redis://host:6379/0, rediss://… (TLS), or unix:///path", check: checkRedisURL},
+		{Key: "redis_prefix", Var: "PLEOAUTH_REDIS_PREFIX", Default: "pleoauth:", Help: "the prefix of every key the redis store writes"},
+		{Key: "redis_timeout", Var: "PLEOAUTH_REDIS_TIMEOUT", Default: "5s", Help: "how long a Redis call may take", check: duration(time.Millisecond)},
+		{Key: "lock_ttl", Var: "PLEOAUTH_LOCK_TTL", Default: DefaultLockTTL.String(),
+			Help: "how long the redis store's lock lives unless its holder extends it (longer than a refresh with its retries)", check: duration(time.Second)},
+		{Key: "redis_password", Var: "PLEOAUTH_REDIS_PASSWORD", NotInFile: true, Help: "the Redis password (never on the command line, never in config.yaml)"},
+		{Key: "store_key", Var: "PLEOAUTH_STORE_KEY", NotInFile: true, Help: `the key that seals bundles in Redis: 32 bytes, base64 ("pleoauth store-key" makes one)`},
 		perEnv("auth_server_url", "authorization server; the endpoint URLs derive from it", CheckServerURL, func(e *Environment) *string { return &e.AuthServerURL }),
 		derived(perEnv("authorize_url", "authorization endpoint (default: {auth_server_url}/oauth/authorize)", CheckServerURL, func(e *Environment) *string { return &e.AuthorizeURL })),
 		derived(perEnv("token_url", "token endpoint (default: {auth_server_url}/oauth/token)", CheckServerURL, func(e *Environment) *string { return &e.TokenURL })),
@@ -194,6 +203,28 @@ func duration(least time.Duration) func(string) error {
 		}
 		return nil
 	}
+}
+
+// checkRedisURL accepts what go-redis parses: redis://, rediss:// (TLS) and unix://.
+func checkRedisURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil {
+		return errors.New("is not a URL") // the value may hold a password: not repeated
+	}
+	shown := u.Redacted()
+	switch u.Scheme {
+	case "redis", "rediss":
+		if u.Host == "" {
+			return fmt.Errorf("%q names no host", shown)
+		}
+	case "unix":
+		if u.Path == "" {
+			return fmt.Errorf("%q names no socket", shown)
+		}
+	default:
+		return fmt.Errorf("%q is not a redis://, rediss:// or unix:// URL", shown)
+	}
+	return nil
 }
 
 func checkRedirectURI(v string) error {

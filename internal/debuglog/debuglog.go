@@ -140,6 +140,18 @@ func redactValues(q url.Values) string {
 	return s
 }
 
+// plainNames reports whether every parameter name is a plain word, as form fields are.
+func plainNames(q url.Values) bool {
+	for k := range q {
+		if k == "" || strings.IndexFunc(k, func(r rune) bool {
+			return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-' || r == '.')
+		}) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // redactBody shows a form or JSON body with its credentials fingerprinted, and of anything else
 // only its size and type.
 func redactBody(body []byte, contentType string) string {
@@ -150,8 +162,10 @@ func redactBody(body []byte, contentType string) string {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case mt == "application/x-www-form-urlencoded":
+		// Shown only when it is a form: a body that only claims to be one (JSON, say) would
+		// parse into one long name, which no secret name matches.
 		q, err := url.ParseQuery(string(body))
-		if err == nil {
+		if err == nil && plainNames(q) {
 			return redactValues(q) + cut
 		}
 	case strings.Contains(mt, "json"):

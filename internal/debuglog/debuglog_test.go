@@ -66,6 +66,7 @@ func FuzzRedactBody(f *testing.F) {
 	f.Add("code_verifier", "s3cr3t-VALUE-3", "application/x-www-form-urlencoded", uint8(2), uint16(0))
 	f.Add("CLIENT_SECRET", "s3cr3t-VALUE-4", "text/plain", uint8(3), uint16(4090))
 	f.Add("token", "s3cr3t-VALUE-5", "application/json", uint8(4), uint16(0))
+	f.Add("Code", "0000000A", "application/x-www-form-urlencoded", uint8(0), uint16(0)) // JSON sent as a form
 	f.Fuzz(func(t *testing.T, key, value, ctype string, shape uint8, pad uint16) {
 		if !isSecretKey(key) || len(value) < 8 || !utf8.ValidString(value) {
 			return

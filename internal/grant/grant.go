@@ -54,7 +54,13 @@ type Grant struct {
 	cfg   *config.Config
 	d     Deps
 	store Store
-	locks tokens.FileLock
+	locks locker
+}
+
+// locker serialises the changes to one login: a file lock on one machine, a Redis lock across
+// a fleet.
+type locker interface {
+	Lock(ctx context.Context, name string) (unlock func(), err error)
 }
 
 // Open returns env's login as cfg configures it. It touches nothing yet but the folder
@@ -64,16 +70,31 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 		return nil, fmt.Errorf("env %s: PLEOAUTH_HOME %w", env.Name, err)
 	}
 	g := &Grant{Env: env, cfg: cfg, d: d}
+	waiting := func(holder string) {
+		if holder != "" {
+			holder = " (" + holder + ")"
+		}
+		fmt.Fprintf(d.Stderr, "pleoauth: waiting for another pleoauth%s to finish refreshing env %s…\n", holder, env.Name)
+	}
+	if cfg.Store == config.StoreRedis {
+		r, err := g.openRedis()
+		if err != nil {
+			return nil, err
+		}
+		g.store = r
+		g.locks = store.RedisLock{R: r, Timeout: cfg.LockTimeout, Waiting: waiting}
+		return g, nil
+	}
 	g.store = g.openStore()
 	g.locks = tokens.FileLock{
 		Dir:     filepath.Join(cfg.Home, "locks"),
 		Timeout: cfg.LockTimeout,
 		Waiting: func(pid int) {
-			holder := "another pleoauth"
+			holder := ""
 			if pid > 0 {
-				holder = fmt.Sprintf("another pleoauth (pid %d)", pid)
+				holder = fmt.Sprintf("pid %d", pid)
 			}
-			fmt.Fprintf(d.Stderr, "pleoauth: waiting for %s to finish refreshing env %s…\n", holder, env.Name)
+			waiting(holder)
 		},
 	}
 	return g, nil

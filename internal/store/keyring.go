@@ -196,26 +196,36 @@ func (k Keyring) Delete(env string) error {
 // seal encrypts plain with AES-256-GCM; the environment's name is authenticated with it, so a
 // bundle copied to another environment's file does not open.
 func seal(key, plain []byte, env string) ([]byte, error) {
+	return sealWith(key, plain, fileMagic, fileMagic+env)
+}
+
+func unseal(key, sealed []byte, env string) ([]byte, error) {
+	return unsealWith(key, sealed, fileMagic, fileMagic+env)
+}
+
+// sealWith encrypts plain with AES-256-GCM under key: magic, a random nonce, the ciphertext.
+// aad is authenticated with it and must be given again to open it.
+func sealWith(key, plain []byte, magic, aad string) ([]byte, error) {
 	aead, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
 	nonce := make([]byte, aead.NonceSize())
 	_, _ = rand.Read(nonce)
-	out := append([]byte(fileMagic), nonce...)
-	return aead.Seal(out, nonce, plain, []byte(fileMagic+env)), nil
+	out := append([]byte(magic), nonce...)
+	return aead.Seal(out, nonce, plain, []byte(aad)), nil
 }
 
-func unseal(key, sealed []byte, env string) ([]byte, error) {
+func unsealWith(key, sealed []byte, magic, aad string) ([]byte, error) {
 	aead, err := newGCM(key)
 	if err != nil {
 		return nil, err
 	}
-	if len(sealed) < len(fileMagic)+aead.NonceSize() || string(sealed[:len(fileMagic)]) != fileMagic {
-		return nil, errors.New("not an encrypted pleoauth bundle")
+	if len(sealed) < len(magic)+aead.NonceSize() || string(sealed[:len(magic)]) != magic {
+		return nil, errors.New("not a sealed pleoauth bundle")
 	}
-	rest := sealed[len(fileMagic):]
-	return aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(fileMagic+env))
+	rest := sealed[len(magic):]
+	return aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(aad))
 }
 
 func newGCM(key []byte) (cipher.AEAD, error) {

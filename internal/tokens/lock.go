@@ -38,21 +38,6 @@ type FileLock struct {
 	NoticeAfter time.Duration
 }
 
-// LockTimeoutError reports a lock that another process held past the wait's bound.
-type LockTimeoutError struct {
-	Path      string
-	Waited    time.Duration
-	HolderPID int
-}
-
-func (e *LockTimeoutError) Error() string {
-	holder := "another pleoauth process"
-	if e.HolderPID > 0 {
-		holder = fmt.Sprintf("another pleoauth process (pid %d)", e.HolderPID)
-	}
-	return fmt.Sprintf("%s held the lock %s for more than %s", holder, e.Path, e.Waited)
-}
-
 // Lock waits for name's lock until ctx ends or the timeout passes, and returns the function that
 // releases it. The lock folder must be private and the lock file a plain file: a symbolic link
 // planted there would make pleoauth create or truncate a file elsewhere.
@@ -114,7 +99,11 @@ func (l FileLock) wait(ctx context.Context, fl *flock.Flock, path string) (bool,
 	case ctx.Err() != nil:
 		return false, ctx.Err()
 	case errors.Is(err, context.DeadlineExceeded):
-		return false, failure.Wrap(failure.Temporary, &LockTimeoutError{Path: path, Waited: timeout, HolderPID: holderPID(path)})
+		holder := ""
+		if pid := holderPID(path); pid > 0 {
+			holder = fmt.Sprintf("pid %d", pid)
+		}
+		return false, failure.Wrap(failure.Temporary, &store.LockTimeoutError{Lock: path, Waited: timeout, Holder: holder})
 	default:
 		return false, fmt.Errorf("lock %s: %w", path, err)
 	}

@@ -1,0 +1,65 @@
+package grant
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/url"
+	"os"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/store"
+)
+
+// openRedis connects the redis store: the server from redis_url, the password from
+// PLEOAUTH_REDIS_PASSWORD (or the URL, when the URL came from a variable), TLS for rediss://
+// trusting the environment's ca_file too, and the store key from PLEOAUTH_STORE_KEY. Nothing is
+// written to local disk. A missing or bad setting is an error, never a fall back to a local
+// store.
+func (g *Grant) openRedis() (*store.Redis, error) {
+	rs := g.cfg.Redis
+	if rs.URL == "" {
+		return nil, failure.Wrap(failure.Usage, fmt.Errorf("env %s: the redis store needs PLEOAUTH_REDIS_URL (or redis_url in %s)", g.Env.Name, g.cfg.File))
+	}
+	if rs.StoreKey == "" {
+		return nil, failure.Wrap(failure.Usage, fmt.Errorf("env %s: the redis store needs PLEOAUTH_STORE_KEY, the key the fleet shares; make one with \"pleoauth store-key\"", g.Env.Name))
+	}
+	key, err := store.DecodeStoreKey(rs.StoreKey)
+	if err != nil {
+		return nil, failure.Wrap(failure.Usage, fmt.Errorf("env %s: %w", g.Env.Name, err))
+	}
+	shown := rs.URL
+	if u, err := url.Parse(rs.URL); err == nil {
+		shown = u.Redacted()
+	}
+	opts, err := redis.ParseURL(rs.URL)
+	if err != nil {
+		return nil, failure.Wrap(failure.Usage, fmt.Errorf("redis_url %s: %v", shown, err))
+	}
+	if rs.Password != "" {
+		opts.Password = rs.Password
+	}
+	if opts.TLSConfig != nil {
+		opts.TLSConfig.MinVersion = tls.VersionTLS12
+		if g.Env.CAFile != "" {
+			pem, err := os.ReadFile(g.Env.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("env %s: ca_file: %w", g.Env.Name, err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil {
+				pool = x509.NewCertPool()
+			}
+			pool.AppendCertsFromPEM(pem)
+			opts.TLSConfig.RootCAs = pool
+		}
+	}
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = rs.Timeout, rs.Timeout, rs.Timeout
+	// No retries inside the client: a compare-and-set resent after a lost answer would be
+	// refused as a conflict although it was applied. The protocol above decides what to retry.
+	opts.MaxRetries = -1
+	opts.PoolSize = 2
+	return &store.Redis{Client: redis.NewClient(opts), URL: shown, Prefix: rs.Prefix, Key: key, LockTTL: rs.LockTTL, Timeout: rs.Timeout}, nil
+}
