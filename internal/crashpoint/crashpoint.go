@@ -1,11 +1,14 @@
 // Package crashpoint stops the process at named points of a save or a refresh, in test builds
-// only (go build -tags crashpoints, with PLEOAUTH_CRASH_AT naming the point), so that tests can
-// prove what holds after a crash at each point instead of killing at random moments. In other
-// builds [Hit] does nothing.
+// only (go build -tags crashpoints): PLEOAUTH_CRASH_AT names the point where it kills itself,
+// PLEOAUTH_STOP_AT the point where it stops itself (SIGSTOP, until a SIGCONT), so that tests can
+// prove what holds at each point instead of signalling at random moments. In other builds
+// [Hit] does nothing.
 package crashpoint
 
 // The points, in the order a refresh passes them.
 const (
+	// LockHeld: the refresh lock is held; nothing is sent yet.
+	LockHeld = "lock-held"
 	// RefreshAnswered: the server answered a refresh (and rotated the refresh token); nothing
 	// is saved yet.
 	RefreshAnswered = "refresh-answered"

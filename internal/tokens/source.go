@@ -148,7 +148,9 @@ func (s *Source) Import(ctx context.Context, refreshToken string, minTTL time.Du
 
 // refreshAndSave runs one refresh of current, with the lock held, and keeps its answer.
 func (s *Source) refreshAndSave(ctx context.Context, current *store.Bundle, minTTL time.Duration) (Result, error) {
-	// Before the refresh token is spent, make sure its successor can be kept.
+	crashpoint.Hit(crashpoint.LockHeld)
+	// Before the refresh token is spent, make sure its successor can be kept (and, for a lock
+	// that can expire, that it is still held).
 	if err := s.Store.Check(); err != nil {
 		return Result{}, fmt.Errorf("env %s: not refreshed, as the new tokens could not be saved: %w", s.Env, err)
 	}

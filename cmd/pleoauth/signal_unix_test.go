@@ -1,0 +1,6 @@
+package main
+
+import "syscall"
+
+// contSignal lets a stopped process go on.
+const contSignal = syscall.SIGCONT
