@@ -211,3 +211,42 @@ func login(b *testing.B, base string, st store.File) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkTokenCachedRedis runs, interleaved, the cached path of "pleoauth token" on the redis
+// store (a real redis-server on loopback) and on the file store, and reports the ratio (the
+// target: at most 1.5).
+func BenchmarkTokenCachedRedis(b *testing.B) {
+	bin := build(b)
+	srv := oauthtest.StartRedis(b)
+	key := store.NewStoreKey()
+	k, _ := store.DecodeStoreKey(key)
+	rs := &store.Redis{Client: srv.Client(), URL: srv.URL(), Key: k, Timeout: 5 * time.Second}
+	unlock, err := store.RedisLock{R: rs, Timeout: 5 * time.Second}.Lock(context.Background(), "local")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := rs.Save("local", validBundle()); err != nil {
+		b.Fatal(err)
+	}
+	unlock()
+	rhome := filepath.Join(b.TempDir(), "rhome")
+	redisEnv := append(baseEnv(rhome, "redis"), "PLEOAUTH_REDIS_URL="+srv.URL(), "PLEOAUTH_STORE_KEY="+key)
+
+	home := filepath.Join(b.TempDir(), "home")
+	if err := (store.File{Dir: filepath.Join(home, "tokens")}).Save("local", validBundle()); err != nil {
+		b.Fatal(err)
+	}
+	fileEnv := baseEnv(home, "file")
+
+	var fileTok, redisTok []sample
+	b.ResetTimer()
+	for b.Loop() {
+		fileTok = append(fileTok, runOnce(b, fileEnv, bin+"/pleoauth", "token"))
+		redisTok = append(redisTok, runOnce(b, redisEnv, bin+"/pleoauth", "token"))
+	}
+	b.StopTimer()
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(median(fileTok)), "file-token-ms")
+	b.ReportMetric(ms(median(redisTok)), "redis-token-ms")
+	b.ReportMetric(float64(median(redisTok))/float64(median(fileTok)), "redis/file")
+}

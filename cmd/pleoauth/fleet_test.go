@@ -271,6 +271,9 @@ func TestFleetRedisDownWrongKeyAndNothingInTheClear(t *testing.T) {
 	if len(access) < 8 || len(refresh) < 8 {
 		t.Fatalf("no tokens to look for: %q %q", access, refresh)
 	}
+	if r := f.run(1, "doctor"); !strings.Contains(r.stdout, "redis store: the lock taken and released, a sealed bundle written, read back and removed") {
+		t.Errorf("doctor on a host: %v; want the Redis round trip", r)
+	}
 	c := f.redis.Client()
 	keys := c.Keys(t.Context(), "*").Val()
 	if len(keys) == 0 {

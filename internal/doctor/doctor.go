@@ -64,6 +64,12 @@ func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps) []
 	}
 	if err := g.Check(); err != nil {
 		add("store", "fail", err.Error(), "see the message; --store file keeps tokens in a 0600 file instead")
+	} else if g.StoreName() == config.StoreRedis {
+		if err := g.ProbeStore(ctx); err != nil {
+			add("store", "fail", err.Error(), "check PLEOAUTH_REDIS_URL, PLEOAUTH_REDIS_PASSWORD and PLEOAUTH_STORE_KEY")
+		} else {
+			add("store", "ok", "redis store: the lock taken and released, a sealed bundle written, read back and removed", "")
+		}
 	} else {
 		add("store", "ok", g.StoreName()+" store: a file written and removed in "+filepath.Join(cfg.Home, "tokens"), "")
 	}

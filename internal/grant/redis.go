@@ -1,11 +1,14 @@
 package grant
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -62,4 +65,33 @@ func (g *Grant) openRedis() (*store.Redis, error) {
 	opts.MaxRetries = -1
 	opts.PoolSize = 2
 	return &store.Redis{Client: redis.NewClient(opts), URL: shown, Prefix: rs.Prefix, Key: key, LockTTL: rs.LockTTL, Timeout: rs.Timeout}, nil
+}
+
+// probeName is the login the doctor's Redis round trip uses; no environment is named so.
+const probeName = "pleoauth-doctor-probe"
+
+// ProbeStore proves the redis store end to end, for the doctor: its lock taken and released, a
+// sealed bundle written, read back and removed. Other stores have nothing beyond [Grant.Check].
+func (g *Grant) ProbeStore(ctx context.Context) error {
+	r, ok := g.store.(*store.Redis)
+	if !ok {
+		return nil
+	}
+	unlock, err := g.locks.Lock(ctx, probeName)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	want := &store.Bundle{AccessToken: "probe", RefreshToken: "probe", Expiry: g.d.Now().Add(time.Minute)}
+	if err := r.Save(probeName, want); err != nil {
+		return err
+	}
+	got, err := r.Load(probeName)
+	if err == nil && got.AccessToken != want.AccessToken {
+		err = errors.New("the bundle read back differs")
+	}
+	if delErr := r.Delete(probeName); err == nil {
+		err = delErr
+	}
+	return err
 }
