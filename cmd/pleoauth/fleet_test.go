@@ -290,6 +290,24 @@ func TestFleetRedisDownWrongKeyAndNothingInTheClear(t *testing.T) {
 		}
 	}
 
+	// Nothing secret on any machine's disk either.
+	for _, env := range f.env {
+		for _, kv := range env {
+			home, ok := strings.CutPrefix(kv, "PLEOAUTH_HOME=")
+			if !ok {
+				continue
+			}
+			_ = filepath.WalkDir(home, func(path string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					if data, _ := os.ReadFile(path); bytes.Contains(data, []byte(access)) || bytes.Contains(data, []byte(refresh)) {
+						t.Errorf("%s holds a token", path)
+					}
+				}
+				return nil
+			})
+		}
+	}
+
 	before := f.dev.Stats().TokenRequests["refresh_token"]
 	wrong := f.command(1, []string{"PLEOAUTH_STORE_KEY=" + store.NewStoreKey()}, "token", "--force-refresh")
 	out, err := wrong.CombinedOutput()
