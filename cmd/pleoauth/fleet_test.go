@@ -332,6 +332,22 @@ func TestFleetRedisDownWrongKeyAndNothingInTheClear(t *testing.T) {
 	if r := f.run(1, "token"); r.code != 0 || strings.TrimSpace(r.stdout) != access {
 		t.Errorf("after Redis came back: %v; want the same token", r)
 	}
+
+	// A logout on one machine logs the whole fleet out; an import on another starts it again.
+	if r := f.run(1, "logout"); r.code != 0 {
+		t.Fatalf("logout: %v", r)
+	}
+	if r := f.run(0, "token"); r.code != 4 {
+		t.Errorf("token on the laptop after a host logged out: %v; want exit 4", r)
+	}
+	imp := f.command(0, nil, "import-refresh-token")
+	imp.Stdin = strings.NewReader(refresh + "\n")
+	if out, err := imp.CombinedOutput(); exitCode(err) != 0 {
+		t.Fatalf("import on the laptop: exit %d: %s", exitCode(err), out)
+	}
+	if r := f.run(1, "token"); r.code != 0 || strings.TrimSpace(r.stdout) == access {
+		t.Errorf("token on the host after the laptop's import: %v; want a new token", r)
+	}
 }
 
 // waitFor polls until cond holds (at most a minute): for states the test reaches for sure,
