@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -34,25 +35,32 @@ func TestConcurrentTokenProcesses(t *testing.T) {
 				extra = append(extra, keychaintest.Require(t).Env...)
 			}
 			w := newWorld(t, tt.ttl, extra...)
+			// Two profiles at once, half the processes each: one refresh per profile per round.
 			w.login()
+			saved := w.env
+			w.env = append(slices.Clone(w.env), "PLEOAUTH_PROFILE=second")
+			w.login()
+			w.env = saved
 			const procs, rounds = 32, 5
 			for round := 1; round <= rounds; round++ {
 				waitForExpiry(t, w)
 				before := w.stats().TokensIssued["refresh_token"]
-				results := storm(t, w, procs, "token", "--min-ttl", "100ms")
-				tokens := map[string]int{}
-				for _, r := range results {
+				results := storm(t, w, procs, func(i int) []string {
+					return []string{"token", "--min-ttl", "100ms", "--profile", []string{"default", "second"}[i%2]}
+				})
+				tokens := [2]map[string]int{{}, {}}
+				for i, r := range results {
 					if r.code != 0 {
 						t.Fatalf("round %d: a process failed: %v", round, r)
 					}
-					tokens[strings.TrimSpace(r.stdout)]++
+					tokens[i%2][strings.TrimSpace(r.stdout)]++
 				}
-				if len(tokens) != 1 {
-					t.Errorf("round %d: %d different tokens printed; want 1", round, len(tokens))
+				if len(tokens[0]) != 1 || len(tokens[1]) != 1 {
+					t.Errorf("round %d: %d and %d different tokens printed for the two profiles; want 1 each", round, len(tokens[0]), len(tokens[1]))
 				}
 				st := w.stats()
-				if got := st.TokensIssued["refresh_token"] - before; got != 1 {
-					t.Errorf("round %d: %d refreshes; want exactly 1", round, got)
+				if got := st.TokensIssued["refresh_token"] - before; got != 2 {
+					t.Errorf("round %d: %d refreshes; want exactly 1 per profile", round, got)
 				}
 				if st.FamiliesRevoked != 0 || st.TokenErrors["invalid_grant"] != 0 {
 					t.Fatalf("round %d: the refresh token family was revoked: %+v", round, st)
@@ -62,12 +70,13 @@ func TestConcurrentTokenProcesses(t *testing.T) {
 	}
 }
 
-// storm starts n pleoauth processes as close together as possible and waits for all.
-func storm(t *testing.T, w *world, n int, args ...string) []result {
+// storm starts n pleoauth processes as close together as possible, the i-th with args(i), and
+// waits for all.
+func storm(t *testing.T, w *world, n int, args func(i int) []string) []result {
 	t.Helper()
 	cmds := make([]*cmdOutput, n)
 	for i := range cmds {
-		cmds[i] = &cmdOutput{cmd: w.command(args...)}
+		cmds[i] = &cmdOutput{cmd: w.command(args(i)...)}
 		cmds[i].cmd.Stdout, cmds[i].cmd.Stderr = &cmds[i].stdout, &cmds[i].stderr
 	}
 	var wg sync.WaitGroup
@@ -92,7 +101,8 @@ type cmdOutput struct {
 	stdout, stderr bytes.Buffer
 }
 
-// waitForExpiry waits until the stored access token has expired, so the next caller must refresh.
+// waitForExpiry waits until every profile's stored access token has expired, so the next
+// caller of each must refresh.
 func waitForExpiry(t *testing.T, w *world) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -101,7 +111,15 @@ func waitForExpiry(t *testing.T, w *world) {
 		if r.code != 0 && r.code != 4 {
 			t.Fatalf("status: %v", r)
 		}
-		if st["expired"] == true {
+		expired := st["expired"] == true
+		if profiles, ok := st["profiles"].([]any); ok {
+			for _, p := range profiles {
+				if m, _ := p.(map[string]any); m["expired"] != true {
+					expired = false
+				}
+			}
+		}
+		if expired {
 			return
 		}
 		if time.Now().After(deadline) {

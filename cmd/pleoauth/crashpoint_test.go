@@ -36,6 +36,12 @@ func TestCrashPoints(t *testing.T) {
 				w := newWorld(t, 15*time.Minute, extra...)
 				w.bin = buildTagged(t, "crashpoints") // kills itself at PLEOAUTH_CRASH_AT
 				w.login()
+				// A second profile beside it: a crash in one login's refresh never touches another.
+				saved := w.env
+				w.env = append(slices.Clone(w.env), "PLEOAUTH_PROFILE=second")
+				w.login()
+				w.env = saved
+				secondAccess := w.run("token", "--profile", "second").stdout
 				oldAccess := w.run("token").stdout
 				oldRefresh := w.run("export-refresh-token", "--keep").stdout
 
@@ -69,6 +75,12 @@ func TestCrashPoints(t *testing.T) {
 				}
 
 				next := w.run("token", "--force-refresh")
+				if r := w.run("token", "--profile", "second"); r.code != 0 || r.stdout != secondAccess {
+					t.Errorf("the second profile after a crash in the default one's refresh: %v", r)
+				}
+				if r := w.run("token", "--profile", "second", "--force-refresh"); r.code != 0 {
+					t.Errorf("the second profile's refresh after the crash: %v", r)
+				}
 				s := w.stats()
 				if p.loseItAt {
 					if next.code != 4 || !strings.Contains(next.stderr, "refused") || !strings.Contains(next.stderr, "pleoauth login") {

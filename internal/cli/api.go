@@ -90,38 +90,13 @@ func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path st
 	}
 
 	env := g.Env
-	if env.APIURL == "" {
-		return fmt.Errorf("env %s has no api_url; set api_url for it in config.yaml", env.Name)
-	}
-	httpClient, err := g.HTTPClient()
+	client, err := apiClient(g)
 	if err != nil {
 		return err
 	}
-	client := &api.Client{
-		BaseURL:    env.APIURL,
-		HTTPClient: httpClient,
-		Token: func(ctx context.Context, force bool) (string, error) {
-			b, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL(), Force: force})
-			if err != nil {
-				return "", err
-			}
-			return b.AccessToken, nil
-		},
-	}
 	resp, err := client.Do(ctx, api.Request{Method: o.Method, Path: path, Body: body, Headers: headers})
 	if err != nil {
-		var te *api.TransportError
-		if errors.As(err, &te) && tokenendpoint.IsCertificate(err) {
-			return fmt.Errorf("env %s: %s has a TLS certificate pleoauth does not trust; if it uses a private CA, set ca_file for env %s", env.Name, te.URL, env.Name)
-		}
-		if errors.As(err, &te) {
-			return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %w", env.Name, err))
-		}
-		var tokenErr *api.TokenError
-		if errors.As(err, &tokenErr) {
-			return tokenErr.Err // already names the environment and the next step
-		}
-		return fmt.Errorf("env %s: %w", env.Name, err)
+		return apiError(g, err)
 	}
 	defer resp.Body.Close()
 
@@ -173,4 +148,44 @@ func statusError(env string, resp *http.Response) error {
 	default:
 		return msg
 	}
+}
+
+// apiClient sends requests to the login's environment's API with its token, refreshed first
+// when needed and once more on a 401.
+func apiClient(g *grant.Grant) (*api.Client, error) {
+	if g.Env.APIURL == "" {
+		return nil, fmt.Errorf("env %s has no api_url; set api_url for it in config.yaml", g.Env.Name)
+	}
+	httpClient, err := g.HTTPClient()
+	if err != nil {
+		return nil, err
+	}
+	return &api.Client{
+		BaseURL:    g.Env.APIURL,
+		HTTPClient: httpClient,
+		Token: func(ctx context.Context, force bool) (string, error) {
+			b, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL(), Force: force})
+			if err != nil {
+				return "", err
+			}
+			return b.AccessToken, nil
+		},
+	}, nil
+}
+
+// apiError words a failed API request: an untrusted certificate, the network, or the token.
+func apiError(g *grant.Grant, err error) error {
+	env := g.Env
+	var te *api.TransportError
+	if errors.As(err, &te) && tokenendpoint.IsCertificate(err) {
+		return fmt.Errorf("env %s: %s has a TLS certificate pleoauth does not trust; if it uses a private CA, set ca_file for env %s", env.Name, te.URL, env.Name)
+	}
+	if errors.As(err, &te) {
+		return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %w", env.Name, err))
+	}
+	var tokenErr *api.TokenError
+	if errors.As(err, &tokenErr) {
+		return tokenErr.Err // already names the environment and the next step
+	}
+	return fmt.Errorf("env %s: %w", env.Name, err)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/grant"
 )
 
 func newCompletionCmd(d *Deps) *cobra.Command {
@@ -52,5 +53,25 @@ func completeEnv(d *Deps) cobra.CompletionFunc {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		return cfg.Names(), cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeProfile offers the profiles that have a login stored for the selected environment.
+func completeProfile(d *Deps) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		cfg, err := config.Load(cmd.Flags(), d.Getenv)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		env, err := cfg.Environment()
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		g, err := grant.Open(cfg, env, d.grantDeps())
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		profiles, _ := g.Profiles()
+		return profiles, cobra.ShellCompDirectiveNoFileComp
 	}
 }

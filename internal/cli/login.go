@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -65,6 +66,9 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	}
 	if o.Timeout <= 0 {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--timeout must be positive, got %s", o.Timeout))
+	}
+	if o.Subject != "" && !isSubjectURN(o.Subject) {
+		return failure.Wrap(failure.Usage, fmt.Errorf("--subject %q is not a Pleo subject URN such as urn:pleo:company:<uuid>", o.Subject))
 	}
 	env := g.Env
 	// A CI job has nobody to log in: fail at once rather than wait for a browser, unless a
@@ -128,9 +132,32 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	case err != nil:
 		return err // logged in, but the on_rotate command failed
 	}
-	fmt.Fprintf(d.Stderr, "Logged in to %s. Access token valid until %s (scope: %s); refresh token %s. Stored in the %s store.\n",
-		env.Name, bundle.Expiry.Format(time.RFC3339), bundle.Scope, held(bundle.RefreshToken != ""), g.StoreName())
+	// Whose login this is, as the API says (Pleo: GET /v1/introspect), kept for status; a
+	// server without that route leaves the subject the login asked for, if any.
+	subject := o.Subject
+	if c, err := apiClient(g); err == nil {
+		if id, _, err := c.Introspect(ctx); err == nil && id.SubjectURN != "" {
+			subject = id.SubjectURN
+		}
+	}
+	if subject != "" {
+		if err := g.RecordSubject(ctx, subject); err != nil {
+			fmt.Fprintf(d.Stderr, "pleoauth: the login's subject was not recorded (%v)\n", err)
+		}
+	}
+	who := ""
+	if subject != "" {
+		who = " as " + subject
+	}
+	fmt.Fprintf(d.Stderr, "Logged in to %s (profile %s)%s. Access token valid until %s (scope: %s); refresh token %s. Stored in the %s store.\n",
+		env.Name, g.Profile, who, bundle.Expiry.Format(time.RFC3339), bundle.Scope, held(bundle.RefreshToken != ""), g.StoreName())
 	return nil
+}
+
+// isSubjectURN checks the shape of a Pleo subject: urn:pleo:<kind>:<uuid>, such as
+// urn:pleo:company:<uuid> (compiled here, not at start-up, which "pleoauth token" pays for).
+func isSubjectURN(s string) bool {
+	return regexp.MustCompile(`^urn:pleo:[a-z]+:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`).MatchString(s)
 }
 
 func held(ok bool) string {

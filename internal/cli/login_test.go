@@ -85,7 +85,7 @@ func TestLoginSendsPleoShapedRequests(t *testing.T) {
 		tokenReq, tokenForm = r, form
 	}}
 	h.transport = recorder
-	r := h.main("login", "--env", "local", "--subject", "urn:pleo:company:abc")
+	r := h.main("login", "--env", "local", "--subject", "urn:pleo:company:3f2c6d1e-0000-4000-8000-000000000abc")
 	if r.code != ExitOK {
 		t.Fatalf("login exit %d: %s", r.code, r.stderr)
 	}
@@ -95,7 +95,7 @@ func TestLoginSendsPleoShapedRequests(t *testing.T) {
 	if authQuery.Has("code_verifier") || authQuery.Has("client_secret") {
 		t.Errorf("authorization URL carries a secret: %v", authQuery)
 	}
-	if got := authQuery.Get("urn_pleo_params_oauth_subject"); got != "urn:pleo:company:abc" {
+	if got := authQuery.Get("urn_pleo_params_oauth_subject"); got != "urn:pleo:company:3f2c6d1e-0000-4000-8000-000000000abc" {
 		t.Errorf("subject parameter = %q", got)
 	}
 	if len(authQuery.Get("state")) < 22 { // 128 bits in base64url

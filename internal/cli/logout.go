@@ -10,6 +10,7 @@ import (
 
 type logoutOptions struct {
 	ForgetSecret bool
+	All          bool
 }
 
 func newLogoutCmd(d *Deps) *cobra.Command {
@@ -29,13 +30,31 @@ installation, call DELETE /v1/installations/me.`,
 		}),
 	}
 	cmd.Flags().BoolVar(&o.ForgetSecret, "forget-secret", false, "also remove the client secret kept in the keychain")
+	cmd.Flags().BoolVar(&o.All, "all", false, "log out of every profile of the environment")
 	return cmd
 }
 
 func runLogout(ctx context.Context, d *Deps, g *grant.Grant, o *logoutOptions) error {
-	if err := g.Logout(ctx, o.ForgetSecret); err != nil {
-		return err
+	logins := []*grant.Grant{g}
+	if o.All {
+		profiles, err := g.Profiles()
+		if err != nil {
+			return err
+		}
+		logins = logins[:0]
+		for _, p := range profiles {
+			pg, err := g.ForProfile(p)
+			if err != nil {
+				return err
+			}
+			logins = append(logins, pg)
+		}
 	}
-	fmt.Fprintf(d.Stderr, "Logged out of %s (%s store).\n", g.Env.Name, g.StoreName())
+	for _, l := range logins {
+		if err := l.Logout(ctx, o.ForgetSecret); err != nil {
+			return err
+		}
+		fmt.Fprintf(d.Stderr, "Logged out of %s, profile %s (%s store).\n", l.Env.Name, l.Profile, l.StoreName())
+	}
 	return nil
 }

@@ -42,7 +42,11 @@ func nextStep(err error) string {
 	var lock *store.LockTimeoutError
 	switch {
 	case errors.As(err, &login):
-		return fmt.Sprintf("; run \"pleoauth login --env %s\"", login.Env)
+		env, profile, ok := strings.Cut(login.Env, "@") // a login's name: env, or env@profile
+		if ok {
+			return fmt.Sprintf("; run \"pleoauth login --env %s --profile %s\"", env, profile)
+		}
+		return fmt.Sprintf("; run \"pleoauth login --env %s\"", env)
 	case errors.As(err, &lock):
 		return "; try again, or wait longer with --lock-timeout"
 	}
@@ -77,8 +81,9 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 			return cmd.Help()
 		},
 	}
-	config.AddFlags(root.PersistentFlags(), "env", "store", "on_rotate", "lock_timeout")
+	config.AddFlags(root.PersistentFlags(), "env", "profile", "store", "on_rotate", "lock_timeout")
 	_ = root.RegisterFlagCompletionFunc("env", completeEnv(d))
+	_ = root.RegisterFlagCompletionFunc("profile", completeProfile(d))
 	// Our own completion command, with examples; cobra's default has none.
 	root.CompletionOptions.DisableDefaultCmd = true
 	// Generated docs stay the same from one build to the next.
@@ -115,6 +120,7 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		newCompletionCmd(d),
 		newPostmanEnvCmd(d),
 		newStoreKeyCmd(d),
+		newWhoamiCmd(d),
 	)
 	usageArgs(root)
 	return root

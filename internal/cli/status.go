@@ -22,13 +22,18 @@ func newStatusCmd(d *Deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show whether an environment is logged in and until when",
-		Long: `Status shows the stored login of an environment without contacting any server: whether
-it is logged in, when the access token expires (RFC 3339 UTC and seconds left), the scopes, whether
-a refresh token is held, and the store. It exits with 4 when the environment is not logged in
-(no tokens, an expired access token without a refresh token, or a refresh token the server
-refused, which it names with when and why), also with --json.`,
+		Long: `Status shows the stored logins of an environment without contacting any server: for each
+profile (or only the one --profile names), whether it is logged in, when the access token
+expires (RFC 3339 UTC and seconds left), the scopes, whose login it is (the Pleo company or
+organisation), whether a refresh token is held, and the store. It exits with 4 unless every
+login listed is usable (no tokens, an expired access token without a refresh token, or a
+refresh token the server refused, which it names with when and why), also with --json.
+
+With --json the first login's fields are at the top, as before profiles existed, and
+"profiles" lists every login.`,
 		Example: `  pleoauth status --env staging
-  pleoauth status --json | jq .expires_in`,
+  pleoauth status --env staging --profile acme
+  pleoauth status --json | jq '.profiles[] | {profile, subject, expires_in}'`,
 		Args: cobra.NoArgs,
 		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
 			return runStatus(ctx, d, g, o)
@@ -40,52 +45,100 @@ refused, which it names with when and why), also with --json.`,
 
 type statusReport struct {
 	Env          string `json:"env"`
+	Profile      string `json:"profile"`
 	LoggedIn     bool   `json:"logged_in"`
 	ExpiresAt    string `json:"expires_at,omitempty"`
 	ExpiresIn    int64  `json:"expires_in"`
 	Expired      bool   `json:"expired"`
 	Scope        string `json:"scope,omitempty"`
+	Subject      string `json:"subject,omitempty"`
 	RefreshToken bool   `json:"refresh_token"`
 	Store        string `json:"store"`
 	// Refused says when and why the server refused the refresh token; the login is over.
 	Refused *store.Refusal `json:"refused,omitempty"`
+	// Profiles lists every login of the environment, when no --profile chose one.
+	Profiles []statusReport `json:"profiles,omitempty"`
+
+	name string // the login's name, for the error
 }
 
 func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) error {
+	logins := []*grant.Grant{g}
+	if !g.ProfileChosen() {
+		profiles, err := g.Profiles()
+		if err != nil {
+			return err
+		}
+		if len(profiles) > 0 {
+			logins = logins[:0]
+			for _, p := range profiles {
+				pg, err := g.ForProfile(p)
+				if err != nil {
+					return err
+				}
+				logins = append(logins, pg)
+			}
+		}
+	}
+	var reports []statusReport
+	for _, l := range logins {
+		r, err := loginStatus(ctx, d, l)
+		if err != nil {
+			return err
+		}
+		reports = append(reports, r)
+	}
+	if o.JSON {
+		out := reports[0]
+		if !g.ProfileChosen() {
+			out.Profiles = reports
+		}
+		if err := json.NewEncoder(d.Stdout).Encode(out); err != nil {
+			return err
+		}
+	} else {
+		for i, r := range reports {
+			if i > 0 {
+				fmt.Fprintln(d.Stdout)
+			}
+			printStatus(d, r)
+		}
+	}
+	for _, r := range reports {
+		switch {
+		case r.Refused != nil:
+			return failure.NeedLogin(r.name, fmt.Sprintf("refresh token refused at %s (%s)", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason), nil)
+		case !r.LoggedIn:
+			return failure.NeedLogin(r.name, "not logged in", nil)
+		}
+	}
+	return nil
+}
+
+func loginStatus(ctx context.Context, d *Deps, g *grant.Grant) (statusReport, error) {
 	st, err := g.Status(ctx)
 	if err != nil {
-		return err
+		return statusReport{}, err
 	}
-	r := statusReport{Env: g.Env.Name, Store: st.Store}
+	r := statusReport{Env: g.Env.Name, Profile: g.Profile, Store: st.Store, name: g.Name}
 	if b := st.Bundle; b != nil {
 		now := d.Now()
 		r.ExpiresAt = b.Expiry.UTC().Format(time.RFC3339)
 		r.ExpiresIn = max(int64(b.Expiry.Sub(now).Seconds()), 0)
 		r.Expired = !b.Expiry.After(now)
 		r.Scope = b.Scope
+		r.Subject = b.Subject
 		r.RefreshToken = b.RefreshToken != ""
 		r.Refused = b.Refused
 		r.LoggedIn = (!r.Expired || r.RefreshToken) && b.Refused == nil
 	}
-	if o.JSON {
-		if err := json.NewEncoder(d.Stdout).Encode(r); err != nil {
-			return err
-		}
-	} else {
-		printStatus(d, r)
-	}
-	switch {
-	case r.Refused != nil:
-		return failure.NeedLogin(r.Env, fmt.Sprintf("refresh token refused at %s (%s)", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason), nil)
-	case !r.LoggedIn:
-		return failure.NeedLogin(r.Env, "not logged in", nil)
-	}
-	return nil
+	return r, nil
 }
 
 func printStatus(d *Deps, r statusReport) {
 	w := d.Stdout
 	fmt.Fprintf(w, "env:           %s\n", r.Env)
+	fmt.Fprintf(w, "profile:       %s\n", r.Profile)
 	fmt.Fprintf(w, "logged in:     %s\n", yesNo(r.LoggedIn))
 	if r.ExpiresAt != "" {
 		left := "expired"
@@ -94,6 +147,9 @@ func printStatus(d *Deps, r statusReport) {
 		}
 		fmt.Fprintf(w, "access token:  expires %s (%s)\n", r.ExpiresAt, left)
 		fmt.Fprintf(w, "scope:         %s\n", r.Scope)
+		if r.Subject != "" {
+			fmt.Fprintf(w, "subject:       %s\n", r.Subject)
+		}
 		fmt.Fprintf(w, "refresh token: %s\n", map[bool]string{true: "held", false: "none"}[r.RefreshToken])
 	}
 	if r.Refused != nil {

@@ -24,6 +24,10 @@ type Config struct {
 	File string
 	// Env is the name of the environment this run works on.
 	Env string
+	// Profile names the login of that environment this run works on ([DefaultProfile] unless
+	// told otherwise); ProfileChosen tells whether a flag, variable or file chose it.
+	Profile       string
+	ProfileChosen bool
 	// Store is the token store backend: "keyring" (the default) or "file".
 	Store string
 	// StoreChosen tells whether Store was set by flag, variable or file rather than defaulted;
@@ -43,6 +47,10 @@ type Config struct {
 	flags        *pflag.FlagSet
 	getenv       func(string) string
 }
+
+// DefaultProfile is the profile of a login made without --profile, and of every login stored
+// before profiles existed.
+const DefaultProfile = "default"
 
 // Store backends.
 const (
@@ -110,7 +118,9 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 		}
 		top[s.Key] = v
 	}
-	c.Env, c.Store = top["env"], top["store"]
+	c.Env, c.Store, c.Profile = top["env"], top["store"], top["profile"]
+	_, profileSource := c.resolve(mustLookup("profile"), "")
+	c.ProfileChosen = profileSource != "default"
 	_, storeSource := c.resolve(mustLookup("store"), "")
 	c.StoreChosen = storeSource != "default"
 	c.MinTTL, _ = time.ParseDuration(top["min_ttl"])

@@ -63,6 +63,8 @@ func Specs() []Spec {
 	specs := []Spec{
 		{Key: "env", FileKey: "default_env", Var: "PLEOAUTH_ENV", Flag: "env", Short: "e", Default: "staging",
 			Help: "environment to use (staging, production, local or one from config.yaml)", check: checkEnvName},
+		{Key: "profile", FileKey: "default_profile", Var: "PLEOAUTH_PROFILE", Flag: "profile", Default: DefaultProfile,
+			Help: "which login of the environment to use: one per Pleo company, say (lower-case letters, digits, - and _)", check: checkProfile},
 		{Key: "store", Var: "PLEOAUTH_STORE", Flag: "store", Default: StoreKeyring,
 			Help: `where tokens are kept: "keyring" (OS keychain, the default), "file", or "redis" (shared by a fleet)`, check: oneOf(StoreKeyring, StoreFile, StoreRedis)},
 		{Key: "min_ttl", Var: "PLEOAUTH_MIN_TTL", Flag: "min-ttl", Default: DefaultMinTTL.String(),
@@ -230,6 +232,20 @@ func checkRedisURL(v string) error {
 func checkRedirectURI(v string) error {
 	_, err := ParseRedirectURI(v)
 	return err
+}
+
+// checkProfile: 1 to 64 lower-case letters, digits, '-' and '_', so a profile is safe in a file
+// name, a keychain account and a Redis key.
+func checkProfile(v string) error {
+	ok := len(v) >= 1 && len(v) <= 64
+	for i := 0; ok && i < len(v); i++ {
+		c := v[i]
+		ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+	}
+	if !ok {
+		return fmt.Errorf("%q is not 1-64 lower-case letters, digits, '-' or '_'", v)
+	}
+	return nil
 }
 
 // checkEnvName keeps environment names usable as file names and keychain accounts.

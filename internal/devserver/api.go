@@ -17,7 +17,7 @@ func (s *Server) apiIntrospect(w http.ResponseWriter, r *http.Request) {
 		"authMethod":      "OAUTH2",
 		"clientId":        ar.GetClient().GetID(),
 		"scope":           joinScopes(ar.GetGrantedScopes()),
-		"applicationName": "pleoauth devserver",
+		"applicationName": "pleoauth local demo",
 		"subjectURN":      ar.GetSession().GetSubject(),
 	}})
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"html/template"
 	"net/http"
+	"regexp"
 	"slices"
 
 	"github.com/ory/fosite"
@@ -42,8 +43,12 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		ar.GrantScope(scope)
 	}
 	subject := ar.GetRequestForm().Get("urn_pleo_params_oauth_subject")
-	if subject == "" {
+	switch {
+	case subject == "":
 		subject = DemoCompany
+	case !subjectURN.MatchString(subject):
+		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrInvalidRequest.WithHint("urn_pleo_params_oauth_subject must be a subject URN such as urn:pleo:company:<uuid>."))
+		return
 	}
 	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, &fosite.DefaultSession{Subject: subject, Username: s.opts.Username})
 	if err != nil {
@@ -53,6 +58,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	s.stats.add(func(st *Stats) { st.Authorizations++ })
 	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
+
+// subjectURN is the shape of a Pleo subject: urn:pleo:<kind>:<uuid>.
+var subjectURN = regexp.MustCompile(`^urn:pleo:[a-z]+:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 // DemoCompany is the subject of tokens the server issues when the request names none.
 const DemoCompany = "urn:pleo:company:00000000-0000-4000-8000-00000000d3e0"

@@ -284,3 +284,22 @@ func TestFaultsAdminEndpoint(t *testing.T) {
 		t.Errorf("refresh after invalid-grant = %v; the fault must not spend the refresh token", err)
 	}
 }
+
+// TestSubjectChosenAtLogin: the server honours Pleo's urn_pleo_params_oauth_subject — the
+// tokens it issues speak for that subject — and refuses a malformed one.
+func TestSubjectChosenAtLogin(t *testing.T) {
+	_, _, cfg := start(t, Options{})
+	for subject, wantErr := range map[string]bool{"urn:pleo:company:nope": true, "company-1": true} {
+		u := cfg.AuthCodeURL("state-0123456789", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+			oauth2.SetAuthURLParam("urn_pleo_params_oauth_subject", subject))
+		resp, err := oauthtest.NoRedirects().Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if got := loc.Query().Get("error"); wantErr && got != "invalid_request" {
+			t.Errorf("subject %q: redirect %s; want error=invalid_request", subject, loc)
+		}
+	}
+}

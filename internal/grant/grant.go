@@ -46,11 +46,17 @@ type Store interface {
 	// Pending reports a save that a crash interrupted; Recover, under the lock, finishes it.
 	Pending(env string) bool
 	Recover(env string) (bool, error)
+	// Profiles lists the profiles env has a login for ("" for the default).
+	Profiles(env string) ([]string, error)
 }
 
 // Grant is one environment's login.
 type Grant struct {
-	Env   config.Environment
+	Env config.Environment
+	// Profile names this login among the environment's; Name is the login's name in the store,
+	// the lock and messages: the environment's name, with "@profile" for a profile other than
+	// the default (so a login stored before profiles existed is the default profile's).
+	Profile, Name string
 	cfg   *config.Config
 	d     Deps
 	store Store
@@ -69,12 +75,12 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 	if err := store.CheckNotWritableByOthers(cfg.Home); err != nil && !isNotExist(err) {
 		return nil, fmt.Errorf("env %s: PLEOAUTH_HOME %w", env.Name, err)
 	}
-	g := &Grant{Env: env, cfg: cfg, d: d}
+	g := &Grant{Env: env, cfg: cfg, d: d, Profile: cfg.Profile, Name: LoginName(env.Name, cfg.Profile)}
 	waiting := func(holder string) {
 		if holder != "" {
 			holder = " (" + holder + ")"
 		}
-		fmt.Fprintf(d.Stderr, "pleoauth: waiting for another pleoauth%s to finish refreshing env %s…\n", holder, env.Name)
+		fmt.Fprintf(d.Stderr, "pleoauth: waiting for another pleoauth%s to finish refreshing env %s…\n", holder, g.Name)
 	}
 	if cfg.Store == config.StoreRedis {
 		r, err := g.openRedis()
@@ -100,6 +106,42 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 	return g, nil
 }
 
+// ProfileChosen tells whether a flag, variable or config.yaml named the profile.
+func (g *Grant) ProfileChosen() bool { return g.cfg.ProfileChosen }
+
+// Profiles lists the profiles of the environment that have a login stored, sorted, the default
+// one first.
+func (g *Grant) Profiles() ([]string, error) {
+	found, err := g.store.Profiles(g.Env.Name)
+	if err != nil {
+		return nil, fmt.Errorf("env %s: %w", g.Env.Name, err)
+	}
+	out := make([]string, len(found))
+	for i, p := range found {
+		out[i] = p
+		if p == "" {
+			out[i] = config.DefaultProfile
+		}
+	}
+	return out, nil
+}
+
+// ForProfile opens another profile's login of the same environment.
+func (g *Grant) ForProfile(profile string) (*Grant, error) {
+	cfg := *g.cfg
+	cfg.Profile = profile
+	return Open(&cfg, g.Env, g.d)
+}
+
+// LoginName is the name of env's login for profile: the environment's name for the default
+// profile, "env@profile" for another.
+func LoginName(env, profile string) string {
+	if profile == "" || profile == config.DefaultProfile {
+		return env
+	}
+	return env + "@" + profile
+}
+
 // MinTTL is how long a token handed out must stay valid (--min-ttl, PLEOAUTH_MIN_TTL).
 func (g *Grant) MinTTL() time.Duration { return g.cfg.MinTTL }
 
@@ -110,7 +152,7 @@ func (g *Grant) StoreName() string { return g.store.Name() }
 // store) and a file can be written in the tokens folder.
 func (g *Grant) Check() error {
 	if err := g.store.Check(); err != nil {
-		return fmt.Errorf("env %s: tokens cannot be stored: %w", g.Env.Name, err)
+		return fmt.Errorf("env %s: tokens cannot be stored: %w", g.Name, err)
 	}
 	return nil
 }
@@ -119,7 +161,7 @@ func (g *Grant) Check() error {
 func (g *Grant) lock(ctx context.Context) (func(), error) {
 	unlock, err := g.lockAndRecover(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("env %s: %w", g.Env.Name, err)
+		return nil, fmt.Errorf("env %s: %w", g.Name, err)
 	}
 	return unlock, nil
 }
@@ -127,11 +169,11 @@ func (g *Grant) lock(ctx context.Context) (func(), error) {
 // lockAndRecover takes the login's lock and, holding it, first finishes a save that a crash
 // interrupted: whoever holds the lock next sees the tokens the crashed process was saving.
 func (g *Grant) lockAndRecover(ctx context.Context) (func(), error) {
-	unlock, err := g.locks.Lock(ctx, g.Env.Name)
+	unlock, err := g.locks.Lock(ctx, g.Name)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.store.Recover(g.Env.Name); err != nil {
+	if _, err := g.store.Recover(g.Name); err != nil {
 		unlock()
 		return nil, err
 	}
@@ -141,7 +183,7 @@ func (g *Grant) lockAndRecover(ctx context.Context) (func(), error) {
 // source is the refresh protocol over this login's store and lock.
 func (g *Grant) source() *tokens.Source {
 	return &tokens.Source{
-		Env:     g.Env.Name,
+		Env:     g.Name,
 		Store:   g.store,
 		Lock:    lockName{g},
 		Now:     g.d.Now,
@@ -156,6 +198,6 @@ func (g *Grant) source() *tokens.Source {
 // lockName is the login's lock as the tokens package takes it.
 type lockName struct{ g *Grant }
 
-func (l lockName) Lock(ctx context.Context, _ string) (func(), error) {
+func (l lockName) Lock(ctx context.Context, _ string) (func(), error) { // the name is the login's
 	return l.g.lockAndRecover(ctx)
 }

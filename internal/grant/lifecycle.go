@@ -46,7 +46,7 @@ func (g *Grant) Login(ctx context.Context, flow *authcode.Login) (*store.Bundle,
 	var b *store.Bundle
 	flow.Keep = func(_ context.Context, tok *oauth2.Token) error {
 		b = tokens.NewBundle(tok, g.d.Now(), g.Env.Scopes)
-		if err := g.store.Save(g.Env.Name, b); err != nil {
+		if err := g.store.Save(g.Name, b); err != nil {
 			b = nil
 			return fmt.Errorf("the login worked but the tokens could not be stored: %w", err)
 		}
@@ -57,10 +57,26 @@ func (g *Grant) Login(ctx context.Context, flow *authcode.Login) (*store.Bundle,
 	}
 	if hook := g.onRotate(); hook != nil && b.RefreshToken != "" {
 		if err := hook(b); err != nil {
-			return b, fmt.Errorf("env %s: logged in, but %w", g.Env.Name, err)
+			return b, fmt.Errorf("env %s: logged in, but %w", g.Name, err)
 		}
 	}
 	return b, nil
+}
+
+// RecordSubject keeps whose login this is (a Pleo company or organisation) in the stored
+// bundle, so that status shows it without asking the API.
+func (g *Grant) RecordSubject(ctx context.Context, subject string) error {
+	unlock, err := g.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	b, err := g.store.Load(g.Name)
+	if err != nil {
+		return fmt.Errorf("env %s: %w", g.Name, err)
+	}
+	b.Subject = subject
+	return g.store.Save(g.Name, b)
 }
 
 // LoginSecret is the client secret for a login: as for a refresh, and else from stdin (when
@@ -78,12 +94,12 @@ func (g *Grant) Logout(ctx context.Context, forgetSecret bool) error {
 		return err
 	}
 	defer unlock()
-	if err := g.store.Delete(g.Env.Name); err != nil {
-		return fmt.Errorf("env %s: %w", g.Env.Name, err)
+	if err := g.store.Delete(g.Name); err != nil {
+		return fmt.Errorf("env %s: %w", g.Name, err)
 	}
 	if forgetSecret && g.store.Name() == "keyring" {
 		if err := g.clientSecrets().Delete(g.Env.Name); err != nil {
-			return fmt.Errorf("env %s: the tokens are gone, but the client secret could not be removed: %w", g.Env.Name, err)
+			return fmt.Errorf("env %s: the tokens are gone, but the client secret could not be removed: %w", g.Name, err)
 		}
 	}
 	return nil
@@ -101,16 +117,16 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 		return err
 	}
 	defer unlock()
-	b, err := g.store.Load(g.Env.Name)
+	b, err := g.store.Load(g.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return failure.NeedLogin(g.Env.Name, "not logged in", nil)
+		return failure.NeedLogin(g.Name, "not logged in", nil)
 	case err != nil:
-		return fmt.Errorf("env %s: %w", g.Env.Name, err)
+		return fmt.Errorf("env %s: %w", g.Name, err)
 	case b.Refused != nil:
-		return failure.NeedLogin(g.Env.Name, "the server refused this login's refresh token ("+b.Refused.Reason+"), so there is nothing worth exporting", nil)
+		return failure.NeedLogin(g.Name, "the server refused this login's refresh token ("+b.Refused.Reason+"), so there is nothing worth exporting", nil)
 	case b.RefreshToken == "":
-		return fmt.Errorf("env %s: %w, so there is nothing to export", g.Env.Name, ErrNoRefreshToken)
+		return fmt.Errorf("env %s: %w, so there is nothing to export", g.Name, ErrNoRefreshToken)
 	}
 	if err := write(b.RefreshToken); err != nil {
 		return err
@@ -118,8 +134,8 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 	if keep {
 		return nil
 	}
-	if err := g.store.Delete(g.Env.Name); err != nil {
-		return fmt.Errorf("env %s: the refresh token was handed out, but the login here could not be removed: %w", g.Env.Name, err)
+	if err := g.store.Delete(g.Name); err != nil {
+		return fmt.Errorf("env %s: the refresh token was handed out, but the login here could not be removed: %w", g.Name, err)
 	}
 	return nil
 }
@@ -140,7 +156,7 @@ func (g *Grant) Import(ctx context.Context, refreshToken string, replace bool, m
 	src.Seed = ""
 	res, err := src.Import(ctx, refreshToken, minTTL, func(current *store.Bundle) error {
 		if current != nil && current.Refused == nil && !replace {
-			return failure.Wrap(failure.Usage, &LoginExistsError{Env: g.Env.Name})
+			return failure.Wrap(failure.Usage, &LoginExistsError{Env: g.Name})
 		}
 		return nil
 	})
@@ -158,19 +174,19 @@ type Status struct {
 // interrupted.
 func (g *Grant) Status(ctx context.Context) (Status, error) {
 	st := Status{Store: g.store.Name()}
-	if g.store.Pending(g.Env.Name) {
+	if g.store.Pending(g.Name) {
 		unlock, err := g.lock(ctx)
 		if err != nil {
 			return st, err
 		}
 		unlock()
 	}
-	b, err := g.store.Load(g.Env.Name)
+	b, err := g.store.Load(g.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return st, nil
 	case err != nil:
-		return st, fmt.Errorf("env %s: %w", g.Env.Name, err)
+		return st, fmt.Errorf("env %s: %w", g.Name, err)
 	}
 	st.Bundle = b
 	return st, nil

@@ -6,6 +6,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/sanitize"
@@ -19,6 +20,9 @@ type Bundle struct {
 	Scope        string    `json:"scope,omitempty"`
 	Expiry       time.Time `json:"expiry"`
 	ObtainedAt   time.Time `json:"obtained_at"`
+	// Subject is whose login it is, as the server said at login: a Pleo company or
+	// organisation (urn:pleo:company:<uuid>).
+	Subject string `json:"subject,omitempty"`
 	// Refused, when set, records that the server refused this login's refresh token: the login
 	// is over, and nothing is sent to the server again until a new login or import replaces it.
 	Refused *Refusal `json:"refused,omitempty"`
@@ -49,17 +53,27 @@ func (b *Bundle) check() error {
 // ErrNotFound means no tokens are stored for the environment.
 var ErrNotFound = errors.New("no tokens stored")
 
-// checkEnvName keeps environment names usable as file names and keychain accounts: 1 to 64
-// characters of a-z, 0-9, '.', '_' and '-', not starting with a dot or dash. (A loop rather than
-// a regexp: compiling one at start-up costs "pleoauth token" a measurable share of its time.)
-func checkEnvName(env string) error {
+// checkEnvName keeps login names usable as file names, keychain accounts and Redis keys: an
+// environment's name — 1 to 64 characters of a-z, 0-9, '.', '_' and '-', not starting with a
+// dot, dash or underscore — and, for a profile other than the default, "@" and the profile's
+// name (1 to 64 of a-z, 0-9, '_' and '-'). (Loops rather than a regexp: compiling one at start-up
+// costs "pleoauth token" a measurable share of its time.)
+func checkEnvName(name string) error {
+	env, profile, hasProfile := strings.Cut(name, "@")
 	ok := len(env) >= 1 && len(env) <= 64 && env[0] != '.' && env[0] != '-' && env[0] != '_'
 	for i := 0; ok && i < len(env); i++ {
 		c := env[i]
 		ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-'
 	}
+	if ok && hasProfile {
+		ok = len(profile) >= 1 && len(profile) <= 64
+		for i := 0; ok && i < len(profile); i++ {
+			c := profile[i]
+			ok = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-'
+		}
+	}
 	if !ok {
-		return fmt.Errorf("environment name %q must be 1-64 characters of a-z, 0-9, '.', '_' or '-'", env)
+		return fmt.Errorf("login name %q must be an environment's name (1-64 characters of a-z, 0-9, '.', '_' or '-'), with \"@profile\" for a profile", name)
 	}
 	return nil
 }
