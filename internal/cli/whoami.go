@@ -55,4 +55,3 @@ func runWhoami(ctx context.Context, d *Deps, g *grant.Grant, o *whoamiOptions) e
 	fmt.Fprintf(w, "auth method:  %s\n", orDash(id.AuthMethod))
 	return nil
 }
-

@@ -57,10 +57,10 @@ type Grant struct {
 	// the lock and messages: the environment's name, with "@profile" for a profile other than
 	// the default (so a login stored before profiles existed is the default profile's).
 	Profile, Name string
-	cfg   *config.Config
-	d     Deps
-	store Store
-	locks locker
+	cfg           *config.Config
+	d             Deps
+	store         Store
+	locks         locker
 }
 
 // locker serialises the changes to one login: a file lock on one machine, a Redis lock across

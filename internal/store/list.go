@@ -59,4 +59,3 @@ func (r *Redis) Profiles(env string) ([]string, error) {
 	}
 	return logins(env, names), nil
 }
-
