@@ -35,7 +35,7 @@ func TestKeychainLoginTokenLogout(t *testing.T) {
 		t.Fatalf("token --force-refresh: %v", r)
 	}
 
-	if r := w.run("logout"); r.code != 0 || !strings.Contains(r.stderr, "Logged out of local (keyring store)") {
+	if r := w.run("logout"); r.code != 0 || !strings.Contains(r.stderr, "Logged out of local, profile default (keyring store)") {
 		t.Fatalf("logout: %v", r)
 	}
 	if r := w.run("token"); r.code != 4 || !strings.Contains(r.stderr, `run "pleoauth login --env local"`) {
