@@ -127,13 +127,14 @@ func TestRedisLockExpiredHolderCannotWrite(t *testing.T) {
 // lock's life while it works; a waiter is told who holds it and gives up after its timeout.
 func TestRedisLockWaitsExtendsAndTimesOut(t *testing.T) {
 	srv := oauthtest.StartRedis(t)
-	r := newRedisStore(t, srv, NewStoreKey(), 600*time.Millisecond)
+	// A life of 1.5 s, extended every 0.5 s: a busy machine has a second of slack.
+	r := newRedisStore(t, srv, NewStoreKey(), 1500*time.Millisecond)
 	ctx := context.Background()
 	unlock, err := RedisLock{R: r, Timeout: time.Second}.Lock(ctx, "local")
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond) // past the lock's life: extended meanwhile
+	time.Sleep(3500 * time.Millisecond) // past the lock's life: extended meanwhile
 	var told string
 	_, err = RedisLock{R: newRedisStore(t, srv, NewStoreKey(), time.Minute), Timeout: 1200 * time.Millisecond,
 		NoticeAfter: 100 * time.Millisecond, Waiting: func(holder string) { told = holder }}.Lock(ctx, "local")
