@@ -136,9 +136,11 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	// server without that route leaves the subject the login asked for, if any.
 	subject := o.Subject
 	if c, err := apiClient(g); err == nil {
-		if id, _, err := c.Introspect(ctx); err == nil && id.SubjectURN != "" {
+		askCtx, cancel := context.WithTimeout(ctx, 10*time.Second) // a slow API must not hold a finished login
+		if id, _, err := c.Introspect(askCtx); err == nil && id.SubjectURN != "" {
 			subject = id.SubjectURN
 		}
+		cancel()
 	}
 	if subject != "" {
 		if err := g.RecordSubject(ctx, subject); err != nil {
