@@ -17,6 +17,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/cli"
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
 
 // TestMain lets the scripts under testdata/script run this test binary as the commands
@@ -131,14 +132,7 @@ func setupScript(e *testscript.Env) error {
 	return nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return oauthtest.PickPort() }
 
 // devstat asserts one of the devserver's counters: devstat refreshes|revoked|code-exchanges N.
 func devstat(ts *testscript.TestScript, neg bool, args []string) {

@@ -37,17 +37,9 @@ installation, call DELETE /v1/installations/me.`,
 func runLogout(ctx context.Context, d *Deps, g *grant.Grant, o *logoutOptions) error {
 	logins := []*grant.Grant{g}
 	if o.All {
-		profiles, err := g.Profiles()
-		if err != nil {
+		var err error
+		if logins, err = g.AllProfiles(); err != nil {
 			return err
-		}
-		logins = logins[:0]
-		for _, p := range profiles {
-			pg, err := g.ForProfile(p)
-			if err != nil {
-				return err
-			}
-			logins = append(logins, pg)
 		}
 	}
 	for _, l := range logins {

@@ -65,19 +65,12 @@ type statusReport struct {
 func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) error {
 	logins := []*grant.Grant{g}
 	if !g.ProfileChosen() {
-		profiles, err := g.Profiles()
+		all, err := g.AllProfiles()
 		if err != nil {
 			return err
 		}
-		if len(profiles) > 0 {
-			logins = logins[:0]
-			for _, p := range profiles {
-				pg, err := g.ForProfile(p)
-				if err != nil {
-					return err
-				}
-				logins = append(logins, pg)
-			}
+		if len(all) > 0 {
+			logins = all
 		}
 	}
 	var reports []statusReport

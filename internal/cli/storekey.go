@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/grant"
 )
 
 func newStoreKeyCmd(d *Deps) *cobra.Command {
@@ -20,7 +20,7 @@ secret, never in config.yaml.`,
   export PLEOAUTH_STORE_KEY="$(pleoauth store-key)"`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintln(d.Stdout, store.NewStoreKey())
+			_, err := fmt.Fprintln(d.Stdout, grant.NewStoreKey())
 			return err
 		},
 	}

@@ -104,7 +104,7 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 		}
 		c.environments[name] = e
 	}
-	top := map[string]string{}
+	top, source := map[string]string{}, map[string]string{}
 	for _, s := range Specs() {
 		if s.PerEnv {
 			continue
@@ -116,13 +116,11 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 		if err := c.checkValue(s, v, src, ""); err != nil {
 			return nil, err
 		}
-		top[s.Key] = v
+		top[s.Key], source[s.Key] = v, src
 	}
 	c.Env, c.Store, c.Profile = top["env"], top["store"], top["profile"]
-	_, profileSource := c.resolve(mustLookup("profile"), "")
-	c.ProfileChosen = profileSource != "default"
-	_, storeSource := c.resolve(mustLookup("store"), "")
-	c.StoreChosen = storeSource != "default"
+	c.ProfileChosen = source["profile"] != "default"
+	c.StoreChosen = source["store"] != "default"
 	c.MinTTL, _ = time.ParseDuration(top["min_ttl"])
 	c.LockTimeout, _ = time.ParseDuration(top["lock_timeout"])
 	c.OnRotateTimeout, _ = time.ParseDuration(top["on_rotate_timeout"])
@@ -130,7 +128,7 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 	c.Redis.Timeout, _ = time.ParseDuration(top["redis_timeout"])
 	c.Redis.LockTTL, _ = time.ParseDuration(top["lock_ttl"])
 	// A password belongs in a variable, never in a file or on a command line others can read.
-	if _, src := c.resolve(mustLookup("redis_url"), ""); strings.HasPrefix(src, "file") {
+	if strings.HasPrefix(source["redis_url"], "file") {
 		if u, err := url.Parse(c.Redis.URL); err == nil && u.User != nil {
 			if _, has := u.User.Password(); has {
 				return nil, &UsageError{fmt.Sprintf("redis_url in %s holds a password; remove it and set PLEOAUTH_REDIS_PASSWORD (or give the whole URL in PLEOAUTH_REDIS_URL)", c.File)}
@@ -290,14 +288,6 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
-}
-
-func mustLookup(key string) Spec {
-	s, ok := lookup(key)
-	if !ok {
-		panic("config: unknown setting " + key)
-	}
-	return s
 }
 
 func splitScopes(s string) []string {

@@ -106,6 +106,27 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 	return g, nil
 }
 
+// AllProfiles opens every login of the environment that has tokens stored, the default profile
+// first.
+func (g *Grant) AllProfiles() ([]*Grant, error) {
+	profiles, err := g.Profiles()
+	if err != nil {
+		return nil, err
+	}
+	logins := make([]*Grant, 0, len(profiles))
+	for _, p := range profiles {
+		pg, err := g.ForProfile(p)
+		if err != nil {
+			return nil, err
+		}
+		logins = append(logins, pg)
+	}
+	return logins, nil
+}
+
+// NewStoreKey returns a fresh key for the redis store's PLEOAUTH_STORE_KEY, base64.
+func NewStoreKey() string { return store.NewStoreKey() }
+
 // ProfileChosen tells whether a flag, variable or config.yaml named the profile.
 func (g *Grant) ProfileChosen() bool { return g.cfg.ProfileChosen }
 

@@ -21,9 +21,6 @@ import (
 // when a refresh is actually needed, so the cached path touches nothing but the store.
 func (g *Grant) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	env := g.Env
-	if err := config.CheckServerURL(env.TokenURL); err != nil {
-		return nil, fmt.Errorf("token_url %w", err) // checked when resolved too; a second guard
-	}
 	secret, err := g.clientSecret(false, nil)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,9 @@ package oauthtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,24 +23,45 @@ import (
 // redirect URI on localhost is received on both.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := PickPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
+}
+
+// PickPort finds a port free on both loopbacks below Linux's ephemeral range (32768 and up):
+// a port picked from that range could be handed meanwhile to any socket that binds port 0 —
+// another test's server, an outgoing connection — before the test listens on it, which on a
+// busy machine happens. Ports are tried in a random order, so tests that run at once rarely
+// pick the same one.
+func PickPort() (int, error) {
+	for range 200 {
+		port := 20000 + mrand.IntN(12000)
+		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			t.Fatal(err)
+			continue
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
 		l6, err := net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(port)))
+		l.Close()
 		if err == nil {
 			l6.Close()
-			return port
+			return port, nil
 		}
-		if _, noV6 := net.Listen("tcp", "[::1]:0"); noV6 != nil {
-			return port // no IPv6 loopback here
+		if !hasIPv6Loopback() {
+			return port, nil
 		}
 	}
-	t.Fatal("no port is free on both loopbacks")
-	return 0
+	return 0, errors.New("no port below 32768 is free on both loopbacks")
+}
+
+func hasIPv6Loopback() bool {
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 // NoRedirects returns a client that stops at the first redirect, to read its Location.
