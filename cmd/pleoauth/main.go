@@ -2,12 +2,11 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"github.com/pleoauth/pleoauth/internal/cli"
+	"github.com/pleoauth/pleoauth/internal/interrupt"
 )
 
 // Stamped by the release build: -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
@@ -17,7 +16,8 @@ var version, commit, date string
 func main() {
 	// HUP too: a closed terminal or a dropped SSH session must not kill a refresh the server
 	// may already have answered; the refresh is seen through and saved, then pleoauth stops.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	// The signals are caught once something waits or holds the refresh lock, not at start-up.
+	ctx, stop := interrupt.Context(os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	code := cli.Main(ctx, os.Args[1:], cli.SystemDeps(cli.Build{Version: version, Commit: commit, Date: date}))
 	stop()
 	os.Exit(code)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -51,8 +52,14 @@ func (s Spec) fileKey() string {
 	return s.Key
 }
 
-// Specs is the table of every setting, in the order "config list" shows them.
-func Specs() []Spec {
+// Specs is the table of every setting, in the order "config list" shows them. It is built once,
+// when first needed, and shared: flags, lookups and loading all read it, and building it for
+// each of them was a measurable part of every start-up. Callers must not modify it.
+func Specs() []Spec { return specTable() }
+
+var specTable = sync.OnceValue(buildSpecs)
+
+func buildSpecs() []Spec {
 	str := func(f func(*Environment) *string) (func(Environment) string, func(*Environment, string)) {
 		return func(e Environment) string { return *f(&e) }, func(e *Environment, v string) { *f(e) = v }
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/interrupt"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokens"
 )
@@ -189,7 +190,10 @@ func (g *Grant) lock(ctx context.Context) (func(), error) {
 
 // lockAndRecover takes the login's lock and, holding it, first finishes a save that a crash
 // interrupted: whoever holds the lock next sees the tokens the crashed process was saving.
+// Signals are caught from here on: whoever holds the lock may be spending a refresh token or a
+// login code, and an interrupt or a hangup must let that be seen through and saved.
 func (g *Grant) lockAndRecover(ctx context.Context) (func(), error) {
+	interrupt.Catch(ctx)
 	unlock, err := g.locks.Lock(ctx, g.Name)
 	if err != nil {
 		return nil, err

@@ -1,13 +1,16 @@
 package loopback
 
 import (
-	"html/template"
+	"html"
 	"net/http"
+	"strings"
 )
 
-// The pages the browser shows after the redirect. html/template escapes everything echoed, so an
-// error_description carrying markup is shown as text. They are parsed when used, not at
-// start-up, which only a login needs.
+// The pages the browser shows after the redirect. The one value a page echoes (%s, inside a
+// <p>) is escaped with html.EscapeString, so an error_description carrying markup is shown as
+// text. html/template would do the same but links text/template's reflective method calls,
+// which make the linker keep every exported method of every type in the binary (7 MB more
+// binary, a millisecond more start-up for every "pleoauth token"; docs/performance.md).
 const (
 	successPage = pageHead + `
 <h1 id="result">Logged in</h1>
@@ -15,7 +18,7 @@ const (
 </body></html>`
 	failurePage = pageHead + `
 <h1 id="result">Login failed</h1>
-<p class="err">{{.}}</p>
+<p class="err">%s</p>
 <p>Return to the terminal for the next step.</p>
 </body></html>`
 )
@@ -28,7 +31,6 @@ const pageHead = `<!doctype html>
 // writePage sends a page that loads nothing, runs no script and leaks no Referer carrying the
 // code (RFC 9700 §4.2.4), and is never cached.
 func writePage(w http.ResponseWriter, status int, page string, data string) {
-	t := template.Must(template.New("page").Parse(page))
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
@@ -36,5 +38,5 @@ func writePage(w http.ResponseWriter, status int, page string, data string) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = t.Execute(w, data)
+	_, _ = w.Write([]byte(strings.Replace(page, "%s", html.EscapeString(data), 1)))
 }
