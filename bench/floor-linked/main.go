@@ -8,6 +8,7 @@ import (
 
 	_ "github.com/gofrs/flock"
 	_ "github.com/pkg/browser"
+	_ "github.com/redis/go-redis/v9"
 	_ "github.com/spf13/cobra"
 	_ "github.com/spf13/viper"
 	_ "github.com/zalando/go-keyring"

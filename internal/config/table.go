@@ -166,10 +166,20 @@ func AddFlags(fs *pflag.FlagSet, keys ...string) {
 }
 
 // VariablesHelp is the help text's list of variables, from the table.
+// It is part of the root command's help, built at every start-up, so it is written into one
+// buffer sized up front rather than with fmt (a tenth of a millisecond of "pleoauth token" went
+// to growing it).
 func VariablesHelp() string {
 	var b strings.Builder
+	b.Grow(8 << 10)
 	b.WriteString("Environment variables:\n")
-	line := func(name, help string) { fmt.Fprintf(&b, "  %-27s %s\n", name, help) }
+	line := func(name, help string) {
+		b.WriteString("  ")
+		b.WriteString(name)
+		b.WriteString(strings.Repeat(" ", max(1, 28-len(name))))
+		b.WriteString(help)
+		b.WriteByte('\n')
+	}
 	line("PLEOAUTH_HOME", "per-user folder for config.yaml, tokens and locks (default: <user config dir>/pleoauth)")
 	for _, s := range Specs() {
 		help := s.Help
