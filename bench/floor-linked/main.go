@@ -1,6 +1,6 @@
-// Command floor-linked is floor-bare linked with the libraries pleoauth is built on. Their
-// package initialisation runs at every start, so this is the start-up cost no change to
-// pleoauth's own code can remove.
+// Command floor-linked is floor-bare linked with the libraries pleoauth is built on (go-redis
+// included, for the redis store). Their package initialisation runs at every start, so this is
+// the start-up cost no change to pleoauth's own code can remove.
 package main
 
 import (
