@@ -19,15 +19,24 @@ import (
 	"time"
 )
 
-// secretKeys are the parameter and JSON field names whose values are credentials.
-var secretKeys = map[string]bool{
-	"access_token": true, "refresh_token": true, "id_token": true, "client_secret": true,
-	"code": true, "code_verifier": true, "token": true, "password": true, "assertion": true,
+// isSecretKey reports whether a parameter or JSON field named k (in any case) holds a
+// credential. (Switches rather than package-level maps, which would be built at every start-up
+// of pleoauth, traced or not.)
+func isSecretKey(k string) bool {
+	switch strings.ToLower(k) {
+	case "access_token", "refresh_token", "id_token", "client_secret", "code", "code_verifier", "token", "password", "assertion":
+		return true
+	}
+	return false
 }
 
-// secretHeaders are the headers whose values are credentials.
-var secretHeaders = map[string]bool{
-	"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true,
+// isSecretHeader reports whether the (canonical) header k holds a credential.
+func isSecretHeader(k string) bool {
+	switch k {
+	case "Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie":
+		return true
+	}
+	return false
 }
 
 // maxBody is how much of a body the trace shows.
@@ -102,7 +111,7 @@ func writeHeaders(b *strings.Builder, dir string, h http.Header) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range h[k] {
-			if secretHeaders[k] {
+			if isSecretHeader(k) {
 				scheme, cred, ok := strings.Cut(v, " ")
 				if ok && (strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "Basic")) {
 					v = scheme + " " + Fingerprint(cred)
@@ -126,7 +135,6 @@ func redactURL(u *url.URL) string {
 
 // isSecretKey matches a credential's name in any case: servers and clients vary it
 // ("Access_Token"), and a leak through a capital letter is still a leak.
-func isSecretKey(k string) bool { return secretKeys[strings.ToLower(k)] }
 
 func redactValues(q url.Values) string {
 	for k, vs := range q {

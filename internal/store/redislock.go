@@ -45,13 +45,15 @@ type RedisLock struct {
 	NoticeAfter time.Duration
 }
 
-var releaseScript = redis.NewScript(`
+// The lock's scripts, made into redis.Script when used (see casScript).
+const (
+	releaseScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`)
-
-var extendScript = redis.NewScript(`
+return 0`
+	extendScript = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`)
+return 0`
+)
 
 // Lock takes env's lock, waiting with exponential backoff and jitter until it is free or the
 // timeout passes, and returns the function that releases it.
@@ -122,7 +124,7 @@ func (l RedisLock) Lock(ctx context.Context, env string) (func(), error) {
 				return
 			case <-t.C:
 				callCtx, cancel := r.ctx()
-				_ = extendScript.Run(callCtx, r.Client, []string{key}, token, ttl.Milliseconds()).Err()
+				_ = redis.NewScript(extendScript).Run(callCtx, r.Client, []string{key}, token, ttl.Milliseconds()).Err()
 				cancel()
 			}
 		}
@@ -135,7 +137,7 @@ func (l RedisLock) Lock(ctx context.Context, env string) (func(), error) {
 		r.mu.Unlock()
 		callCtx, cancel := r.ctx()
 		defer cancel()
-		_ = releaseScript.Run(callCtx, r.Client, []string{key}, token).Err()
+		_ = redis.NewScript(releaseScript).Run(callCtx, r.Client, []string{key}, token).Err()
 	}, nil
 }
 
