@@ -11,6 +11,7 @@ targets=(
   ./internal/config:FuzzConfigFile
   ./internal/store:FuzzFileLoad
   ./internal/store:FuzzUnseal
+  ./internal/store:FuzzDecodeMatchesUnmarshal
   ./internal/debuglog:FuzzRedactBody
 )
 log=$(mktemp)

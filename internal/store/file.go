@@ -139,7 +139,7 @@ func readPrivateFile(path string) ([]byte, error) {
 // decodeBundle parses a bundle, which must at least hold an access token.
 func decodeBundle(path string, data []byte) (*Bundle, error) {
 	var b Bundle
-	if len(data) > MaxBundleSize || json.Unmarshal(data, &b) != nil || b.AccessToken == "" {
+	if len(data) > MaxBundleSize || unmarshalBundle(data, &b) != nil || b.AccessToken == "" {
 		return nil, &CorruptError{Path: path}
 	}
 	if err := b.check(); err != nil {
