@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -30,16 +31,21 @@ func homeDir(getenv func(string) string) (string, error) {
 }
 
 // readFile decodes the config file strictly, so that a misspelt key is an error rather than a
-// silently ignored setting. A missing file is an empty configuration.
+// silently ignored setting. A missing file is an empty configuration. The file is read once,
+// here, and viper is set up only when there is one to decode: a run without config.yaml (the
+// built-in environments and PLEOAUTH_* variables) starts no viper at all.
 func readFile(path string) (fileConfig, error) {
 	fc := fileConfig{top: map[string]string{}, envs: map[string]Environment{}}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fc, nil
+	case err != nil:
+		return fc, fileError(path, oneLine(err.Error()))
+	}
 	v := viper.New() // a fresh viper per run, never the global one (spf13/viper#233)
-	v.SetConfigFile(path)
 	v.SetConfigType("yaml")
-	if err := v.ReadInConfig(); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fc, nil
-		}
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 		return fc, fileError(path, oneLine(err.Error()))
 	}
 	for key, raw := range v.AllSettings() {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+	"strings"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/crashpoint"
@@ -162,7 +163,21 @@ func removeLeftovers(path string) {
 
 // leftovers are the temporary files of path's writers, newest first.
 func leftovers(path string) []string {
-	found, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+	// One read of the folder's names (filepath.Glob would stat the folder, sort and match): this
+	// runs on every cached "pleoauth token".
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	var found []string
+	for _, n := range names {
+		if strings.HasPrefix(n, prefix) {
+			found = append(found, filepath.Join(dir, n))
+		}
+	}
 	mtime := func(f string) time.Time {
 		fi, err := os.Lstat(f)
 		if err != nil {
