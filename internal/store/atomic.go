@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/crashpoint"
