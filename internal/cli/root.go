@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,7 @@ import (
 
 // Main runs pleoauth with args (without the program name) and returns the exit code.
 func Main(ctx context.Context, args []string, d *Deps) int {
-	root := NewRootCmd(d)
+	root := newRootCmd(d, args)
 	root.SetArgs(args)
 	root.SetIn(d.Stdin)
 	root.SetOut(d.Stdout)
@@ -59,7 +60,37 @@ type globalOptions struct {
 }
 
 // NewRootCmd builds the whole command tree; the reference docs are generated from it.
-func NewRootCmd(d *Deps) *cobra.Command {
+func NewRootCmd(d *Deps) *cobra.Command { return newRootCmd(d, nil) }
+
+// subcommands are the root's commands, by the names (and aliases) that run them. Main builds
+// only the one its arguments run, with its flags, options and help: building all sixteen was a
+// tenth of what a cached "pleoauth token" adds to the libraries it links (docs/performance.md).
+// TestSubcommandNames keeps the names the commands' own.
+var subcommands = []struct {
+	names []string
+	build func(*Deps) *cobra.Command
+}{
+	{[]string{"login"}, newLoginCmd},
+	{[]string{"token"}, newTokenCmd},
+	{[]string{"status"}, newStatusCmd},
+	{[]string{"api"}, newAPICmd},
+	{[]string{"exec"}, newExecCmd},
+	{[]string{"export-refresh-token"}, newExportCmd},
+	{[]string{"import-refresh-token", "import"}, newImportCmd},
+	{[]string{"config"}, newConfigCmd},
+	{[]string{"env"}, newEnvCmd},
+	{[]string{"doctor"}, newDoctorCmd},
+	{[]string{"logout"}, newLogoutCmd},
+	{[]string{"version"}, newVersionCmd},
+	{[]string{"completion"}, newCompletionCmd},
+	{[]string{"postman-env"}, newPostmanEnvCmd},
+	{[]string{"store-key"}, newStoreKeyCmd},
+	{[]string{"whoami"}, newWhoamiCmd},
+}
+
+// newRootCmd builds the root command and the subcommands args may run: only the one they name,
+// or every one when they name none (help, completion, an unknown command) or args is nil.
+func newRootCmd(d *Deps, args []string) *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "pleoauth",
@@ -104,26 +135,33 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 		return failure.Wrap(failure.Usage, fmt.Errorf("%w; run \"%s --help\"", err, cmd.CommandPath()))
 	})
 
-	root.AddCommand(
-		newLoginCmd(d),
-		newTokenCmd(d),
-		newStatusCmd(d),
-		newAPICmd(d),
-		newExecCmd(d),
-		newExportCmd(d),
-		newImportCmd(d),
-		newConfigCmd(d),
-		newEnvCmd(d),
-		newDoctorCmd(d),
-		newLogoutCmd(d),
-		newVersionCmd(d),
-		newCompletionCmd(d),
-		newPostmanEnvCmd(d),
-		newStoreKeyCmd(d),
-		newWhoamiCmd(d),
-	)
+	chosen := chosenSubcommand(root, args)
+	for i, sub := range subcommands {
+		if chosen < 0 || chosen == i {
+			root.AddCommand(sub.build(d))
+		}
+	}
 	usageArgs(root)
 	return root
+}
+
+// chosenSubcommand is the index in subcommands of the command args run, found the way cobra
+// will find it (root flags and their values skipped), or -1 when they run none of them.
+func chosenSubcommand(root *cobra.Command, args []string) int {
+	if args == nil {
+		return -1
+	}
+	stubs := make([]*cobra.Command, len(subcommands))
+	for i, sub := range subcommands {
+		stubs[i] = &cobra.Command{Use: sub.names[0], Aliases: sub.names[1:]}
+	}
+	root.AddCommand(stubs...)
+	found, _, err := root.Find(args)
+	root.RemoveCommand(stubs...)
+	if err != nil {
+		return -1
+	}
+	return slices.Index(stubs, found)
 }
 
 // usageArgs makes a wrong number of arguments a usage error (exit 2) that names the command's
