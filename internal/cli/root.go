@@ -88,6 +88,12 @@ var subcommands = []struct {
 	{[]string{"whoami"}, newWhoamiCmd},
 }
 
+const rootHelp = `pleoauth logs you in to Pleo's API with the OAuth 2.0 authorization code flow and PKCE,
+keeps the tokens, and prints an access token that is valid right now, so that scripts can run
+  curl -H "Authorization: Bearer $(pleoauth token)" https://external.staging.pleo.io/v2/employees
+
+`
+
 // newRootCmd builds the root command and the subcommands args may run: only the one they name,
 // or every one when they name none (help, completion, an unknown command) or args is nil.
 func newRootCmd(d *Deps, args []string) *cobra.Command {
@@ -95,11 +101,6 @@ func newRootCmd(d *Deps, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "pleoauth",
 		Short: "OAuth 2.0 tokens for Pleo's API, from a terminal",
-		Long: `pleoauth logs you in to Pleo's API with the OAuth 2.0 authorization code flow and PKCE,
-keeps the tokens, and prints an access token that is valid right now, so that scripts can run
-  curl -H "Authorization: Bearer $(pleoauth token)" https://external.staging.pleo.io/v2/employees
-
-` + config.VariablesHelp() + "\n\n" + exitCodesHelp,
 		Example: `  pleoauth login --env staging
   pleoauth token --env staging`,
 		SilenceErrors: true,
@@ -136,6 +137,9 @@ keeps the tokens, and prints an access token that is valid right now, so that sc
 	})
 
 	chosen := chosenSubcommand(root, args)
+	if chosen < 0 { // only a run of no subcommand can show the root's help
+		root.Long = rootHelp + config.VariablesHelp() + "\n\n" + exitCodesHelp
+	}
 	for i, sub := range subcommands {
 		if chosen < 0 || chosen == i {
 			root.AddCommand(sub.build(d))
