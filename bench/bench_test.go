@@ -31,7 +31,7 @@ func build(b *testing.B) string {
 	b.Helper()
 	dir := b.TempDir()
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", dir+"/",
-		"../cmd/pleoauth", "./floor-bare", "./floor-linked", "./floor-keyring", "./peak-rss")
+		"../cmd/pleoauth", "./floor-bare", "./floor-linked", "./floor-keyring", "./floor-pleoauth", "./peak-rss")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
@@ -133,12 +133,13 @@ func BenchmarkTokenCached(b *testing.B) {
 	}
 	bundleFile := filepath.Join(home, "tokens", "local.json")
 
-	var bare, linked, keyFloor, fileTok, keyTok []time.Duration
+	var bare, linked, own, keyFloor, fileTok, keyTok []time.Duration
 	var rss float64
 	b.ResetTimer()
 	for b.Loop() {
 		bare = append(bare, runOnce(b, fileEnv, bin+"/floor-bare", bundleFile))
 		linked = append(linked, runOnce(b, fileEnv, bin+"/floor-linked", bundleFile))
+		own = append(own, runOnce(b, fileEnv, bin+"/floor-pleoauth", bundleFile))
 		fileTok = append(fileTok, runOnce(b, fileEnv, bin+"/pleoauth", "token"))
 		keyFloor = append(keyFloor, runOnce(b, keyEnv, bin+"/floor-keyring", "pleoauth-bench", "floor"))
 		keyTok = append(keyTok, runOnce(b, keyEnv, bin+"/pleoauth", "token"))
@@ -149,11 +150,14 @@ func BenchmarkTokenCached(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(ms(median(bare)), "bare-ms")
 	b.ReportMetric(ms(median(linked)), "linked-ms")
+	b.ReportMetric(ms(median(own)), "own-floor-ms")
 	b.ReportMetric(ms(median(fileTok)), "file-token-ms")
 	b.ReportMetric(ms(median(keyFloor)), "keyring-floor-ms")
 	b.ReportMetric(ms(median(keyTok)), "keyring-token-ms")
 	report(b, "cached token, file store / floor-linked", "file/linked", ratio(fileTok, linked), atMost(1.2))
 	report(b, "cached token, file store / floor-bare", "file/bare", ratio(fileTok, bare), atMost(1.9))
+	report(b, "  of it: floor-pleoauth / floor-linked (using the libs)", "own/linked", ratio(own, linked), target{})
+	report(b, "  of it: cached token / floor-pleoauth (pleoauth's main)", "file/own", ratio(fileTok, own), target{})
 	report(b, "cached token, keychain / one go-keyring Get", "keyring/keyring-floor", ratio(keyTok, keyFloor), atMost(1.3))
 	report(b, "peak RSS of any cached token run, MiB", "peak-rss-MiB", rss, below(20))
 }

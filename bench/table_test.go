@@ -10,7 +10,8 @@ import (
 	"testing"
 )
 
-// target is what a figure must be: at most (≤) or below (<) a limit.
+// target is what a figure must be: at most (≤) or below (<) a limit; the zero target marks a
+// figure shown to explain the others.
 type target struct {
 	limit  float64
 	strict bool
@@ -27,6 +28,9 @@ func (t target) met(v float64) bool {
 }
 
 func (t target) String() string {
+	if t == (target{}) {
+		return "—"
+	}
 	if t.strict {
 		return fmt.Sprintf("< %g", t.limit)
 	}
@@ -66,7 +70,7 @@ func printTable(w io.Writer) {
 	if len(figures.list) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n%-52s %-7s %-24s %-7s %s\n", "figure", "target", "runs", "median", "")
+	fmt.Fprintf(w, "\n%-56s %-7s %-24s %-7s %s\n", "figure", "target", "runs", "median", "")
 	for _, f := range figures.list {
 		runs := make([]string, len(f.values))
 		for i, v := range f.values {
@@ -76,10 +80,13 @@ func printTable(w io.Writer) {
 		slices.Sort(sorted)
 		m := sorted[len(sorted)/2]
 		verdict := "pass"
-		if !f.target.met(m) {
+		switch {
+		case f.target == (target{}):
+			verdict = ""
+		case !f.target.met(m):
 			verdict = "MISS"
 		}
-		fmt.Fprintf(w, "%-52s %-7s %-24s %-7.2f %s\n", f.name, f.target, strings.Join(runs, " "), m, verdict)
+		fmt.Fprintf(w, "%-56s %-7s %-24s %-7.2f %s\n", f.name, f.target, strings.Join(runs, " "), m, verdict)
 	}
 }
 
