@@ -35,7 +35,8 @@ type Deps struct {
 	Getenv func(string) string
 	// Now is the clock.
 	Now func() time.Time
-	// HTTPClient makes every request pleoauth sends.
+	// HTTPClient makes every request pleoauth sends; nil means [NewHTTPClient], made when the
+	// first request is (a cached "pleoauth token" sends none).
 	HTTPClient *http.Client
 	// OpenBrowser opens a URL; nil means the $BROWSER or desktop opener.
 	OpenBrowser func(url string) error
@@ -70,7 +71,6 @@ func SystemDeps(build Build) *Deps {
 		StderrIsTerminal: func() bool { return term.IsTerminal(int(os.Stderr.Fd())) },
 		Getenv:           os.Getenv,
 		Now:              time.Now,
-		HTTPClient:       NewHTTPClient(),
 		Keychain:         store.OSKeychain{},
 		Build:            build,
 	}
@@ -92,10 +92,18 @@ func NewHTTPClient() *http.Client {
 	}
 }
 
+// httpClient is d.HTTPClient, made on first use.
+func (d *Deps) httpClient() *http.Client {
+	if d.HTTPClient == nil {
+		d.HTTPClient = NewHTTPClient()
+	}
+	return d.HTTPClient
+}
+
 // grantDeps is the part of the outside world a login touches.
 func (d *Deps) grantDeps() grant.Deps {
 	return grant.Deps{
-		Stderr: d.Stderr, Getenv: d.Getenv, Now: d.Now, HTTPClient: d.HTTPClient, Keychain: d.Keychain,
+		Stderr: d.Stderr, Getenv: d.Getenv, Now: d.Now, HTTPClient: d.httpClient, Keychain: d.Keychain,
 		Interactive: d.Interactive, ReadSecret: d.ReadSecret,
 	}
 }

@@ -123,7 +123,7 @@ func newRootCmd(d *Deps, args []string) *cobra.Command {
 	root.PersistentFlags().BoolVar(&g.Debug, "debug", false, "trace every HTTP request on stderr, credentials replaced by fingerprints (PLEOAUTH_DEBUG=1)")
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if g.Debug || d.Getenv("PLEOAUTH_DEBUG") == "1" {
-			traced := *d.HTTPClient
+			traced := *d.httpClient()
 			next := traced.Transport
 			if next == nil {
 				next = http.DefaultTransport

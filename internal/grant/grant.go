@@ -27,7 +27,7 @@ type Deps struct {
 	// Sleep waits between retries of a refresh, or until ctx ends; nil means a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// HTTPClient sends token requests; [Grant.HTTPClient] adds the environment's CA file.
-	HTTPClient *http.Client
+	HTTPClient func() *http.Client
 	Keychain   store.Keychain
 	// Interactive reports whether a person can be asked for a client secret.
 	Interactive func() bool

@@ -16,7 +16,7 @@ import (
 func (g *Grant) HTTPClient() (*http.Client, error) {
 	env := g.Env
 	if env.CAFile == "" {
-		return g.d.HTTPClient, nil
+		return g.d.HTTPClient(), nil
 	}
 	pem, err := os.ReadFile(env.CAFile)
 	if err != nil {
@@ -29,7 +29,7 @@ func (g *Grant) HTTPClient() (*http.Client, error) {
 	if !pool.AppendCertsFromPEM(pem) {
 		return nil, fmt.Errorf("env %s: ca_file %s holds no PEM certificate; give the CA's certificate in PEM form", env.Name, env.CAFile)
 	}
-	c := *g.d.HTTPClient
+	c := *g.d.HTTPClient()
 	c.Transport = withRootCAs(c.Transport, pool)
 	return &c, nil
 }

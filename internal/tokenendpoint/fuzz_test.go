@@ -78,7 +78,7 @@ func FuzzTokenResponse(f *testing.F) {
 		}
 		g, err := grant.Open(cfg, env, grant.Deps{
 			Stderr: io.Discard, Getenv: func(k string) string { return vars[k] }, Now: time.Now,
-			HTTPClient: &http.Client{Transport: canned{status, contentType, body}},
+			HTTPClient: func() *http.Client { return &http.Client{Transport: canned{status, contentType, body}} },
 			Sleep:      func(context.Context, time.Duration) error { return nil },
 		})
 		if err != nil {
