@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -27,8 +28,6 @@ const DefaultLockTimeout = 2 * time.Minute
 // refresh never blocks the next caller; the file left behind is harmless.
 type FileLock struct {
 	Dir string
-	// Poll is how often a waiter retries; zero means 5ms.
-	Poll time.Duration
 	// Timeout bounds the wait; zero means [DefaultLockTimeout].
 	Timeout time.Duration
 	// Waiting, when set, is called once if the lock is still held by another process after
@@ -65,47 +64,82 @@ func (l FileLock) Lock(ctx context.Context, name string) (func(), error) {
 	return func() { _ = fl.Unlock() }, nil
 }
 
+// wait blocks in flock(2) until the holder lets go, ctx ends or the timeout passes. The kernel
+// wakes a blocked waiter the moment the lock is released; polling instead left a gap of up to
+// one poll between the release and the next try, and in a storm kept every waiter waking
+// hundreds of times a second on the cores the one refresh needed. A wait given up leaves its
+// flock call behind: should that call get the lock later, it lets go of it at once.
 func (l FileLock) wait(ctx context.Context, fl *flock.Flock, path string) (bool, error) {
 	timeout := l.Timeout
 	if timeout <= 0 {
 		timeout = DefaultLockTimeout
 	}
-	poll := l.Poll
-	if poll == 0 {
-		poll = 5 * time.Millisecond
-	}
 	notice := l.NoticeAfter
 	if notice <= 0 {
 		notice = time.Second
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if l.Waiting != nil && notice < timeout {
-		// Wait quietly for a moment, then say so once, from this goroutine.
-		quiet, cancelQuiet := context.WithTimeout(waitCtx, notice)
-		ok, err := fl.TryLockContext(quiet, poll)
-		cancelQuiet()
-		if err == nil {
-			return ok, nil
+	var (
+		mu     sync.Mutex
+		gaveUp bool
+		got    = make(chan error, 1)
+	)
+	go func() {
+		err := fl.Lock()
+		mu.Lock()
+		defer mu.Unlock()
+		if gaveUp {
+			if err == nil {
+				_ = fl.Unlock()
+			}
+			return
 		}
-		if ctx.Err() == nil {
-			l.Waiting(holderPID(path))
+		got <- err
+	}()
+	giveUp := func() (bool, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case err := <-got: // it came as the wait ended: take it
+			return err == nil, err
+		default:
+			gaveUp = true
+			return false, nil
 		}
 	}
-	ok, err := fl.TryLockContext(waitCtx, poll)
-	switch {
-	case err == nil:
-		return ok, nil
-	case ctx.Err() != nil:
-		return false, ctx.Err()
-	case errors.Is(err, context.DeadlineExceeded):
-		holder := ""
-		if pid := holderPID(path); pid > 0 {
-			holder = fmt.Sprintf("pid %d", pid)
+
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	var noticeAt <-chan time.Time
+	if l.Waiting != nil && notice < timeout {
+		t := time.NewTimer(notice)
+		defer t.Stop()
+		noticeAt = t.C
+	}
+	for {
+		select {
+		case err := <-got:
+			if err != nil {
+				return false, fmt.Errorf("lock %s: %w", path, err)
+			}
+			return true, nil
+		case <-noticeAt:
+			noticeAt = nil
+			l.Waiting(holderPID(path))
+		case <-ctx.Done():
+			if ok, _ := giveUp(); ok {
+				_ = fl.Unlock() // interrupted: nothing more is done under it
+			}
+			return false, ctx.Err()
+		case <-deadline.C:
+			if ok, err := giveUp(); ok || err != nil {
+				return ok, err
+			}
+			holder := ""
+			if pid := holderPID(path); pid > 0 {
+				holder = fmt.Sprintf("pid %d", pid)
+			}
+			return false, failure.Wrap(failure.Temporary, &store.LockTimeoutError{Lock: path, Waited: timeout, Holder: holder})
 		}
-		return false, failure.Wrap(failure.Temporary, &store.LockTimeoutError{Lock: path, Waited: timeout, Holder: holder})
-	default:
-		return false, fmt.Errorf("lock %s: %w", path, err)
 	}
 }
 
