@@ -4,11 +4,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 DATE    ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
-# The six release targets: static binaries (CGO_ENABLED=0), so go-keyring's per-OS code is built
-# on every platform pleoauth ships for.
-PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+# The release tools, pinned: "make tools" installs them into $(GOBIN), "make release" runs them.
+GORELEASER_VERSION      := v2.15.1
+CYCLONEDX_GOMOD_VERSION := v1.10.0
+GOBIN ?= $(shell $(GO) env GOPATH)/bin
+export PATH := $(GOBIN):$(PATH)
 
-.PHONY: help build demo test bench fuzz soak docs release vet fmt
+.PHONY: help build demo test bench fuzz soak docs tools release vet fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/'
@@ -25,17 +27,18 @@ test: vet ## every test, with the race detector (CI=true makes missing real part
 bench: ## benchmarks of whole processes against floors measured in the same run (docs/performance.md)
 	./scripts/bench.sh
 
-docs: ## regenerate docs/cli (Markdown, committed) and man pages in dist/man
-	$(GO) run ./tools/gendocs -markdown docs/cli -man dist/man
+docs: ## regenerate docs/cli (Markdown, committed) and man pages in build/man
+	$(GO) run ./tools/gendocs -markdown docs/cli -man build/man
 
-release: ## cross-compile the six release binaries into dist/, version stamped
-	@mkdir -p dist
-	@for p in $(PLATFORMS); do \
-	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
-	  echo "building dist/pleoauth_$${os}_$${arch}$$ext"; \
-	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags '$(LDFLAGS)' \
-	    -o dist/pleoauth_$${os}_$${arch}$$ext ./cmd/pleoauth || exit 1; \
-	done
+tools: ## install the pinned release tools (GoReleaser, cyclonedx-gomod) into $(GOBIN)
+	GOFLAGS=-mod=mod $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
+	GOFLAGS=-mod=mod $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_GOMOD_VERSION)
+
+release: ## a snapshot release in dist/: archives, checksums, SBOMs, .deb/.rpm, Homebrew cask (docs/release.md)
+	@command -v goreleaser >/dev/null && command -v cyclonedx-gomod >/dev/null || \
+	  { echo "make release needs GoReleaser and cyclonedx-gomod; run \"make tools\" first"; exit 1; }
+	goreleaser check
+	goreleaser release --snapshot --clean
 
 fuzz: ## every fuzz target for FUZZTIME each (default 30s)
 	./scripts/fuzz.sh

@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	markdown := flag.String("markdown", "docs/cli", "folder for the Markdown reference")
+	markdown := flag.String("markdown", "docs/cli", "folder for the Markdown reference (none when empty)")
 	man := flag.String("man", "", "folder for man pages (none when empty)")
 	flag.Parse()
 	if err := run(*markdown, *man); err != nil {
@@ -25,11 +25,13 @@ func main() {
 
 func run(markdown, man string) error {
 	root := cli.NewRootCmd(cli.SystemDeps(cli.Build{}))
-	if err := os.MkdirAll(markdown, 0o755); err != nil {
-		return err
-	}
-	if err := doc.GenMarkdownTree(root, markdown); err != nil {
-		return err
+	if markdown != "" {
+		if err := os.MkdirAll(markdown, 0o755); err != nil {
+			return err
+		}
+		if err := doc.GenMarkdownTree(root, markdown); err != nil {
+			return err
+		}
 	}
 	if man == "" {
 		return nil
