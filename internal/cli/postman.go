@@ -77,20 +77,34 @@ func runPostmanEnv(ctx context.Context, d *Deps, g *grant.Grant, o *postmanOptio
 		ExportedAt: d.Now().UTC().Format(time.RFC3339),
 		ExportedBy: "pleoauth/" + d.Build.Resolve().Version,
 	}
-	data, err := json.MarshalIndent(pe, "", "  ")
-	if err != nil {
-		return err
-	}
-	data = append(data, '\n')
 	if o.Output == "" {
+		data, err := postmanJSON(pe)
+		if err != nil {
+			return err
+		}
 		_, err = d.Stdout.Write(data)
 		return err
 	}
-	if err := store.WritePrivateFile(o.Output, data); err != nil {
+	if err := writePostmanFile(o.Output, pe); err != nil {
 		return fmt.Errorf("env %s: %w", env.Name, err)
 	}
 	fmt.Fprintf(d.Stderr, "Wrote %s (Postman environment %q, token valid until %s).\n", o.Output, pe.Name, bundle.Expiry.UTC().Format(time.RFC3339))
 	return nil
+}
+
+// writePostmanFile writes a Postman environment atomically, mode 0600: it holds a secret.
+func writePostmanFile(path string, pe postmanEnvironment) error {
+	data, err := postmanJSON(pe)
+	if err != nil {
+		return err
+	}
+	return store.WritePrivateFile(path, data)
+}
+
+// postmanJSON is the environment as Postman exports it: indented, with a final newline.
+func postmanJSON(pe postmanEnvironment) ([]byte, error) {
+	data, err := json.MarshalIndent(pe, "", "  ")
+	return append(data, '\n'), err
 }
 
 // stableUUID derives a version-5-shaped UUID from s, so an environment keeps its id.

@@ -86,6 +86,7 @@ var subcommands = []struct {
 	{[]string{"postman-env"}, newPostmanEnvCmd},
 	{[]string{"store-key"}, newStoreKeyCmd},
 	{[]string{"whoami"}, newWhoamiCmd},
+	{[]string{"serve"}, newServeCmd},
 }
 
 const rootHelp = `pleoauth logs you in to Pleo's API with the OAuth 2.0 authorization code flow and PKCE,

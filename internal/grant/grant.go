@@ -167,6 +167,9 @@ func LoginName(env, profile string) string {
 // MinTTL is how long a token handed out must stay valid (--min-ttl, PLEOAUTH_MIN_TTL).
 func (g *Grant) MinTTL() time.Duration { return g.cfg.MinTTL }
 
+// Home is PLEOAUTH_HOME, the per-user folder of config.yaml, tokens and locks.
+func (g *Grant) Home() string { return g.cfg.Home }
+
 // StoreName is the backend keeping this login: "keyring" or "file".
 func (g *Grant) StoreName() string { return g.store.Name() }
 

@@ -21,8 +21,15 @@ type Request = tokens.Request
 // Token returns a bundle whose access token is valid for at least r.MinTTL, refreshed first
 // when needed (or always, with r.Force) through the refresh protocol.
 func (g *Grant) Token(ctx context.Context, r Request) (*store.Bundle, error) {
+	b, _, err := g.TokenRefreshed(ctx, r)
+	return b, err
+}
+
+// TokenRefreshed is [Grant.Token], also telling whether this call refreshed the token (rather
+// than found one valid, or one another process had just refreshed).
+func (g *Grant) TokenRefreshed(ctx context.Context, r Request) (*store.Bundle, bool, error) {
 	res, err := g.source().Token(ctx, r)
-	return res.Bundle, err
+	return res.Bundle, res.Refreshed, err
 }
 
 // Login runs flow and keeps the tokens it brings. The lock is taken, and the store proved

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/serve"
+	"github.com/pleoauth/pleoauth/internal/store"
+)
+
+type serveOptions struct {
+	Addr       string
+	PostmanEnv string
+}
+
+func newServeCmd(d *Deps) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve always-fresh tokens on loopback, for Postman, Newman and local programs",
+		Long: fmt.Sprintf(`Serve answers GET /token on a loopback address with the JSON of "pleoauth token --format
+json": a token valid for at least min_ttl (query parameter, default --min-ttl), refreshed first
+when needed through the same lock as every other pleoauth process. A Postman or Newman
+pre-request script fetches it before each request, so a run can outlast any token (see the
+README's Postman section). GET /healthz answers "ok".
+
+Only the holder of the serve key may ask: every request sends "Authorization: Bearer <key>".
+The key is random for each start, unless PLEOAUTH_SERVE_KEY gives one; serve writes it to
+PLEOAUTH_HOME/serve.key (mode 0600, removed when serve stops) and, with --postman-env, into a
+Postman environment (pleoauthUrl, pleoauthKey, baseUrl). Requests naming another host (DNS
+rebinding) or coming from a web page (an Origin header) are refused, and wrong keys are
+answered more slowly each time.
+
+Serve listens on 127.0.0.1 and ::1, port %d unless --addr says otherwise (port 0 picks a free
+one), never on another interface. It runs in the foreground; Ctrl-C or SIGTERM stop it after
+the requests in flight, a refresh already sent included, have been answered.
+
+Answers: 200 the token; 401 {"error":"invalid_key"} or {"error":"login_required"} with the login
+to run; 503 {"error":"temporarily_unavailable"} with Retry-After; one line per request on
+stderr (time, path, status, env, refreshed), never a token.`, serve.DefaultPort),
+		Example: `  pleoauth serve --env staging --postman-env pleo-staging.postman_environment.json
+  curl -s -H "Authorization: Bearer $(cat ~/.config/pleoauth/serve.key)" http://127.0.0.1:7536/token
+  PLEOAUTH_SERVE_KEY=... pleoauth serve --addr 127.0.0.1:0`,
+		Args: cobra.NoArgs,
+		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
+			return runServe(ctx, d, g, o)
+		}),
+	}
+	config.AddFlags(cmd.Flags(), "min_ttl")
+	cmd.Flags().StringVar(&o.Addr, "addr", "", fmt.Sprintf("loopback address to listen on: 127.0.0.1:PORT or [::1]:PORT (default: both, port %d; port 0 picks one)", serve.DefaultPort))
+	cmd.Flags().StringVar(&o.PostmanEnv, "postman-env", "", "also write a Postman environment with pleoauthUrl, pleoauthKey and baseUrl to this file (mode 0600)")
+	return cmd
+}
+
+func runServe(ctx context.Context, d *Deps, g *grant.Grant, o *serveOptions) error {
+	env := g.Env
+	key := d.Getenv("PLEOAUTH_SERVE_KEY")
+	if key == "" {
+		key = serve.NewKey()
+	} else if len(key) < 16 {
+		return fmt.Errorf("env %s: PLEOAUTH_SERVE_KEY is %d characters; give at least 16 (or unset it for a random key)", env.Name, len(key))
+	}
+	listeners, hosts, err := serve.Listen(o.Addr)
+	if err != nil {
+		return failure.Wrap(failure.Usage, fmt.Errorf("env %s: %w", env.Name, err))
+	}
+	url := "http://" + listeners[0].Addr().String()
+
+	// The key goes where clients can read it and nobody else can; never to the terminal or a log.
+	keyFile := filepath.Join(g.Home(), "serve.key")
+	if err := store.WritePrivateFile(keyFile, []byte(key+"\n")); err != nil {
+		return fmt.Errorf("env %s: %w", env.Name, err)
+	}
+	defer os.Remove(keyFile)
+	if o.PostmanEnv != "" {
+		if err := writeServePostmanEnv(d, o.PostmanEnv, env, url, key); err != nil {
+			return fmt.Errorf("env %s: %w", env.Name, err)
+		}
+	}
+
+	h := serve.Handler(serve.Options{
+		Key: key, Env: g.Name, MinTTL: g.MinTTL(), Log: d.Stderr, Now: d.Now,
+		Token: func(ctx context.Context, minTTL time.Duration) (*store.Bundle, bool, error) {
+			return g.TokenRefreshed(ctx, grant.Request{MinTTL: minTTL})
+		},
+		WriteToken: func(w io.Writer, b *store.Bundle) error {
+			return tokenFormats["json"](w, g.Env.Name, b, d.Now())
+		},
+		Explain: func(err error) string { return err.Error() + nextStep(err) },
+	}, hosts)
+	fmt.Fprintf(d.Stderr, "pleoauth serve: tokens of env %s at %s/token (key in %s", g.Name, url, keyFile)
+	if o.PostmanEnv != "" {
+		fmt.Fprintf(d.Stderr, " and %s", o.PostmanEnv)
+	}
+	fmt.Fprintln(d.Stderr, "); Ctrl-C stops it")
+	if err := serve.Serve(ctx, listeners, h, time.Minute); err != nil {
+		return fmt.Errorf("env %s: serve: %w", env.Name, err)
+	}
+	return ctx.Err()
+}
+
+// writeServePostmanEnv writes a Postman environment pointing at serve: its URL, its key (a
+// secret variable) and the API's base URL. The pre-request script in the README reads them.
+func writeServePostmanEnv(d *Deps, path string, env config.Environment, url, key string) error {
+	pe := postmanEnvironment{
+		ID:   stableUUID("pleoauth serve postman environment " + env.Name + " " + env.APIURL),
+		Name: "pleoauth serve " + env.Name,
+		Values: []postmanValue{
+			{Key: "baseUrl", Value: strings.TrimSuffix(env.APIURL, "/"), Type: "default", Enabled: true},
+			{Key: "pleoauthUrl", Value: url, Type: "default", Enabled: true},
+			{Key: "pleoauthKey", Value: key, Type: "secret", Enabled: true},
+		},
+		Scope:      "environment",
+		ExportedAt: d.Now().UTC().Format(time.RFC3339),
+		ExportedBy: "pleoauth/" + d.Build.Resolve().Version,
+	}
+	return writePostmanFile(path, pe)
+}

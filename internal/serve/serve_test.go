@@ -1,0 +1,243 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/store"
+)
+
+const testKey = "the-serve-key-for-tests-0123456789"
+
+// fixture is the handler with a token source the test controls.
+type fixture struct {
+	h      http.Handler
+	log    bytes.Buffer
+	err    error         // what the token source fails with
+	minTTL time.Duration // what it was last asked for
+	slept  []time.Duration
+	mu     sync.Mutex
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{}
+	f.h = Handler(Options{
+		Key: testKey, Env: "local", MinTTL: time.Minute, Log: &f.log, Now: time.Now,
+		Token: func(_ context.Context, minTTL time.Duration) (*store.Bundle, bool, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.minTTL = minTTL
+			if f.err != nil {
+				return nil, false, f.err
+			}
+			return &store.Bundle{AccessToken: "ory_at_secret-token", Expiry: time.Now().Add(time.Hour)}, true, nil
+		},
+		WriteToken: func(w io.Writer, b *store.Bundle) error {
+			return json.NewEncoder(w).Encode(map[string]string{"access_token": b.AccessToken})
+		},
+		Explain: func(err error) string { return err.Error() + "; run \"pleoauth login --env local\"" },
+		Sleep: func(_ context.Context, d time.Duration) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.slept = append(f.slept, d)
+		},
+	}, []string{"127.0.0.1:7536", "localhost:7536"})
+	return f
+}
+
+// do sends a request; edit may change it before it is served.
+func (f *fixture) do(path string, edit func(*http.Request)) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:7536"+path, nil)
+	r.Header.Set("Authorization", "Bearer "+testKey)
+	if edit != nil {
+		edit(r)
+	}
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, r)
+	return w
+}
+
+func errorCode(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatalf("the refusal is not JSON: %q", w.Body.String())
+	}
+	return body.Error
+}
+
+func TestTokenWithTheKey(t *testing.T) {
+	f := newFixture(t)
+	w := f.do("/token?min_ttl=90s", nil)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "ory_at_secret-token") {
+		t.Fatalf("GET /token: %d %s", w.Code, w.Body)
+	}
+	if f.minTTL != 90*time.Second {
+		t.Errorf("min_ttl reached the source as %v; want 90s", f.minTTL)
+	}
+	if f.do("/token", nil); f.minTTL != time.Minute {
+		t.Errorf("without min_ttl the source got %v; want the configured 1m", f.minTTL)
+	}
+	if w := f.do("/healthz", nil); w.Code != http.StatusOK {
+		t.Errorf("GET /healthz: %d", w.Code)
+	}
+	if w.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("a token answer may be cached: Cache-Control %q", w.Header().Get("Cache-Control"))
+	}
+}
+
+func TestRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		path   string
+		edit   func(*http.Request)
+		status int
+		code   string
+	}{
+		{"no key", "/token", func(r *http.Request) { r.Header.Del("Authorization") }, 401, "invalid_key"},
+		{"wrong key", "/token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+testKey+"x") }, 401, "invalid_key"},
+		{"key as Basic", "/token", func(r *http.Request) { r.Header.Set("Authorization", "Basic "+testKey) }, 401, "invalid_key"},
+		{"no key on healthz", "/healthz", func(r *http.Request) { r.Header.Del("Authorization") }, 401, "invalid_key"},
+		{"rebinding Host", "/token", func(r *http.Request) { r.Host = "attacker.example:7536" }, 403, "forbidden"},
+		{"Host on another port", "/token", func(r *http.Request) { r.Host = "127.0.0.1:80" }, 403, "forbidden"},
+		{"web page", "/token", func(r *http.Request) { r.Header.Set("Origin", "https://attacker.example") }, 403, "forbidden"},
+		{"null origin", "/token", func(r *http.Request) { r.Header.Set("Origin", "null") }, 403, "forbidden"},
+		{"POST", "/token", func(r *http.Request) { r.Method = http.MethodPost }, 405, "method_not_allowed"},
+		{"other path", "/admin", nil, 404, "not_found"},
+		{"bad min_ttl", "/token?min_ttl=soon", nil, 400, "invalid_request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			w := f.do(tc.path, tc.edit)
+			if w.Code != tc.status || errorCode(t, w) != tc.code {
+				t.Fatalf("%d %s; want %d %s", w.Code, w.Body, tc.status, tc.code)
+			}
+			if strings.Contains(w.Body.String(), "ory_at_") {
+				t.Fatal("a refusal carried the token")
+			}
+			for k := range w.Header() {
+				if strings.HasPrefix(k, "Access-Control-") {
+					t.Fatalf("a CORS header was sent: %s", k)
+				}
+			}
+		})
+	}
+}
+
+func TestLocalhostHostIsAllowed(t *testing.T) {
+	f := newFixture(t)
+	if w := f.do("/token", func(r *http.Request) { r.Host = "localhost:7536" }); w.Code != http.StatusOK {
+		t.Fatalf("Host localhost:7536: %d %s", w.Code, w.Body)
+	}
+}
+
+func TestWrongKeysAreSlowedDown(t *testing.T) {
+	f := newFixture(t)
+	wrong := func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }
+	for range 6 {
+		f.do("/token", wrong)
+	}
+	want := []time.Duration{0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+	if fmt.Sprint(f.slept) != fmt.Sprint(want) {
+		t.Fatalf("waits before the wrong-key answers: %v; want %v", f.slept, want)
+	}
+	f.do("/token", nil) // the right key resets the count
+	f.slept = nil
+	f.do("/token", wrong)
+	if fmt.Sprint(f.slept) != "[0s]" {
+		t.Fatalf("after a right key the next wrong one waited %v; want none", f.slept)
+	}
+	if penalty(100) != 5*time.Second {
+		t.Fatalf("the wait grows past 5s: %v", penalty(100))
+	}
+}
+
+func TestErrorsMapToStatuses(t *testing.T) {
+	for _, tc := range []struct {
+		err        error
+		status     int
+		code       string
+		retryAfter string
+	}{
+		{failure.NeedLogin("local", "the refresh token was refused", nil), 401, "login_required", ""},
+		{failure.Wrap(failure.Temporary, errors.New("the server could not be reached")), 503, "temporarily_unavailable", "5"},
+		{errors.New("the store is unreadable"), 500, "server_error", ""},
+	} {
+		f := newFixture(t)
+		f.err = tc.err
+		w := f.do("/token", nil)
+		if w.Code != tc.status || errorCode(t, w) != tc.code || w.Header().Get("Retry-After") != tc.retryAfter {
+			t.Errorf("%v: %d %s Retry-After %q; want %d %s %q", tc.err, w.Code, w.Body, w.Header().Get("Retry-After"), tc.status, tc.code, tc.retryAfter)
+		}
+		if tc.code == "login_required" && !strings.Contains(w.Body.String(), `pleoauth login --env local`) {
+			t.Errorf("the login_required answer does not name the login to run: %s", w.Body)
+		}
+	}
+}
+
+func TestLogLinesHoldNoSecret(t *testing.T) {
+	f := newFixture(t)
+	f.do("/token", nil)
+	f.do("/token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer guess-"+testKey[:8]) })
+	log := f.log.String()
+	if n := strings.Count(log, "\n"); n != 2 {
+		t.Fatalf("%d log lines for 2 requests:\n%s", n, log)
+	}
+	if !strings.Contains(log, " 200 env=local refreshed") || !strings.Contains(log, " 401 env=local") {
+		t.Errorf("the log does not say status, env and refresh:\n%s", log)
+	}
+	for _, secret := range []string{"ory_at_", testKey, "guess-"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("the log holds %q:\n%s", secret, log)
+		}
+	}
+}
+
+func TestListenOnlyOnLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", "192.0.2.1:0", "example.com:0", "localhost:0", "7536"} {
+		if ls, _, err := Listen(addr); err == nil {
+			closeAll(ls)
+			t.Errorf("Listen(%q) listened; want a refusal", addr)
+		}
+	}
+	ls, hosts, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll(ls)
+	if len(ls) != 1 || !strings.HasPrefix(ls[0].Addr().String(), "127.0.0.1:") {
+		t.Fatalf("Listen(127.0.0.1:0) gave %v", ls)
+	}
+	port := strings.TrimPrefix(ls[0].Addr().String(), "127.0.0.1:")
+	if fmt.Sprint(hosts) != fmt.Sprintf("[127.0.0.1:%s localhost:%s]", port, port) {
+		t.Fatalf("allowed hosts %v", hosts)
+	}
+	both, hosts, err := Listen(":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeAll(both)
+	for _, l := range both {
+		if a := l.Addr().String(); !strings.HasPrefix(a, "127.0.0.1:") && !strings.HasPrefix(a, "[::1]:") {
+			t.Fatalf("Listen(:0) listened on %s", a)
+		}
+	}
+	if len(both) == 2 && both[0].Addr().(*net.TCPAddr).Port != both[1].Addr().(*net.TCPAddr).Port {
+		t.Fatalf("the two loopbacks got different ports: %v %v", both[0].Addr(), both[1].Addr())
+	}
+}
