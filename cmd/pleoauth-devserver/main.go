@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.BoolVar(&o.AutoApprove, "auto-approve", false, "skip the login and consent page")
 	fs.StringVar(&o.Username, "username", "demo", "the demo user's name on the login page")
 	fs.StringVar(&o.Password, "password", "demo", "the demo user's password on the login page")
+	fs.IntVar(&o.ListItems, "list-items", 2, "items in each paginated list (/v2/employees by cursor, /v1/expenses by offset), 10 a page unless limit= says otherwise")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s=SECRET pleoauth-devserver [flags]\n\nA local OAuth 2.0 server shaped like Pleo's, in memory.\n\n", secretEnv)
 		fs.PrintDefaults()

@@ -21,11 +21,14 @@ import (
 )
 
 type apiOptions struct {
-	Method  string
-	Data    string
-	Input   string
-	Headers []string
-	Include bool
+	Method   string
+	Data     string
+	Input    string
+	Headers  []string
+	Include  bool
+	Paginate bool
+	Slurp    bool
+	JQ       string
 }
 
 func newAPICmd(d *Deps) *cobra.Command {
@@ -40,12 +43,28 @@ sent again.
 
 The response body goes to stdout: indented when it is JSON and stdout is a terminal, byte for byte
 otherwise. Any status but 2xx exits non-zero with a one-line summary on stderr: 4xx exit 1, 5xx and
-429 exit 5; a refresh token the server refused exits 4.`,
+429 exit 5; a refresh token the server refused exits 4.
+
+--paginate fetches every page of a Pleo list endpoint: while pagination.hasNextPage, the same
+request again with after=<endCursor> (or offset advanced by the page's length, for an endpoint
+without cursors), the other query parameters kept. It prints one JSON document {"data": [every
+item, in order]}, written as the pages arrive, so a collection of any size needs the memory of one
+page; --slurp prints the array of the pages as they came instead. Each page gets a token valid
+for --min-ttl and the 401 refresh-and-retry; a 429 or 503 is waited out (Retry-After, at most
+30s, else backoff) up to 5 times per page, with a line on stderr, then exits 5 naming the page. A
+page with no items ends the run; a cursor the server already gave is an error, not a loop.
+
+--jq filters the JSON with a jq expression (github.com/itchyny/gojq), as gh api does: the body of
+a single request, or each page in turn with --paginate. Strings print raw, other values as JSON,
+one per line. An expression that does not compile exits 2 before any request.`,
 		Example: `  pleoauth api /v2/employees
   pleoauth api --env production /v1/introspect
   pleoauth api -X POST /v1/export-jobs -d '{"type":"EXPENSES"}'
   pleoauth api -X PUT /v2/vendors/123 --input vendor.json -H 'X-Request-Id: 42'
-  pleoauth api --include /v2/employees | less`,
+  pleoauth api --include /v2/employees | less
+  pleoauth api --paginate '/v2/employees?limit=100' > employees.json
+  pleoauth api --paginate /v2/employees --jq '.data[] | [.firstName, .lastName, .email] | @tsv'
+  pleoauth api /v1/introspect --jq .data.subjectURN`,
 		Args: cobra.ExactArgs(1),
 		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, args []string) error {
 			return runAPI(ctx, d, g, o, args[0])
@@ -58,11 +77,24 @@ otherwise. Any status but 2xx exits non-zero with a one-line summary on stderr: 
 	f.StringVar(&o.Input, "input", "", `file to send as the body ("-" for stdin)`)
 	f.StringArrayVarP(&o.Headers, "header", "H", nil, `extra header "Key: Value" (repeatable)`)
 	f.BoolVarP(&o.Include, "include", "i", false, "print the status line and response headers before the body")
+	f.BoolVar(&o.Paginate, "paginate", false, "fetch every page of a Pleo list endpoint and print {\"data\": [all items]}")
+	f.BoolVar(&o.Slurp, "slurp", false, "with --paginate: print the array of pages instead")
+	f.StringVarP(&o.JQ, "jq", "q", "", "filter the JSON with a jq expression (each page with --paginate)")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd
 }
 
 func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path string) error {
+	filter, err := compileJQ(o.JQ) // a bad expression stops before any request
+	if err != nil {
+		return err
+	}
+	if o.Paginate || o.Slurp {
+		if err := paginateUsage(o); err != nil {
+			return err
+		}
+		return runPaginate(ctx, d, g, path, o.Slurp, filter)
+	}
 	headers := http.Header{}
 	for _, h := range o.Headers {
 		k, v, ok := strings.Cut(h, ":")
@@ -104,6 +136,13 @@ func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path st
 		fmt.Fprintf(d.Stdout, "%s %s\n", resp.Proto, resp.Status)
 		_ = resp.Header.Write(d.Stdout)
 		fmt.Fprintln(d.Stdout)
+	}
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if filter != nil && ok {
+		if err := filterBody(d.Stdout, resp, filter); err != nil {
+			return fmt.Errorf("env %s: %s: %w", env.Name, path, err)
+		}
+		return nil
 	}
 	if err := writeBody(d, resp); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -42,6 +43,8 @@ type Deps struct {
 	OpenBrowser func(url string) error
 	// Keychain is the OS credential store.
 	Keychain store.Keychain
+	// Sleep waits before a retry (a busy API's 429 or 503), or until ctx ends; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 
 	// Build identifies this build of pleoauth.
 	Build Build

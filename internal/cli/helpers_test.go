@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -45,6 +46,8 @@ type harness struct {
 	stdin string
 	// server is the devserver's HTTP server, once started.
 	server *httptest.Server
+	// sleep, when set, is the runs' Deps.Sleep.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 func newHarness(t *testing.T) *harness {
@@ -65,6 +68,16 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) main(args ...string) run {
 	h.t.Helper()
 	var stdout, stderr bytes.Buffer
+	d := h.deps(&stdout)
+	d.Stderr = &stderr
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code := Main(ctx, args, d)
+	return run{code, stdout.String(), stderr.String()}
+}
+
+// deps is the outside world of one run, its stdout going to stdout and its stderr nowhere.
+func (h *harness) deps(stdout io.Writer) *Deps {
 	client := NewHTTPClient()
 	if h.transport != nil {
 		client.Transport = h.transport
@@ -72,10 +85,10 @@ func (h *harness) main(args ...string) run {
 	if h.timeout != 0 {
 		client.Timeout = h.timeout
 	}
-	d := &Deps{
+	return &Deps{
 		Stdin:            strings.NewReader(h.stdin),
-		Stdout:           &stdout,
-		Stderr:           &stderr,
+		Stdout:           stdout,
+		Stderr:           io.Discard,
 		Interactive:      func() bool { return false },
 		StdoutIsTerminal: func() bool { return h.terminal },
 		ReadSecret:       func(string) (string, error) { return "", fmt.Errorf("no terminal in tests") },
@@ -85,11 +98,8 @@ func (h *harness) main(args ...string) run {
 		OpenBrowser:      h.browser,
 		Keychain:         h.keychain,
 		Build:            Build{Version: "test"},
+		Sleep:            h.sleep,
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	code := Main(ctx, args, d)
-	return run{code, stdout.String(), stderr.String()}
 }
 
 // tokenFile is where the file store keeps env's tokens.

@@ -22,20 +22,6 @@ func (s *Server) apiIntrospect(w http.ResponseWriter, r *http.Request) {
 	}})
 }
 
-// employees serves GET /v2/employees, which needs users:read as on Pleo.
-func (s *Server) employees(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.bearer(w, r, "users:read"); !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"data": []map[string]any{
-			{"id": "7a1c9a52-3f5e-4c1e-9d4e-0d5f3e2b1a01", "firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com"},
-			{"id": "7a1c9a52-3f5e-4c1e-9d4e-0d5f3e2b1a02", "firstName": "Alan", "lastName": "Turing", "email": "alan@example.com"},
-		},
-		"pagination": map[string]any{"hasNextPage": false, "hasPreviousPage": false, "total": 2},
-	})
-}
-
 // bearer checks the request's bearer token (RFC 6750) and, when scope is set, that it was
 // granted; it answers 401 or 403 itself when not.
 func (s *Server) bearer(w http.ResponseWriter, r *http.Request, scope string) (fosite.AccessRequester, bool) {

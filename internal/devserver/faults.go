@@ -53,8 +53,18 @@ func Faults() []Fault {
 	return []Fault{FaultDelay, FaultDrop, Fault500, Fault502, Fault503, FaultRateLimit, FaultMalformedJSON,
 		FaultHTMLError, FaultTruncated, FaultHugeBody, FaultWrongTokenType, FaultExpiresInString,
 		FaultExpiresInNegative, FaultExpiresInMissing, FaultNoRefreshToken, FaultRedirect,
-		FaultRotateThenDrop, FaultRotateThenTruncate, FaultInvalidGrant, FaultSecondCode, FaultIssMismatch}
+		FaultRotateThenDrop, FaultRotateThenTruncate, FaultInvalidGrant, FaultSecondCode, FaultIssMismatch,
+		FaultAPIRateLimit, FaultAPIUnavailable, FaultAPIDelay, FaultAPIRepeatCursor, FaultAPIHTML}
 }
+
+// API faults, applied to the list endpoints (/v2/employees, /v1/expenses).
+const (
+	FaultAPIRateLimit    Fault = "api-rate-limit"    // 429 with Retry-After: 1
+	FaultAPIUnavailable  Fault = "api-503"           // 503 without Retry-After
+	FaultAPIDelay        Fault = "api-delay"         // wait Delay, then answer normally
+	FaultAPIRepeatCursor Fault = "api-repeat-cursor" // the page's endCursor points at the first item
+	FaultAPIHTML         Fault = "api-html"          // 200 with an HTML page, as a captive portal sends
+)
 
 // Authorize endpoint faults, applied to the redirect back to the client.
 const (
@@ -72,6 +82,9 @@ type faults struct {
 func (f *faults) endpoint(fault Fault) string {
 	if fault == FaultSecondCode || fault == FaultIssMismatch {
 		return "authorize"
+	}
+	if strings.HasPrefix(string(fault), "api-") {
+		return "api"
 	}
 	return "token"
 }

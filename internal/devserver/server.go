@@ -39,6 +39,9 @@ type Options struct {
 	Username, Password string
 	// Issuer, when set, is sent as "iss" with every authorization response (RFC 9207).
 	Issuer string
+	// ListItems is how many items each paginated list holds (/v2/employees, /v1/expenses);
+	// zero means the two employees of the demo.
+	ListItems int
 }
 
 // Server is the authorization server; it is an http.Handler.
@@ -121,7 +124,8 @@ func New(o Options) (*Server, error) {
 	s.mux.HandleFunc("POST /oauth/token", s.faultyToken(s.locked(s.token)))
 	s.mux.HandleFunc("POST /oauth/token/introspect", s.locked(s.introspect))
 	s.mux.HandleFunc("GET /v1/introspect", s.locked(s.apiIntrospect))
-	s.mux.HandleFunc("GET /v2/employees", s.locked(s.employees))
+	s.mux.HandleFunc("GET /v2/employees", s.faultyAPI(s.locked(s.employees)))
+	s.mux.HandleFunc("GET /v1/expenses", s.faultyAPI(s.locked(s.expenses)))
 	s.mux.HandleFunc("GET /debug/stats", s.serveStats)
 	s.mux.HandleFunc("POST /debug/faults", s.serveFaults)
 	s.mux.HandleFunc("DELETE /debug/faults", s.serveFaults)

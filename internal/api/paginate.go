@@ -1,0 +1,211 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Page is one page of a Pleo list endpoint: {"data": [...], "pagination": {...}} (Pleo API
+// reference, "Pagination").
+type Page struct {
+	// Raw is the page as the server sent it.
+	Raw json.RawMessage
+	// Items are the page's data, each as sent.
+	Items []json.RawMessage
+	// Number counts pages from 1; URL is the page's request.
+	Number int
+	URL    string
+}
+
+// PageOptions bound how long a paginated run waits out a busy server.
+type PageOptions struct {
+	// Retries is how many 429 or 503 answers one page may get before the run fails; zero means 5.
+	Retries int
+	// MaxWait caps one wait, whatever Retry-After says; zero means 30 s.
+	MaxWait time.Duration
+	// Sleep waits d or until ctx ends; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Notice gets a line for each wait, for stderr.
+	Notice func(msg string)
+}
+
+// pageJSON is what pagination needs of a page.
+type pageJSON struct {
+	Data       []json.RawMessage `json:"data"`
+	Pagination *struct {
+		HasNextPage bool    `json:"hasNextPage"`
+		EndCursor   *string `json:"endCursor"`
+		Current     struct {
+			Offset *int `json:"offset"`
+		} `json:"currentRequestPagination"`
+	} `json:"pagination"`
+}
+
+// PageStatusError is a page the API answered with a status other than 2xx (after the waits for
+// 429 and 503 ran out).
+type PageStatusError struct {
+	Page       int
+	Method     string
+	URL        string
+	Status     string
+	StatusCode int
+	Attempts   int
+}
+
+func (e *PageStatusError) Error() string {
+	s := fmt.Sprintf("page %d (%s %s) answered %s", e.Page, e.Method, e.URL, e.Status)
+	if e.Attempts > 1 {
+		s += fmt.Sprintf(" %d times", e.Attempts)
+	}
+	return s
+}
+
+// Temporary reports an answer worth trying again later: 429 or 5xx.
+func (e *PageStatusError) Temporary() bool {
+	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
+}
+
+// Paginate fetches path's pages in order and hands each to page as it arrives, so that a
+// collection of any size passes through in the memory of one page. It follows Pleo's
+// pagination: while pagination.hasNextPage, the same request again with after=<endCursor>, or,
+// for an endpoint that gives no cursor, with offset advanced by the page's length; the caller's
+// other query parameters stay. It stops at a page with no items, and fails on a cursor the
+// server already gave (a server bug must not loop forever). Every page gets a token valid for
+// the client's minimum and the 401 retry of [Client.Do]; a 429 or 503 is waited out
+// (Retry-After, capped; else exponential backoff with jitter) a bounded number of times.
+func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page func(Page) error) error {
+	o = o.withDefaults()
+	next, err := url.Parse(path)
+	if err != nil {
+		return fmt.Errorf("%q is not a path: %w", path, err)
+	}
+	seen := map[string]bool{}
+	for number := 1; ; number++ {
+		raw, err := c.fetchPage(ctx, next.String(), number, o)
+		if err != nil {
+			return err
+		}
+		var p pageJSON
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return fmt.Errorf("page %d (GET %s) is not a page of a Pleo list: %w", number, next, err)
+		}
+		if err := page(Page{Raw: raw, Items: p.Data, Number: number, URL: next.String()}); err != nil {
+			return err
+		}
+		if len(p.Data) == 0 || p.Pagination == nil || !p.Pagination.HasNextPage {
+			return nil
+		}
+		q := next.Query()
+		switch pg := p.Pagination; {
+		case pg.EndCursor != nil && *pg.EndCursor != "":
+			if seen[*pg.EndCursor] {
+				return fmt.Errorf("page %d (GET %s) gave cursor %q again; the server is looping, so pleoauth stopped", number, next, *pg.EndCursor)
+			}
+			seen[*pg.EndCursor] = true
+			q.Set("after", *pg.EndCursor)
+			q.Del("offset")
+		default:
+			offset := 0
+			if pg.Current.Offset != nil {
+				offset = *pg.Current.Offset
+			} else if v, err := strconv.Atoi(q.Get("offset")); err == nil {
+				offset = v
+			}
+			q.Set("offset", strconv.Itoa(offset+len(p.Data)))
+		}
+		next.RawQuery = q.Encode()
+	}
+}
+
+func (o PageOptions) withDefaults() PageOptions {
+	if o.Retries <= 0 {
+		o.Retries = 5
+	}
+	if o.MaxWait <= 0 {
+		o.MaxWait = 30 * time.Second
+	}
+	if o.Sleep == nil {
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	if o.Notice == nil {
+		o.Notice = func(string) {}
+	}
+	return o
+}
+
+// fetchPage GETs one page and returns its JSON body, waiting out 429 and 503 answers.
+func (c *Client) fetchPage(ctx context.Context, path string, number int, o PageOptions) ([]byte, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := c.Do(ctx, Request{Method: http.MethodGet, Path: path})
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			if attempt > o.Retries {
+				return nil, &PageStatusError{Page: number, Method: http.MethodGet, URL: resp.Request.URL.Redacted(),
+					Status: resp.Status, StatusCode: resp.StatusCode, Attempts: attempt}
+			}
+			wait := retryAfter(resp.Header.Get("Retry-After"), attempt, o.MaxWait)
+			o.Notice(fmt.Sprintf("page %d answered %s; waiting %s (%d of %d)", number, resp.Status, wait.Round(10*time.Millisecond), attempt, o.Retries))
+			if err := o.Sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return nil, &PageStatusError{Page: number, Method: http.MethodGet, URL: resp.Request.URL.Redacted(),
+				Status: resp.Status, StatusCode: resp.StatusCode, Attempts: attempt}
+		}
+		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); !strings.HasSuffix(mt, "json") {
+			return nil, fmt.Errorf("page %d (GET %s) is %q, not JSON", number, resp.Request.URL.Redacted(), resp.Header.Get("Content-Type"))
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage+1))
+		if err != nil {
+			return nil, &TransportError{URL: resp.Request.URL.Redacted(), Err: err}
+		}
+		if len(body) > maxPage {
+			return nil, fmt.Errorf("page %d (GET %s) is larger than %d MB; ask for smaller pages with limit=", number, resp.Request.URL.Redacted(), maxPage>>20)
+		}
+		return body, nil
+	}
+}
+
+// maxPage bounds one page in memory.
+const maxPage = 64 << 20
+
+// retryAfter is how long to wait before the attempt-th retry: the server's Retry-After
+// (seconds or an HTTP date, RFC 9110 §10.2.3) when it sent one, else exponential backoff from
+// one second with jitter (0.5–1.5×); never more than most.
+func retryAfter(header string, attempt int, most time.Duration) time.Duration {
+	var d time.Duration
+	if secs, err := strconv.Atoi(strings.TrimSpace(header)); err == nil && secs >= 0 {
+		d = time.Duration(secs) * time.Second
+	} else if at, err := http.ParseTime(header); err == nil {
+		d = time.Until(at)
+	} else {
+		base := time.Second << min(attempt-1, 10)
+		d = time.Duration(float64(base) * (0.5 + rand.Float64()))
+	}
+	return max(0, min(d, most))
+}

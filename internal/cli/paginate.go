@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/itchyny/gojq"
+
+	"github.com/pleoauth/pleoauth/internal/api"
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/grant"
+)
+
+// compileJQ compiles a --jq expression, or returns nil for none; an expression that does not
+// parse or compile is a usage error, found before any request is sent.
+func compileJQ(expr string) (*gojq.Code, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	q, err := gojq.Parse(expr)
+	if err == nil {
+		var code *gojq.Code
+		if code, err = gojq.Compile(q); err == nil {
+			return code, nil
+		}
+	}
+	return nil, failure.Wrap(failure.Usage, fmt.Errorf("--jq %q: %v; see https://jqlang.org/manual/", expr, err))
+}
+
+// paginateUsage refuses what --paginate cannot do: pages are fetched with GET and no body.
+func paginateUsage(o *apiOptions) error {
+	switch {
+	case o.Slurp && !o.Paginate:
+		return failure.Wrap(failure.Usage, errors.New("--slurp works with --paginate; add --paginate"))
+	case o.Slurp && o.JQ != "":
+		return failure.Wrap(failure.Usage, errors.New("--slurp and --jq do not go together: --jq filters each page as it comes; drop one"))
+	case o.Method != "" && !strings.EqualFold(o.Method, http.MethodGet), o.Data != "", o.Input != "":
+		return failure.Wrap(failure.Usage, errors.New("--paginate fetches pages with GET and no body; drop -X, --data or --input"))
+	case o.Include:
+		return failure.Wrap(failure.Usage, errors.New("--include does not go with --paginate, whose output is one JSON document; drop --include"))
+	case len(o.Headers) > 0:
+		return failure.Wrap(failure.Usage, errors.New("--header does not go with --paginate; drop -H"))
+	}
+	return nil
+}
+
+// runPaginate fetches every page of path and writes them as they arrive.
+func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, slurp bool, filter *gojq.Code) error {
+	client, err := apiClient(g)
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriterSize(d.Stdout, 64<<10)
+	var w pageWriter
+	switch {
+	case filter != nil:
+		w = &jqPages{out: out, code: filter}
+	case slurp:
+		w = &rawPages{out: out}
+	default:
+		w = &itemPages{out: out}
+	}
+	opts := api.PageOptions{Sleep: d.Sleep, Notice: func(msg string) { fmt.Fprintf(d.Stderr, "pleoauth: env %s: %s\n", g.Env.Name, msg) }}
+	err = client.Paginate(ctx, path, opts, func(p api.Page) error {
+		if err := w.page(p); err != nil {
+			return err
+		}
+		return out.Flush() // the pages so far reach the reader now, not at the end
+	})
+	if err == nil {
+		err = w.end()
+	}
+	if flushErr := out.Flush(); err == nil {
+		err = flushErr
+	}
+	return paginateError(g, err)
+}
+
+// paginateError words a failed run: a page the server refused or could not serve, then what
+// [apiError] words for single requests.
+func paginateError(g *grant.Grant, err error) error {
+	var ps *api.PageStatusError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ps) && ps.Temporary():
+		return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %w; try again later", g.Env.Name, err))
+	case errors.As(err, &ps):
+		return fmt.Errorf("env %s: %w", g.Env.Name, err)
+	}
+	return apiError(g, err)
+}
+
+// A pageWriter writes pages as they arrive and closes the document at the end.
+type pageWriter interface {
+	page(api.Page) error
+	end() error
+}
+
+// itemPages writes {"data": [every item, in order]}.
+type itemPages struct {
+	out   *bufio.Writer
+	items int
+}
+
+func (w *itemPages) page(p api.Page) error {
+	if w.items == 0 && p.Number == 1 {
+		w.out.WriteString(`{"data":[`)
+	}
+	for _, item := range p.Items {
+		if w.items > 0 {
+			w.out.WriteByte(',')
+		}
+		w.out.Write(item)
+		w.items++
+	}
+	return nil
+}
+
+func (w *itemPages) end() error {
+	_, err := w.out.WriteString("]}\n")
+	return err
+}
+
+// rawPages writes [page, page, ...], each page as the server sent it.
+type rawPages struct {
+	out   *bufio.Writer
+	pages int
+}
+
+func (w *rawPages) page(p api.Page) error {
+	if w.pages == 0 {
+		w.out.WriteByte('[')
+	} else {
+		w.out.WriteByte(',')
+	}
+	w.out.Write(bytes.TrimSpace(p.Raw))
+	w.pages++
+	return nil
+}
+
+func (w *rawPages) end() error {
+	if w.pages == 0 {
+		w.out.WriteByte('[')
+	}
+	_, err := w.out.WriteString("]\n")
+	return err
+}
+
+// jqPages runs the --jq expression over each page.
+type jqPages struct {
+	out  *bufio.Writer
+	code *gojq.Code
+}
+
+func (w *jqPages) page(p api.Page) error {
+	if err := runJQ(w.out, w.code, p.Raw); err != nil {
+		return fmt.Errorf("page %d: %w", p.Number, err)
+	}
+	return nil
+}
+
+func (w *jqPages) end() error { return nil }
+
+// filterBody runs the --jq expression over a single response's JSON body.
+func filterBody(out io.Writer, resp *http.Response, code *gojq.Code) error {
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); !strings.HasSuffix(mt, "json") {
+		return fmt.Errorf("--jq needs JSON, and the answer is %q", resp.Header.Get("Content-Type"))
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(out)
+	if err := runJQ(bw, code, raw); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// runJQ writes each result of code over the JSON document raw on its own line: strings raw,
+// everything else as JSON (as gh api --jq prints them).
+func runJQ(out *bufio.Writer, code *gojq.Code, raw []byte) error {
+	var input any
+	if err := json.Unmarshal(raw, &input); err != nil {
+		return fmt.Errorf("--jq: the answer is not JSON: %w", err)
+	}
+	iter := code.Run(input)
+	for {
+		v, ok := iter.Next()
+		if !ok {
+			return nil
+		}
+		switch v := v.(type) {
+		case error:
+			var halt *gojq.HaltError
+			if errors.As(v, &halt) && halt.Value() == nil {
+				return nil
+			}
+			return fmt.Errorf("--jq: %w", v)
+		case string:
+			out.WriteString(v)
+		default:
+			b, err := gojq.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("--jq: %w", err)
+			}
+			out.Write(b)
+		}
+		out.WriteByte('\n')
+	}
+}
