@@ -145,7 +145,7 @@ func Variables() []string {
 	for _, s := range Specs() {
 		vars = append(vars, s.Var)
 	}
-	return append(vars, "PLEOAUTH_REFRESH_TOKEN", "PLEOAUTH_DEBUG")
+	return append(vars, "PLEOAUTH_REFRESH_TOKEN", "PLEOAUTH_DEBUG", "PLEOAUTH_SERVE_KEY")
 }
 
 // AddFlags registers the flags of the named settings on fs, with the table's help and the
@@ -193,6 +193,7 @@ func VariablesHelp() string {
 	}
 	line("PLEOAUTH_REFRESH_TOKEN", "a refresh token to start from when no login is stored (CI)")
 	line("PLEOAUTH_DEBUG", `"1": like --debug`)
+	line("PLEOAUTH_SERVE_KEY", `the key "pleoauth serve" asks of every request (default: random for each start)`)
 	line("CI", `"true", "1" or "yes": never prompt or wait for a browser; file store if no keychain`)
 	line("BROWSER", "command that opens the login URL (the URL is its last argument)")
 	return strings.TrimRight(b.String(), "\n")
