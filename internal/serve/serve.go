@@ -241,7 +241,7 @@ func Listen(addr string) ([]net.Listener, []string, error) {
 				continue
 			}
 			closeAll(ls)
-			return nil, nil, fmt.Errorf("listen on %s: %w", net.JoinHostPort(h, port), err)
+			return nil, nil, fmt.Errorf("listen on %s: %w; choose another port with --addr 127.0.0.1:PORT (0 picks a free one)", net.JoinHostPort(h, port), err)
 		}
 		ls = append(ls, l)
 		port = strconv.Itoa(l.Addr().(*net.TCPAddr).Port) // the second loopback takes the port the first got
