@@ -1,12 +1,13 @@
 // Command floor-linked is floor-bare linked with the libraries pleoauth is built on (go-redis
-// included, for the redis store). Their package initialisation runs at every start, so this is
-// the start-up cost no change to pleoauth's own code can remove.
+// for the redis store and gojq for "api --jq" included). Their package initialisation runs at
+// every start, so this is the start-up cost no change to pleoauth's own code can remove.
 package main
 
 import (
 	"os"
 
 	_ "github.com/gofrs/flock"
+	_ "github.com/itchyny/gojq"
 	_ "github.com/pkg/browser"
 	_ "github.com/redis/go-redis/v9"
 	_ "github.com/spf13/cobra"
