@@ -36,7 +36,7 @@ README's Postman section). GET /healthz answers "ok".
 
 Only the holder of the serve key may ask: every request sends "Authorization: Bearer <key>".
 The key is random for each start, unless PLEOAUTH_SERVE_KEY gives one; serve writes it to
-PLEOAUTH_HOME/serve.key (mode 0600, removed when serve stops) and, with --postman-env, into a
+PLEOAUTH_HOME/serve.<env>.key (mode 0600, removed when serve stops) and, with --postman-env, into a
 Postman environment (pleoauthUrl, pleoauthKey, baseUrl). Requests naming another host (DNS
 rebinding) or coming from a web page (an Origin header) are refused, and wrong keys are
 answered more slowly each time.
@@ -49,7 +49,7 @@ Answers: 200 the token; 401 {"error":"invalid_key"} or {"error":"login_required"
 to run; 503 {"error":"temporarily_unavailable"} with Retry-After; one line per request on
 stderr (time, path, status, env, refreshed), never a token.`, serve.DefaultPort),
 		Example: `  pleoauth serve --env staging --postman-env pleo-staging.postman_environment.json
-  curl -s -H "Authorization: Bearer $(cat ~/.config/pleoauth/serve.key)" http://127.0.0.1:7536/token
+  curl -s -H "Authorization: Bearer $(cat ~/.config/pleoauth/serve.staging.key)" http://127.0.0.1:7536/token
   PLEOAUTH_SERVE_KEY=... pleoauth serve --addr 127.0.0.1:0`,
 		Args: cobra.NoArgs,
 		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
@@ -77,11 +77,17 @@ func runServe(ctx context.Context, d *Deps, g *grant.Grant, o *serveOptions) err
 	url := "http://" + listeners[0].Addr().String()
 
 	// The key goes where clients can read it and nobody else can; never to the terminal or a log.
-	keyFile := filepath.Join(g.Home(), "serve.key")
+	// One file per login, so that servers of two environments keep their own, and removed at the
+	// end only while it is still this server's.
+	keyFile := filepath.Join(g.Home(), "serve."+g.Name+".key")
 	if err := store.WritePrivateFile(keyFile, []byte(key+"\n")); err != nil {
 		return fmt.Errorf("env %s: %w", env.Name, err)
 	}
-	defer os.Remove(keyFile)
+	defer func() {
+		if data, err := os.ReadFile(keyFile); err == nil && strings.TrimSpace(string(data)) == key {
+			_ = os.Remove(keyFile)
+		}
+	}()
 	if o.PostmanEnv != "" {
 		if err := writeServePostmanEnv(d, o.PostmanEnv, env, url, key); err != nil {
 			return fmt.Errorf("env %s: %w", env.Name, err)
