@@ -307,9 +307,9 @@ const newmanCollection = `{
   }]
 }`
 
-// TestNewmanOutlivesTokens runs Newman itself, with the README's pre-request script, for about
-// five token lives of 2 seconds: every request passes, and the devserver saw a refresh for each
-// token that ran out and never more.
+// TestNewmanOutlivesTokens runs Newman itself, with the README's pre-request script, for several
+// token lives of 3 seconds: every request passes, and the devserver saw a refresh for each token
+// that ran short and never more.
 func TestNewmanOutlivesTokens(t *testing.T) {
 	newman, err := exec.LookPath("newman")
 	if err != nil {
@@ -318,7 +318,9 @@ func TestNewmanOutlivesTokens(t *testing.T) {
 		}
 		t.Skip("needs Newman: npm install -g newman@6.2.1")
 	}
-	const life, minTTL = 2 * time.Second, time.Second
+	// A token fetched has at least minTTL left, a margin against a slow machine between the
+	// pre-request script and the request.
+	const life, minTTL = 3 * time.Second, 2 * time.Second
 	w := newWorld(t, life, "PLEOAUTH_STORE=file", "PLEOAUTH_MIN_TTL="+minTTL.String())
 	w.login()
 	dir := t.TempDir()
@@ -352,11 +354,12 @@ func TestNewmanOutlivesTokens(t *testing.T) {
 	st := w.stats()
 	refreshes := st.TokensIssued["refresh_token"] - before
 	// A token is refreshed when less than minTTL of it is left: one refresh per (life − minTTL)
-	// of run at most, and the run spans several.
-	most := int(elapsed/(life-minTTL)) + 1
+	// of run at most (and the login's token, and one partly used at the start), and the run
+	// spans several.
+	most := int(elapsed/(life-minTTL)) + 2
 	t.Logf("newman: 25 requests in %v; %d refreshes (at most %d allowed)", elapsed.Round(time.Millisecond), refreshes, most)
 	if refreshes < 3 || refreshes > most || st.FamiliesRevoked != 0 {
-		t.Fatalf("%d refreshes over %v of 2 s tokens, %d revoked families; want 3..%d and 0\nserve:\n%s", refreshes, elapsed, st.FamiliesRevoked, most, s.stderr)
+		t.Fatalf("%d refreshes over %v of %v tokens, %d revoked families; want 3..%d and 0\nserve:\n%s", refreshes, elapsed, life, st.FamiliesRevoked, most, s.stderr)
 	}
 	if !strings.Contains(string(out), "25 ") || strings.Contains(string(out), "AssertionError") {
 		t.Fatalf("newman's report:\n%s", out)
