@@ -381,3 +381,13 @@ func TestReadmeHasThePreRequestScript(t *testing.T) {
 		t.Fatal("README.md does not show testdata/postman-prerequest.js as it is; copy it into the Postman section")
 	}
 }
+
+func TestServeRefusesABadKeyBeforeListening(t *testing.T) {
+	for _, key := range []string{"short", "a key with spaces in it", "trailing-newline-key\n"} {
+		w := newWorld(t, 15*time.Minute, "PLEOAUTH_STORE=file", "PLEOAUTH_SERVE_KEY="+key)
+		r := w.run("serve", "--addr", "127.0.0.1:0")
+		if r.code != 2 || !strings.Contains(r.stderr, "PLEOAUTH_SERVE_KEY") || strings.Contains(r.stderr, key) {
+			t.Errorf("PLEOAUTH_SERVE_KEY=%q: %v; want exit 2 naming the variable, not its value", key, r)
+		}
+	}
+}

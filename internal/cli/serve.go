@@ -65,10 +65,13 @@ stderr (time, path, status, env, refreshed), never a token.`, serve.DefaultPort)
 func runServe(ctx context.Context, d *Deps, g *grant.Grant, o *serveOptions) error {
 	env := g.Env
 	key := d.Getenv("PLEOAUTH_SERVE_KEY")
-	if key == "" {
+	switch {
+	case key == "":
 		key = serve.NewKey()
-	} else if len(key) < 16 {
-		return fmt.Errorf("env %s: PLEOAUTH_SERVE_KEY is %d characters; give at least 16 (or unset it for a random key)", env.Name, len(key))
+	case len(key) < 16:
+		return failure.Wrap(failure.Usage, fmt.Errorf("env %s: PLEOAUTH_SERVE_KEY is %d characters; give at least 16 (or unset it for a random key)", env.Name, len(key)))
+	case strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+		return failure.Wrap(failure.Usage, fmt.Errorf("env %s: PLEOAUTH_SERVE_KEY holds a space or control character, which no HTTP header can carry; set it without them", env.Name))
 	}
 	listeners, hosts, err := serve.Listen(o.Addr)
 	if err != nil {
