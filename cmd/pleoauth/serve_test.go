@@ -162,7 +162,7 @@ func TestServeListensOnlyOnLoopback(t *testing.T) {
 	host := oauthtest.NewHost(t)
 	w := newWorld(t, 15*time.Minute, "PLEOAUTH_STORE=file")
 	w.login()
-	s := startServe(t, w) // the default: 127.0.0.1 and ::1, port 7536
+	s := startServe(t, w, "--addr", ":0") // both loopbacks, as by default, on a free port
 	port := s.url[strings.LastIndex(s.url, ":")+1:]
 	if resp, _ := s.get(t, "/healthz", nil); resp.StatusCode != 200 {
 		t.Fatalf("serve does not answer on loopback: %d", resp.StatusCode)

@@ -69,11 +69,6 @@ func (e *PageStatusError) Error() string {
 	return s
 }
 
-// Temporary reports an answer worth trying again later: 429 or 5xx.
-func (e *PageStatusError) Temporary() bool {
-	return e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
-}
-
 // Paginate fetches path's pages in order and hands each to page as it arrives, so that a
 // collection of any size passes through in the memory of one page. It follows Pleo's
 // pagination: while pagination.hasNextPage, the same request again with after=<endCursor>, or,
@@ -178,7 +173,7 @@ func (c *Client) fetchPage(ctx context.Context, path string, number int, o PageO
 				Status: resp.Status, StatusCode: resp.StatusCode, Attempts: attempt}
 		}
 		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); !strings.HasSuffix(mt, "json") {
-			return nil, fmt.Errorf("page %d (GET %s) is %q, not JSON", number, resp.Request.URL.Redacted(), resp.Header.Get("Content-Type"))
+			return nil, fmt.Errorf("page %d (GET %s) is %q, not JSON; check the path and api_url, and any proxy or captive portal in between", number, resp.Request.URL.Redacted(), resp.Header.Get("Content-Type"))
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage+1))
 		if err != nil {

@@ -176,13 +176,18 @@ func statusError(env string, resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	msg := fmt.Errorf("env %s: %s %s answered %s", env, resp.Request.Method, resp.Request.URL.Redacted(), resp.Status)
+	return answerError(env, resp.StatusCode, fmt.Errorf("env %s: %s %s answered %s", env, resp.Request.Method, resp.Request.URL.Redacted(), resp.Status))
+}
+
+// answerError gives msg, about an API answer with status code, its exit code and the next step
+// the status calls for; single requests and paginated pages alike.
+func answerError(env string, code int, msg error) error {
 	switch {
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+	case code >= 500 || code == http.StatusTooManyRequests:
 		return failure.Wrap(failure.Temporary, fmt.Errorf("%w; try again later", msg))
-	case resp.StatusCode == http.StatusUnauthorized:
+	case code == http.StatusUnauthorized:
 		return fmt.Errorf("%w even with a refreshed token; check the token's scopes and the client's access, or run \"pleoauth login --env %s\"", msg, env)
-	case resp.StatusCode == http.StatusForbidden:
+	case code == http.StatusForbidden:
 		return fmt.Errorf("%w: the token lacks a scope this call needs; log in again with it: pleoauth login --env %s --scope \"...\"", msg, env)
 	default:
 		return msg

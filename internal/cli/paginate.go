@@ -84,17 +84,15 @@ func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, slur
 	return paginateError(g, err)
 }
 
-// paginateError words a failed run: a page the server refused or could not serve, then what
-// [apiError] words for single requests.
+// paginateError words a failed run: a page the API answered with an error status as a single
+// request's answer is worded (exit code and next step), anything else as [apiError] does.
 func paginateError(g *grant.Grant, err error) error {
 	var ps *api.PageStatusError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &ps) && ps.Temporary():
-		return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %w; try again later", g.Env.Name, err))
 	case errors.As(err, &ps):
-		return fmt.Errorf("env %s: %w", g.Env.Name, err)
+		return answerError(g.Env.Name, ps.StatusCode, fmt.Errorf("env %s: %w", g.Env.Name, err))
 	}
 	return apiError(g, err)
 }
@@ -112,7 +110,7 @@ type itemPages struct {
 }
 
 func (w *itemPages) page(p api.Page) error {
-	if w.items == 0 && p.Number == 1 {
+	if p.Number == 1 {
 		w.out.WriteString(`{"data":[`)
 	}
 	for _, item := range p.Items {

@@ -57,7 +57,7 @@ stderr (time, path, status, env, refreshed), never a token.`, serve.DefaultPort)
 		}),
 	}
 	config.AddFlags(cmd.Flags(), "min_ttl")
-	cmd.Flags().StringVar(&o.Addr, "addr", "", fmt.Sprintf("loopback address to listen on: 127.0.0.1:PORT or [::1]:PORT (default: both, port %d; port 0 picks one)", serve.DefaultPort))
+	cmd.Flags().StringVar(&o.Addr, "addr", "", fmt.Sprintf("loopback address to listen on: 127.0.0.1:PORT, [::1]:PORT, or :PORT for both (default :%d; port 0 picks one)", serve.DefaultPort))
 	cmd.Flags().StringVar(&o.PostmanEnv, "postman-env", "", "also write a Postman environment with pleoauthUrl, pleoauthKey and baseUrl to this file (mode 0600)")
 	return cmd
 }
