@@ -11,7 +11,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/grant"
-	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/privatefile"
 )
 
 type postmanOptions struct {
@@ -98,7 +98,7 @@ func writePostmanFile(path string, pe postmanEnvironment) error {
 	if err != nil {
 		return err
 	}
-	return store.WritePrivateFile(path, data)
+	return privatefile.Write(path, data)
 }
 
 // postmanJSON is the environment as Postman exports it: indented, with a final newline.

@@ -14,6 +14,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/privatefile"
 	"github.com/pleoauth/pleoauth/internal/serve"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
@@ -83,7 +84,7 @@ func runServe(ctx context.Context, d *Deps, g *grant.Grant, o *serveOptions) err
 	// One file per login, so that servers of two environments keep their own, and removed at the
 	// end only while it is still this server's.
 	keyFile := filepath.Join(g.Home(), "serve."+g.Name+".key")
-	if err := store.WritePrivateFile(keyFile, []byte(key+"\n")); err != nil {
+	if err := privatefile.Write(keyFile, []byte(key+"\n")); err != nil {
 		return fmt.Errorf("env %s: %w", env.Name, err)
 	}
 	defer func() {

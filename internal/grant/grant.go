@@ -15,6 +15,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/interrupt"
+	"github.com/pleoauth/pleoauth/internal/privatefile"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokens"
 )
@@ -73,7 +74,7 @@ type locker interface {
 // Open returns env's login as cfg configures it. It touches nothing yet but the folder
 // checks: PLEOAUTH_HOME must not be writable by other users.
 func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
-	if err := store.CheckNotWritableByOthers(cfg.Home); err != nil && !isNotExist(err) {
+	if err := privatefile.CheckNotWritableByOthers(cfg.Home); err != nil && !isNotExist(err) {
 		return nil, fmt.Errorf("env %s: PLEOAUTH_HOME %w", env.Name, err)
 	}
 	g := &Grant{Env: env, cfg: cfg, d: d, Profile: cfg.Profile, Name: LoginName(env.Name, cfg.Profile)}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/pleoauth/pleoauth/internal/privatefile"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,7 +65,7 @@ func (f File) Save(env string, b *Bundle) error {
 // Pending reports a save that a crash interrupted; [File.Recover] finishes it.
 func (f File) Pending(env string) bool {
 	path, err := f.path(env)
-	return err == nil && len(leftovers(path)) > 0
+	return err == nil && len(privatefile.Leftovers(path)) > 0
 }
 
 // Recover finishes a save of env's bundle that a crash interrupted, if there is one; the
@@ -112,13 +114,13 @@ func (e *CorruptError) Error() string {
 // as corrupt rather than read whole.
 func readPrivateFile(path string) ([]byte, error) {
 	// The folder first: a symbolic link in its place could point anywhere.
-	if err := checkMode(filepath.Dir(path), 0o700); err != nil {
+	if err := privatefile.Check(filepath.Dir(path), 0o700); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound
 		}
 		return nil, err
 	}
-	if err := checkMode(path, 0o600); err != nil {
+	if err := privatefile.Check(path, 0o600); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, ErrNotFound
 		}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/pleoauth/pleoauth/internal/privatefile"
+
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -149,14 +151,14 @@ func (k Keyring) Save(env string, b *Bundle) error {
 // Pending reports a save that a crash interrupted; [Keyring.Recover] finishes it.
 func (k Keyring) Pending(env string) bool {
 	path, err := k.path(env)
-	return err == nil && len(leftovers(path)) > 0
+	return err == nil && len(privatefile.Leftovers(path)) > 0
 }
 
 // Recover finishes a save of env's bundle that a crash interrupted, if there is one: a
 // leftover counts only if it opens with env's key; the caller holds the login's lock.
 func (k Keyring) Recover(env string) (bool, error) {
 	path, err := k.path(env)
-	if err != nil || len(leftovers(path)) == 0 {
+	if err != nil || len(privatefile.Leftovers(path)) == 0 {
 		return false, err
 	}
 	key, err := k.getKey(env)

@@ -15,6 +15,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/privatefile"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -41,11 +42,11 @@ type FileLock struct {
 // releases it. The lock folder must be private and the lock file a plain file: a symbolic link
 // planted there would make pleoauth create or truncate a file elsewhere.
 func (l FileLock) Lock(ctx context.Context, name string) (func(), error) {
-	if err := store.EnsurePrivateDir(l.Dir); err != nil {
+	if err := privatefile.EnsureDir(l.Dir); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(l.Dir, name+".lock")
-	if err := store.CheckPrivate(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := privatefile.Check(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
 	fl := flock.New(path, flock.SetPermissions(0o600))
