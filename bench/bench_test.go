@@ -20,10 +20,10 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/keychaintest"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
-	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
 // build compiles the programs statically (CGO_ENABLED=0), as releases are built, and installs
@@ -243,7 +243,7 @@ func login(b *testing.B, base string, st store.File) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := st.Save("local", tokens.NewBundle(tok, time.Now(), cfg.Scopes)); err != nil {
+	if err := st.Save("local", grant.NewBundle(tok, time.Now(), cfg.Scopes)); err != nil {
 		b.Fatal(err)
 	}
 }

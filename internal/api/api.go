@@ -1,6 +1,6 @@
 // Package api makes authenticated requests to an environment's API: the bearer token in the
 // Authorization header only (RFC 6750 §2.1; Pleo: never in a query string or body), one forced
-// refresh and retry when the API answers 401.
+// refresh and retry when the API answers 401 to a token that is not fresh.
 package api
 
 import (
@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Request is one API call.
@@ -23,37 +24,63 @@ type Request struct {
 	Headers http.Header
 }
 
+// Token is an access token and its life.
+type Token struct {
+	Value          string
+	Issued, Expiry time.Time
+}
+
 // TokenFunc returns an access token; force asks for a refreshed one.
-type TokenFunc func(ctx context.Context, force bool) (string, error)
+type TokenFunc func(ctx context.Context, force bool) (Token, error)
+
+// FreshFor is how young a token must be for a 401 to be about its rights rather than its age:
+// a token issued less than this ago, and not yet past its expiry, is not refreshed on a 401.
+// Pleo rotates the refresh token on every refresh, so refreshing for an endpoint that always
+// answers 401 would spend one per call and gain nothing.
+const FreshFor = time.Minute
 
 // Client sends requests to one API base URL.
 type Client struct {
 	BaseURL    string
 	HTTPClient *http.Client
 	Token      TokenFunc
+	// Now is the clock that ages tokens; nil means time.Now.
+	Now func() time.Time
 }
 
-// Do sends r with a valid token. When the API answers 401 — the token was revoked or expired
-// early — it refreshes once and retries (the body is in memory, so it can be sent again).
-// The caller closes the response body.
+// Do sends r with a valid token. When the API answers 401 to a token that is not fresh — it
+// was revoked, expired early, or expired on the way — it refreshes once and retries (the body is in
+// memory, so it can be sent again); a 401 to a fresh token is returned as it is. The caller
+// closes the response body.
 func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 	target, err := c.resolve(r.Path)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.send(ctx, target, r, false)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+	resp, tok, err := c.send(ctx, target, r, false)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || c.fresh(tok) {
 		return resp, err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	resp.Body.Close()
-	return c.send(ctx, target, r, true)
+	resp, _, err = c.send(ctx, target, r, true)
+	return resp, err
 }
 
-func (c *Client) send(ctx context.Context, target string, r Request, force bool) (*http.Response, error) {
+// fresh tells a token too young for a 401 to be about its age: issued less than [FreshFor]
+// ago and not expired.
+func (c *Client) fresh(t Token) bool {
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	return now.Sub(t.Issued) < FreshFor && now.Before(t.Expiry)
+}
+
+func (c *Client) send(ctx context.Context, target string, r Request, force bool) (*http.Response, Token, error) {
 	token, err := c.Token(ctx, force)
 	if err != nil {
-		return nil, &TokenError{Err: err}
+		return nil, token, &TokenError{Err: err}
 	}
 	method := r.Method
 	if method == "" {
@@ -68,7 +95,7 @@ func (c *Client) send(ctx context.Context, target string, r Request, force bool)
 	}
 	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), target, body)
 	if err != nil {
-		return nil, err
+		return nil, token, err
 	}
 	// Pleo's examples send this Accept; a caller's -H overrides it.
 	req.Header.Set("Accept", "application/json;charset=UTF-8")
@@ -84,12 +111,12 @@ func (c *Client) send(ctx context.Context, target string, r Request, force bool)
 			req.Header.Add(k, v)
 		}
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Authorization", "Bearer "+token.Value)
 	resp, err := c.HTTPClient.Do(req)
 	if err != nil {
-		return nil, &TransportError{URL: target, Err: err}
+		return nil, token, &TransportError{URL: target, Err: err}
 	}
-	return resp, nil
+	return resp, token, nil
 }
 
 // resolve joins path to the base URL, refusing any URL off the base's origin.

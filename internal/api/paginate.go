@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/backoff"
 )
 
 // Page is one page of a Pleo list endpoint: {"data": [...], "pagination": {...}} (Pleo API
@@ -32,8 +34,10 @@ type PageOptions struct {
 	Retries int
 	// MaxWait caps one wait, whatever Retry-After says; zero means 30 s.
 	MaxWait time.Duration
-	// Sleep waits d or until ctx ends; nil means a timer.
+	// Sleep waits d or until ctx ends; nil means [backoff.Sleep].
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock an HTTP-date in Retry-After is read against; nil means time.Now.
+	Now func() time.Time
 	// Notice gets a line for each wait, for stderr.
 	Notice func(msg string)
 }
@@ -129,16 +133,10 @@ func (o PageOptions) withDefaults() PageOptions {
 		o.MaxWait = 30 * time.Second
 	}
 	if o.Sleep == nil {
-		o.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		o.Sleep = backoff.Sleep
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.Notice == nil {
 		o.Notice = func(string) {}
@@ -160,7 +158,7 @@ func (c *Client) fetchPage(ctx context.Context, path string, number int, o PageO
 				return nil, &PageStatusError{Page: number, Method: http.MethodGet, URL: resp.Request.URL.Redacted(),
 					Status: resp.Status, StatusCode: resp.StatusCode, Attempts: attempt}
 			}
-			wait := retryAfter(resp.Header.Get("Retry-After"), attempt, o.MaxWait)
+			wait := retryWait(resp.Header.Get("Retry-After"), o.Now(), attempt, o.MaxWait)
 			o.Notice(fmt.Sprintf("page %d answered %s; waiting %s (%d of %d)", number, resp.Status, wait.Round(10*time.Millisecond), attempt, o.Retries))
 			if err := o.Sleep(ctx, wait); err != nil {
 				return nil, err
@@ -189,16 +187,13 @@ func (c *Client) fetchPage(ctx context.Context, path string, number int, o PageO
 // maxPage bounds one page in memory.
 const maxPage = 64 << 20
 
-// retryAfter is how long to wait before the attempt-th retry: the server's Retry-After
-// (seconds or an HTTP date, RFC 9110 §10.2.3) when it sent one, else exponential backoff from
-// one second with jitter (0.5–1.5×); never more than most.
-func retryAfter(header string, attempt int, most time.Duration) time.Duration {
-	var d time.Duration
-	if secs, err := strconv.Atoi(strings.TrimSpace(header)); err == nil && secs >= 0 {
-		d = time.Duration(secs) * time.Second
-	} else if at, err := http.ParseTime(header); err == nil {
-		d = time.Until(at)
-	} else {
+// retryWait is how long to wait before the attempt-th retry: the server's Retry-After when it
+// sent one ([backoff.RetryAfter]), else exponential backoff from one second with jitter
+// (0.5–1.5×), so that clients the same outage stopped do not all come back at once; never more
+// than most.
+func retryWait(header string, now time.Time, attempt int, most time.Duration) time.Duration {
+	d, ok := backoff.RetryAfter(header, now)
+	if !ok {
 		base := time.Second << min(attempt-1, 10)
 		d = time.Duration(float64(base) * (0.5 + rand.Float64()))
 	}

@@ -122,7 +122,7 @@ func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path st
 	}
 
 	env := g.Env
-	client, err := apiClient(g)
+	client, err := apiClient(d, g)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func answerError(env string, code int, msg error) error {
 	case code >= 500 || code == http.StatusTooManyRequests:
 		return failure.Wrap(failure.Temporary, fmt.Errorf("%w; try again later", msg))
 	case code == http.StatusUnauthorized:
-		return fmt.Errorf("%w even with a refreshed token; check the token's scopes and the client's access, or run \"pleoauth login --env %s\"", msg, env)
+		return fmt.Errorf("%w to a token issued within the last minute, so the refusal is about the token's rights, not its age; check the token's scopes and the client's access, or run \"pleoauth login --env %s\"", msg, env)
 	case code == http.StatusForbidden:
 		return fmt.Errorf("%w: the token lacks a scope this call needs; log in again with it: pleoauth login --env %s --scope \"...\"", msg, env)
 	default:
@@ -196,7 +196,7 @@ func answerError(env string, code int, msg error) error {
 
 // apiClient sends requests to the login's environment's API with its token, refreshed first
 // when needed and once more on a 401.
-func apiClient(g *grant.Grant) (*api.Client, error) {
+func apiClient(d *Deps, g *grant.Grant) (*api.Client, error) {
 	if g.Env.APIURL == "" {
 		return nil, fmt.Errorf("env %s has no api_url; set api_url for it in config.yaml", g.Env.Name)
 	}
@@ -207,13 +207,14 @@ func apiClient(g *grant.Grant) (*api.Client, error) {
 	return &api.Client{
 		BaseURL:    g.Env.APIURL,
 		HTTPClient: httpClient,
-		Token: func(ctx context.Context, force bool) (string, error) {
+		Token: func(ctx context.Context, force bool) (api.Token, error) {
 			b, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL(), Force: force})
 			if err != nil {
-				return "", err
+				return api.Token{}, err
 			}
-			return b.AccessToken, nil
+			return api.Token{Value: b.AccessToken, Issued: b.ObtainedAt, Expiry: b.Expiry}, nil
 		},
+		Now: d.Now,
 	}, nil
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/httpclient"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -36,14 +36,15 @@ type Deps struct {
 	Getenv func(string) string
 	// Now is the clock.
 	Now func() time.Time
-	// HTTPClient makes every request pleoauth sends; nil means [NewHTTPClient], made when the
+	// HTTPClient makes every request pleoauth sends; nil means [httpclient.New], made when the
 	// first request is (a cached "pleoauth token" sends none).
 	HTTPClient *http.Client
 	// OpenBrowser opens a URL; nil means the $BROWSER or desktop opener.
 	OpenBrowser func(url string) error
 	// Keychain is the OS credential store.
 	Keychain store.Keychain
-	// Sleep waits before a retry (a busy API's 429 or 503), or until ctx ends; nil means a timer.
+	// Sleep waits before a retry (a busy API's 429 or 503), or until ctx ends; nil means
+	// backoff.Sleep.
 	Sleep func(ctx context.Context, d time.Duration) error
 
 	// Build identifies this build of pleoauth.
@@ -79,26 +80,10 @@ func SystemDeps(build Build) *Deps {
 	}
 }
 
-// NewHTTPClient returns the client for token and API requests: TLS 1.2 or newer, proxies from
-// HTTPS_PROXY/NO_PROXY, a bound on every request, and no redirects followed, so credentials are
-// never re-sent to where a server points (RFC 9700 §4.11).
-func NewHTTPClient() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	t.Proxy = http.ProxyFromEnvironment
-	return &http.Client{
-		Transport: t,
-		Timeout:   30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
-}
-
 // httpClient is d.HTTPClient, made on first use.
 func (d *Deps) httpClient() *http.Client {
 	if d.HTTPClient == nil {
-		d.HTTPClient = NewHTTPClient()
+		d.HTTPClient = httpclient.New()
 	}
 	return d.HTTPClient
 }

@@ -31,25 +31,36 @@ var faultMatrix = []struct {
 	// retry per backoff step where the fault is one worth retrying.
 	refreshes int
 }{
-	{devserver.FaultDelay, 1, expect{ExitTemporary, []string{"timed out", "try again"}}, expect{ExitTemporary, []string{"timed out", "not retried"}}, 1},
-	{devserver.FaultDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"could not be reached", "not retried"}}, 1},
+	{devserver.FaultDelay, 1, expect{ExitTemporary, []string{"timed out", "try again"}}, expect{ExitLoginRequired, []string{"timed out", "answer was lost"}}, 1},
+	{devserver.FaultDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitLoginRequired, []string{"could not be reached", "answer was lost"}}, 1},
 	{devserver.Fault500, 3, expect{ExitTemporary, []string{"server_error", "try again later"}}, expect{ExitTemporary, []string{"server_error"}}, 3},
 	{devserver.Fault502, 3, expect{ExitTemporary, []string{"HTTP 502", "try again later"}}, expect{ExitTemporary, []string{"HTTP 502"}}, 3},
 	{devserver.Fault503, 3, expect{ExitTemporary, []string{"temporarily_unavailable", "try again later"}}, expect{ExitTemporary, []string{"temporarily_unavailable"}}, 3},
 	{devserver.FaultRateLimit, 3, expect{ExitTemporary, []string{"HTTP 429", "try again later"}}, expect{ExitTemporary, []string{"HTTP 429"}}, 3},
 	{devserver.FaultMalformedJSON, 1, expect{ExitError, []string{"without a usable token (its JSON is malformed)", "check token_url"}}, expect{ExitError, []string{"its JSON is malformed"}}, 1},
 	{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400", "check token_url"}}, expect{ExitError, []string{"HTTP 400"}}, 1},
-	{devserver.FaultTruncated, 1, expect{ExitTemporary, []string{"broke off", "try again"}}, expect{ExitTemporary, []string{"broke off (unexpected EOF)", "not retried"}}, 1},
+	{devserver.FaultTruncated, 1, expect{ExitTemporary, []string{"broke off", "try again"}}, expect{ExitLoginRequired, []string{"broke off (unexpected EOF)", "answer was lost"}}, 1},
 	{devserver.FaultHugeBody, 1, expect{ExitError, []string{"without a usable token"}}, expect{ExitError, []string{"without a usable token"}}, 1},
-	{devserver.FaultWrongTokenType, 1, expect{ExitError, []string{`"mac"`, "Bearer"}}, expect{ExitError, []string{`"mac"`, "Bearer"}}, 1},
+	{devserver.FaultWrongTokenType, 1, expect{ExitError, []string{`"mac"`, "Bearer"}}, expect{ExitError, []string{`"mac"`, "Bearer", "is spent"}}, 1},
 	{devserver.FaultExpiresInString, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
-	{devserver.FaultExpiresInNegative, 1, expect{ExitOK, nil}, expect{ExitError, []string{"already expired"}}, 1},
+	{devserver.FaultExpiresInNegative, 1, expect{ExitOK, nil}, expect{ExitError, []string{"already expired", "is spent"}}, 1},
 	{devserver.FaultExpiresInMissing, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
 	{devserver.FaultNoRefreshToken, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
 	{devserver.FaultRedirect, 1, expect{ExitError, []string{"redirect", "does not follow"}}, expect{ExitError, []string{"redirect", "does not follow"}}, 1},
 	{devserver.FaultInvalidGrant, 1, expect{ExitError, []string{"invalid_grant"}}, expect{ExitLoginRequired, []string{"refresh token refused (invalid_grant", `run "pleoauth login --env local"`}}, 1},
-	{devserver.FaultRotateThenDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitTemporary, []string{"could not be reached", "not retried"}}, 1},
-	{devserver.FaultRotateThenTruncate, 1, expect{ExitTemporary, []string{"broke off", "try again"}}, expect{ExitTemporary, []string{"broke off (unexpected EOF)", "not retried"}}, 1},
+	{devserver.FaultRotateThenDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitLoginRequired, []string{"could not be reached", "answer was lost"}}, 1},
+	{devserver.FaultRotateThenTruncate, 1, expect{ExitTemporary, []string{"broke off", "try again"}}, expect{ExitLoginRequired, []string{"broke off (unexpected EOF)", "answer was lost"}}, 1},
+}
+
+// spends tells the failures after which the refresh token is recorded as spent: the request
+// reached the server, which may have rotated, and no usable answer came back.
+func spends(e expect) bool {
+	for _, w := range e.want {
+		if w == "answer was lost" || w == "is spent" {
+			return true
+		}
+	}
+	return false
 }
 
 // timeoutFor is the HTTP timeout of a fault's run: short where the fault is a delay past it, and
@@ -124,7 +135,14 @@ func TestFaultMatrix(t *testing.T) {
 				if got := dev.Stats().TokenRequests["refresh_token"]; got != tt.refreshes {
 					t.Errorf("%d refresh requests; want %d", got, tt.refreshes)
 				}
-				if tt.token.code != ExitOK {
+				switch {
+				case spends(tt.token):
+					// The server may have rotated: the refresh token stays recorded as spent,
+					// beside the same tokens, so no later command sends it again.
+					if b := h.loadBundle("local"); b.Spent == nil || b.RefreshToken != secrets[1] {
+						t.Errorf("after a lost answer the store holds %+v; want the old tokens recorded as spent", b)
+					}
+				case tt.token.code != ExitOK:
 					h.assertBundle("local", before)
 				}
 				if tt.fault == devserver.FaultNoRefreshToken {
@@ -150,14 +168,14 @@ func TestFaultsThroughAPI(t *testing.T) {
 	}{
 		{devserver.Fault503, 3, expect{ExitTemporary, []string{"temporarily_unavailable"}}},
 		{devserver.FaultRateLimit, 1, expect{ExitOK, nil}},
-		{devserver.FaultDrop, 1, expect{ExitTemporary, []string{"not retried"}}},
+		{devserver.FaultDrop, 1, expect{ExitLoginRequired, []string{"answer was lost"}}},
 		{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400"}}},
 	} {
 		t.Run(string(tt.fault), func(t *testing.T) {
 			h, dev, before, secrets := loggedInAndExpired(t, timeoutFor(tt.fault))
 			// The stored access token is still "valid" locally but the API refuses it.
 			b := h.loadBundle("local")
-			b.AccessToken, b.Expiry = "revoked-at-the-server", time.Now().Add(time.Hour)
+			b.AccessToken, b.Expiry, b.ObtainedAt = "revoked-at-the-server", time.Now().Add(time.Hour), time.Now().Add(-time.Hour)
 			if err := (store.File{Dir: filepath.Join(h.home, "tokens")}).Save("local", b); err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +183,11 @@ func TestFaultsThroughAPI(t *testing.T) {
 			dev.InjectFault(tt.fault, tt.count, 0)
 			r := h.main("api", "--env", "local", "/v2/employees")
 			checkFailure(t, r, tt.want, secrets...)
-			if tt.want.code != ExitOK {
+			if spends(tt.want) {
+				if b := h.loadBundle("local"); b.Spent == nil {
+					t.Errorf("after a lost answer the store holds %+v; want the refresh token recorded as spent", b)
+				}
+			} else if tt.want.code != ExitOK {
 				h.assertBundle("local", before)
 			} else if !strings.Contains(r.stdout, "Lovelace") {
 				t.Errorf("api after the fault cleared: %+v", r)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/httpclient"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
@@ -78,7 +79,7 @@ func (h *harness) main(args ...string) run {
 
 // deps is the outside world of one run, its stdout going to stdout and its stderr nowhere.
 func (h *harness) deps(stdout io.Writer) *Deps {
-	client := NewHTTPClient()
+	client := httpclient.New()
 	if h.transport != nil {
 		client.Transport = h.transport
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/store"
-	"github.com/pleoauth/pleoauth/internal/tokens"
 )
 
 // requireRoot is for tests that mount file systems; CI runs as root.
@@ -127,8 +127,9 @@ func TestFailedImportKeepsTheLogin(t *testing.T) {
 	}
 	h.assertBundle("local", before)
 
-	if r := h.main("import-refresh-token", "--env", "local", "--force"); r.code != ExitLoginRequired {
-		t.Errorf("import of a refused token: %+v; want exit 4", r)
+	// The stored login still works, so this is no "login required" and names no login to run.
+	if r := h.main("import-refresh-token", "--env", "local", "--force"); r.code != ExitError || !strings.Contains(r.stderr, "unchanged") || strings.Contains(r.stderr, "pleoauth login") {
+		t.Errorf("import of a refused token over a working login: %+v; want exit 1 saying the login is unchanged", r)
 	} else if n := len([]rune(strings.TrimSpace(r.stderr))); n > 160 {
 		t.Errorf("the refusal takes %d characters; keep it under 160: %s", n, r.stderr)
 	}
@@ -161,7 +162,7 @@ func TestFailedImportKeepsTheLogin(t *testing.T) {
 // holder's pid, and the wait ends with exit 5 naming the lock file.
 func TestLockWaitIsToldAndBounded(t *testing.T) {
 	h, dev, before, _ := loggedInAndExpired(t, 15*time.Second)
-	unlock, err := tokens.FileLock{Dir: filepath.Join(h.home, "locks")}.Lock(context.Background(), "local")
+	unlock, err := store.FileLock{Dir: filepath.Join(h.home, "locks")}.Lock(context.Background(), "local")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +305,7 @@ func TestRefusedConnectionsAreRetried(t *testing.T) {
 	if r.code != ExitTemporary || !strings.Contains(r.stderr, "connection refused") {
 		t.Errorf("token against a closed port: %+v; want exit 5, connection refused", r)
 	}
-	if got, want := int(attempts.Load()), 1+len(tokens.DefaultBackoff); got != want {
+	if got, want := int(attempts.Load()), 1+len(grant.DefaultBackoff); got != want {
 		t.Errorf("%d attempts; want %d (one and a retry per backoff step)", got, want)
 	}
 	h.assertBundle("local", before)

@@ -17,7 +17,6 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
-	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 )
 
 type loginOptions struct {
@@ -26,6 +25,7 @@ type loginOptions struct {
 	CodeVerifier      string
 	Subject           string
 	ClientSecretStdin bool
+	Force             bool
 }
 
 func newLoginCmd(d *Deps) *cobra.Command {
@@ -55,6 +55,7 @@ a prompt without echo; never from the command line.`,
 	f.StringVar(&o.CodeVerifier, "code-verifier", "", "PKCE code verifier to use instead of a fresh one (43-128 characters of A-Z a-z 0-9 - . _ ~); for debugging only: other users of the machine can read a command line")
 	f.StringVar(&o.Subject, "subject", "", "Pleo subject URN to pass as urn_pleo_params_oauth_subject, e.g. urn:pleo:company:<uuid>")
 	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the client secret from the first line of stdin")
+	f.BoolVar(&o.Force, "force", false, "replace a login sealed under another store key (the machines with that key lose it)")
 	return cmd
 }
 
@@ -82,48 +83,33 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	}
 	// One reader for stdin: the secret's line, then pasted addresses, are read from it in turn.
 	stdin := bufio.NewReader(d.Stdin)
-	var secretIn *bufio.Reader
+	lo := grant.LoginOptions{Verifier: o.CodeVerifier, Force: o.Force}
 	if o.ClientSecretStdin {
-		secretIn = stdin
-	}
-	secret, err := g.LoginSecret(secretIn)
-	if err != nil {
-		return err
-	}
-	client, err := g.HTTPClient()
-	if err != nil {
-		return err
-	}
-	flow := &authcode.Login{
-		OAuth2:     tokenendpoint.OAuth2Config(env, secret),
-		Issuer:     env.Issuer,
-		Verifier:   o.CodeVerifier,
-		HTTPClient: client,
-		Stderr:     d.Stderr,
+		lo.SecretIn = stdin
 	}
 	if o.Subject != "" {
-		flow.AuthParams = url.Values{"urn_pleo_params_oauth_subject": {o.Subject}}
+		lo.AuthParams = url.Values{"urn_pleo_params_oauth_subject": {o.Subject}}
 	}
 	if o.NoBrowser {
 		// The browser may be on another machine: take the address it ends on by paste too.
-		flow.Paste = stdin
+		lo.Paste = stdin
 		if d.Getenv("SSH_CONNECTION") != "" {
 			port := redirectPort(env.RedirectURI)
 			fmt.Fprintf(d.Stderr, "You are connected over SSH. To let the browser on your computer reach this machine, log in from a shell started with:\n    ssh -L %s:localhost:%s %s\n", port, port, sshTarget(d))
 		}
 	} else {
-		flow.OpenBrowser = d.OpenBrowser
-		if flow.OpenBrowser == nil {
-			flow.OpenBrowser = browser.Opener{Command: d.Getenv("BROWSER"), Output: d.Stderr}.Open
+		lo.OpenBrowser = d.OpenBrowser
+		if lo.OpenBrowser == nil {
+			lo.OpenBrowser = browser.Opener{Command: d.Getenv("BROWSER"), Output: d.Stderr}.Open
 		}
 		if d.StderrIsTerminal != nil && d.StderrIsTerminal() {
-			flow.Waiting = spinner(d, o.Timeout)
+			lo.Waiting = spinner(d, o.Timeout)
 		}
 	}
 
 	waitCtx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
-	bundle, err := g.Login(waitCtx, flow)
+	bundle, err := g.Login(waitCtx, lo)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && bundle == nil:
 		return fmt.Errorf("login %s: no redirect reached %s within %s; log in again (--timeout waits longer)", env.Name, env.RedirectURI, o.Timeout)
@@ -135,7 +121,7 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	// Whose login this is, as the API says (Pleo: GET /v1/introspect), kept for status; a
 	// server without that route leaves the subject the login asked for, if any.
 	subject := o.Subject
-	if c, err := apiClient(g); err == nil {
+	if c, err := apiClient(d, g); err == nil {
 		askCtx, cancel := context.WithTimeout(ctx, 10*time.Second) // a slow API must not hold a finished login
 		if id, _, err := c.Introspect(askCtx); err == nil && id.SubjectURN != "" {
 			subject = id.SubjectURN

@@ -11,6 +11,7 @@ import (
 type logoutOptions struct {
 	ForgetSecret bool
 	All          bool
+	Force        bool
 }
 
 func newLogoutCmd(d *Deps) *cobra.Command {
@@ -31,6 +32,7 @@ installation, call DELETE /v1/installations/me.`,
 	}
 	cmd.Flags().BoolVar(&o.ForgetSecret, "forget-secret", false, "also remove the client secret kept in the keychain")
 	cmd.Flags().BoolVar(&o.All, "all", false, "log out of every profile of the environment")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "remove a login sealed under another store key (the machines with that key lose it)")
 	return cmd
 }
 
@@ -43,7 +45,7 @@ func runLogout(ctx context.Context, d *Deps, g *grant.Grant, o *logoutOptions) e
 		}
 	}
 	for _, l := range logins {
-		if err := l.Logout(ctx, o.ForgetSecret); err != nil {
+		if err := l.Logout(ctx, o.ForgetSecret, o.Force); err != nil {
 			return err
 		}
 		fmt.Fprintf(d.Stderr, "Logged out of %s, profile %s (%s store).\n", l.Env.Name, l.Profile, l.StoreName())

@@ -54,7 +54,7 @@ func paginateUsage(o *apiOptions) error {
 
 // runPaginate fetches every page of path and writes them as they arrive.
 func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, slurp bool, filter *gojq.Code) error {
-	client, err := apiClient(g)
+	client, err := apiClient(d, g)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, slur
 	default:
 		w = &itemPages{out: out}
 	}
-	opts := api.PageOptions{Sleep: d.Sleep, Notice: func(msg string) { fmt.Fprintf(d.Stderr, "pleoauth: env %s: %s\n", g.Env.Name, msg) }}
+	opts := api.PageOptions{Sleep: d.Sleep, Now: d.Now, Notice: func(msg string) { fmt.Fprintf(d.Stderr, "pleoauth: env %s: %s\n", g.Env.Name, msg) }}
 	err = client.Paginate(ctx, path, opts, func(p api.Page) error {
 		if err := w.page(p); err != nil {
 			return err

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
-	"github.com/pleoauth/pleoauth/internal/tokens"
+	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 const acme = "urn:pleo:company:3f2c6d1e-0000-4000-8000-00000000ac3e"
@@ -59,7 +59,7 @@ func TestProfiles(t *testing.T) {
 	// A refresh of acme touches nothing of the default profile, and does not wait for its lock.
 	defaultFile, acmeFile := h.tokenFile("local"), filepath.Join(h.home, "tokens", "local@acme.json")
 	before, _ := os.ReadFile(defaultFile)
-	unlock, err := tokens.FileLock{Dir: filepath.Join(h.home, "locks")}.Lock(context.Background(), "local")
+	unlock, err := store.FileLock{Dir: filepath.Join(h.home, "locks")}.Lock(context.Background(), "local")
 	if err != nil {
 		t.Fatal(err)
 	}

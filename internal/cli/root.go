@@ -6,15 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/config"
-	"github.com/pleoauth/pleoauth/internal/debuglog"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/httpclient"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -124,13 +123,7 @@ func newRootCmd(d *Deps, args []string) *cobra.Command {
 	root.PersistentFlags().BoolVar(&g.Debug, "debug", false, "trace every HTTP request on stderr, credentials replaced by fingerprints (PLEOAUTH_DEBUG=1)")
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if g.Debug || d.Getenv("PLEOAUTH_DEBUG") == "1" {
-			traced := *d.httpClient()
-			next := traced.Transport
-			if next == nil {
-				next = http.DefaultTransport
-			}
-			traced.Transport = &debuglog.Transport{Next: next, W: d.Stderr, Now: d.Now}
-			d.HTTPClient = &traced
+			d.HTTPClient = httpclient.Traced(d.httpClient(), d.Stderr, d.Now)
 		}
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {

@@ -100,8 +100,9 @@ func runServe(ctx context.Context, d *Deps, g *grant.Grant, o *serveOptions) err
 
 	h := serve.Handler(serve.Options{
 		Key: key, Env: g.Name, MinTTL: g.MinTTL(), Log: d.Stderr, Now: d.Now,
-		Token: func(ctx context.Context, minTTL time.Duration) (*store.Bundle, bool, error) {
-			return g.TokenRefreshed(ctx, grant.Request{MinTTL: minTTL})
+		Token: func(ctx context.Context, minTTL time.Duration) (*store.Bundle, bool, string, error) {
+			res, err := g.TokenResult(ctx, grant.Request{MinTTL: minTTL})
+			return res.Bundle, res.Refreshed, res.Warning, err
 		},
 		WriteToken: func(w io.Writer, b *store.Bundle) error {
 			return tokenFormats["json"](w, g.Env.Name, b, d.Now())

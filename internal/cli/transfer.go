@@ -79,7 +79,7 @@ command, if any, gets the new refresh token.`,
 			return runImport(ctx, d, g, o)
 		}),
 	}
-	cmd.Flags().BoolVar(&o.Force, "force", false, "replace a working login (only after the imported token has worked)")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "replace a working login, or one sealed under another store key (only after the imported token has worked)")
 	return cmd
 }
 
@@ -92,7 +92,7 @@ func runImport(ctx context.Context, d *Deps, g *grant.Grant, o *importOptions) e
 	if err := g.Check(); err != nil {
 		return err
 	}
-	b, err := g.Import(ctx, refreshToken, o.Force, g.MinTTL())
+	b, err := g.Import(ctx, refreshToken, o.Force)
 	var exists *grant.LoginExistsError
 	if errors.As(err, &exists) {
 		return failure.Wrap(failure.Usage, fmt.Errorf("%w; pass --force to replace it once the imported token has worked", err))

@@ -34,7 +34,7 @@ application, the scope, the authentication method and the subject: the Pleo comp
 }
 
 func runWhoami(ctx context.Context, d *Deps, g *grant.Grant, o *whoamiOptions) error {
-	c, err := apiClient(g)
+	c, err := apiClient(d, g)
 	if err != nil {
 		return err
 	}

@@ -37,6 +37,9 @@ type Config struct {
 	MinTTL time.Duration
 	// LockTimeout bounds the wait for another process's refresh.
 	LockTimeout time.Duration
+	// UnsavedTimeout is how long a refresh token another process spent may stay without its
+	// answer in the store before the login is said to be lost (rather than "not saved yet").
+	UnsavedTimeout time.Duration
 	// OnRotateTimeout bounds the on_rotate command, which runs while the refresh lock is held.
 	OnRotateTimeout time.Duration
 	// Redis is the redis store's server and its settings.
@@ -77,6 +80,10 @@ const (
 	// DefaultLockTimeout is how long a command waits for another process's refresh: far longer
 	// than a refresh with its retries, so only a stuck holder makes a waiter give up.
 	DefaultLockTimeout = 2 * time.Minute
+	// DefaultUnsavedTimeout: a machine paused or cut off for longer than this is taken as gone,
+	// so its unsaved refresh as lost; when it comes back, its journal still saves the answer
+	// if no new login replaced it meanwhile.
+	DefaultUnsavedTimeout = 10 * time.Minute
 	// DefaultOnRotateTimeout bounds the on_rotate command.
 	DefaultOnRotateTimeout = time.Minute
 	// DefaultLockTTL is the life of the redis store's lock: longer than the longest refresh (a
@@ -124,6 +131,7 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 	c.MinTTL, _ = time.ParseDuration(top["min_ttl"])
 	c.LockTimeout, _ = time.ParseDuration(top["lock_timeout"])
 	c.OnRotateTimeout, _ = time.ParseDuration(top["on_rotate_timeout"])
+	c.UnsavedTimeout, _ = time.ParseDuration(top["unsaved_timeout"])
 	c.Redis = RedisSettings{URL: top["redis_url"], Password: top["redis_password"], Prefix: top["redis_prefix"], StoreKey: top["store_key"]}
 	c.Redis.Timeout, _ = time.ParseDuration(top["redis_timeout"])
 	c.Redis.LockTTL, _ = time.ParseDuration(top["lock_ttl"])

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/spf13/viper"
+
+	"github.com/pleoauth/pleoauth/internal/privatefile"
 )
 
 // fileConfig is what config.yaml says, decoded through the table of [Specs].
@@ -155,7 +157,10 @@ func envFileKeys() []string {
 
 // Set writes key = value into the config file: top-level settings at the top, the others under
 // the selected environment. The value is checked first with the same check as every other
-// source, the client secret refused, and the file replaced atomically with mode 0600.
+// source, the client secret refused, and the file replaced through [privatefile.Write], as the
+// token stores are: mode 0600, synced, renamed into place, so a crash leaves the old file or the
+// new one and no temporary file is left for a second writer to trip on. A config.yaml that is a
+// symbolic link is refused rather than replaced by a plain file behind its owner's back.
 func (c *Config) Set(key, value string) (string, error) {
 	s, ok := lookup(key)
 	switch {
@@ -177,6 +182,9 @@ func (c *Config) Set(key, value string) (string, error) {
 		}
 		path = "environments." + c.Env + "." + s.Key
 	}
+	if err := c.checkWritable(); err != nil {
+		return "", err
+	}
 	f := viper.New()
 	f.SetConfigType("yaml")
 	f.SetConfigFile(c.File)
@@ -188,18 +196,35 @@ func (c *Config) Set(key, value string) (string, error) {
 	} else {
 		f.Set(path, value)
 	}
-	if err := os.MkdirAll(c.Home, 0o700); err != nil {
-		return "", err
-	}
-	tmp := filepath.Join(c.Home, ".config.tmp.yaml") // viper picks the format by extension
-	if err := f.WriteConfigAs(tmp); err != nil {
+	var data bytes.Buffer
+	if err := f.WriteConfigTo(&data); err != nil {
 		return "", fmt.Errorf("write %s: %w", c.File, err)
 	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
+	if err := privatefile.Write(c.File, data.Bytes()); err != nil {
 		return "", err
-	}
-	if err := os.Rename(tmp, c.File); err != nil {
-		return "", fmt.Errorf("write %s: %w", c.File, err)
 	}
 	return path, nil
+}
+
+// checkWritable makes sure config.yaml can be replaced as a private file: PLEOAUTH_HOME is
+// created (0700) when missing, and refused when other users can write to it, as for the tokens
+// (they could swap the file that says where the client secret is sent); config.yaml itself must
+// not be a symbolic link, which the rename would replace by a plain file while its target kept
+// the old settings.
+func (c *Config) checkWritable() error {
+	if _, err := os.Stat(c.Home); errors.Is(err, fs.ErrNotExist) {
+		return privatefile.EnsureDir(c.Home)
+	}
+	if err := privatefile.CheckNotWritableByOthers(c.Home); err != nil {
+		return fmt.Errorf("PLEOAUTH_HOME %w", err)
+	}
+	fi, err := os.Lstat(c.File)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return nil // a missing file is created; one that cannot be read fails on the read
+	}
+	target, _ := os.Readlink(c.File)
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(c.File), target)
+	}
+	return fmt.Errorf("%s is a symbolic link to %s; pleoauth config set writes only a plain file, so edit %s by hand, or replace the link with a copy of it and run the command again", c.File, target, target)
 }

@@ -78,6 +78,8 @@ func buildSpecs() []Spec {
 			Help: "the token handed out stays valid at least this long", check: duration(0)},
 		{Key: "lock_timeout", Var: "PLEOAUTH_LOCK_TIMEOUT", Flag: "lock-timeout", Default: DefaultLockTimeout.String(),
 			Help: "how long to wait for another pleoauth's refresh of the same login", check: duration(time.Nanosecond)},
+		{Key: "unsaved_timeout", Var: "PLEOAUTH_UNSAVED_TIMEOUT", Default: DefaultUnsavedTimeout.String(),
+			Help: "how long a refresh sent by another machine may stay unsaved before this one says the login must be renewed", check: duration(time.Second)},
 		{Key: "on_rotate_timeout", Var: "PLEOAUTH_ON_ROTATE_TIMEOUT", Default: DefaultOnRotateTimeout.String(),
 			Help: "how long the on_rotate command may run", check: duration(time.Nanosecond)},
 		{Key: "redis_url", Var: "PLEOAUTH_REDIS_URL", Help: "the Redis server of the redis store: redis://host:6379/0, rediss://… (TLS), or unix:///path", check: checkRedisURL},

@@ -17,7 +17,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/interrupt"
 	"github.com/pleoauth/pleoauth/internal/privatefile"
 	"github.com/pleoauth/pleoauth/internal/store"
-	"github.com/pleoauth/pleoauth/internal/tokens"
+	"golang.org/x/oauth2"
 )
 
 // Deps is the outside world a login touches.
@@ -36,20 +36,24 @@ type Deps struct {
 	ReadSecret func(prompt string) (string, error)
 }
 
-// Store is what a login needs of a store backend.
+// Store is what a login needs of a store backend: the file, keyring and redis stores of
+// package store.
 type Store interface {
-	Load(env string) (*store.Bundle, error)
-	Save(env string, b *store.Bundle) error
-	Delete(env string) error
-	// Name identifies the backend in messages: "keyring" or "file".
+	Load(name string) (*store.Bundle, error)
+	// Save replaces the login's entry; Delete removes it.
+	Save(name string, b *store.Bundle) error
+	Delete(name string) error
+	// Name identifies the backend in messages: "keyring", "file" or "redis".
 	Name() string
-	// Check proves that tokens can be saved now.
+	// Check proves that tokens can be saved now, before a login starts.
 	Check() error
 	// Pending reports a save that a crash interrupted; Recover, under the lock, finishes it.
-	Pending(env string) bool
-	Recover(env string) (bool, error)
+	Pending(name string) bool
+	Recover(name string) (bool, error)
 	// Profiles lists the profiles env has a login for ("" for the default).
 	Profiles(env string) ([]string, error)
+	// JournalKey seals the login's journal entries as the store seals its bundles.
+	JournalKey(name string) (store.JournalKey, error)
 }
 
 // Grant is one environment's login.
@@ -63,10 +67,19 @@ type Grant struct {
 	d             Deps
 	store         Store
 	locks         locker
+	journal       store.Journal
+	// send sends one token request: a refresh, or an import's first refresh. It is
+	// [Grant.sendRefresh] but in tests.
+	send func(ctx context.Context, refreshToken string) (*oauth2.Token, error)
+	// self names this process in the spends it records; [thisProcess] but in tests.
+	self func() (host string, pid int)
+	// backoff holds the waits before each retry of a transient refresh failure; its length is
+	// the number of retries.
+	backoff []time.Duration
 }
 
 // locker serialises the changes to one login: a file lock on one machine, a Redis lock across
-// a fleet.
+// a fleet. Both are in package store, beside their stores.
 type locker interface {
 	Lock(ctx context.Context, name string) (unlock func(), err error)
 }
@@ -77,7 +90,9 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 	if err := privatefile.CheckNotWritableByOthers(cfg.Home); err != nil && !isNotExist(err) {
 		return nil, fmt.Errorf("env %s: PLEOAUTH_HOME %w", env.Name, err)
 	}
-	g := &Grant{Env: env, cfg: cfg, d: d, Profile: cfg.Profile, Name: LoginName(env.Name, cfg.Profile)}
+	g := &Grant{Env: env, cfg: cfg, d: d, Profile: cfg.Profile, Name: LoginName(env.Name, cfg.Profile),
+		journal: store.Journal{Dir: filepath.Join(cfg.Home, "journal")}, self: thisProcess, backoff: DefaultBackoff}
+	g.send = g.sendRefresh
 	waiting := func(holder string) {
 		if holder != "" {
 			holder = " (" + holder + ")"
@@ -94,7 +109,7 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 		return g, nil
 	}
 	g.store = g.openStore()
-	g.locks = tokens.FileLock{
+	g.locks = store.FileLock{
 		Dir:     filepath.Join(cfg.Home, "locks"),
 		Timeout: cfg.LockTimeout,
 		Waiting: func(pid int) {
@@ -183,50 +198,34 @@ func (g *Grant) Check() error {
 	return nil
 }
 
-// lock takes the login's refresh lock, naming the environment in its errors.
+// lock takes the login's refresh lock and, holding it, first finishes what an earlier process
+// on this machine left unfinished: a save a crash interrupted (the store's temporary file), and
+// an answer kept in the journal because the store could not take it. Whoever holds the lock
+// next sees those tokens. Signals are caught from here on: whoever holds the lock may be
+// spending a refresh token or a login code, and an interrupt or a hangup must let that be seen
+// through and saved.
 func (g *Grant) lock(ctx context.Context) (func(), error) {
-	unlock, err := g.lockAndRecover(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("env %s: %w", g.Name, err)
-	}
-	return unlock, nil
-}
-
-// lockAndRecover takes the login's lock and, holding it, first finishes a save that a crash
-// interrupted: whoever holds the lock next sees the tokens the crashed process was saving.
-// Signals are caught from here on: whoever holds the lock may be spending a refresh token or a
-// login code, and an interrupt or a hangup must let that be seen through and saved.
-func (g *Grant) lockAndRecover(ctx context.Context) (func(), error) {
-	interrupt.Catch(ctx)
-	unlock, err := g.locks.Lock(ctx, g.Name)
+	unlock, err := g.lockOnly(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := g.store.Recover(g.Name); err != nil {
+		unlock()
+		return nil, fmt.Errorf("env %s: %w", g.Name, err)
+	}
+	if err := g.finishJournal(); err != nil {
 		unlock()
 		return nil, err
 	}
 	return unlock, nil
 }
 
-// source is the refresh protocol over this login's store and lock.
-func (g *Grant) source() *tokens.Source {
-	return &tokens.Source{
-		Env:     g.Name,
-		Store:   g.store,
-		Lock:    lockName{g},
-		Now:     g.d.Now,
-		Scopes:  g.Env.Scopes,
-		Seed:    g.d.Getenv("PLEOAUTH_REFRESH_TOKEN"),
-		Rotated: g.onRotate(),
-		Refresh: g.refresh,
-		Sleep:   g.d.Sleep,
+// lockOnly takes the login's lock and nothing more, naming the login in its errors.
+func (g *Grant) lockOnly(ctx context.Context) (func(), error) {
+	interrupt.Catch(ctx)
+	unlock, err := g.locks.Lock(ctx, g.Name)
+	if err != nil {
+		return nil, fmt.Errorf("env %s: %w", g.Name, err)
 	}
-}
-
-// lockName is the login's lock as the tokens package takes it.
-type lockName struct{ g *Grant }
-
-func (l lockName) Lock(ctx context.Context, _ string) (func(), error) { // the name is the login's
-	return l.g.lockAndRecover(ctx)
+	return unlock, nil
 }

@@ -1,54 +1,34 @@
 package grant
 
 import (
-	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"net/http"
-	"os"
 
-	"github.com/pleoauth/pleoauth/internal/debuglog"
+	"github.com/pleoauth/pleoauth/internal/httpclient"
+	"github.com/pleoauth/pleoauth/internal/store"
 )
 
-// HTTPClient returns the client for the environment's servers: Deps' client, trusting the
-// environment's ca_file certificate authorities in addition to the system's when it is set.
-// There is no way to turn TLS verification off.
+// HTTPClient returns the client for the environment's servers: Deps' client (the base one, with
+// the --debug trace when it is on) trusting the environment's ca_file certificate authorities in
+// addition to the system's when it is set ([httpclient.Trusting]). There is no way to turn TLS
+// verification off.
 func (g *Grant) HTTPClient() (*http.Client, error) {
-	env := g.Env
-	if env.CAFile == "" {
-		return g.d.HTTPClient(), nil
-	}
-	pem, err := os.ReadFile(env.CAFile)
+	pool, err := g.rootCAs()
 	if err != nil {
-		return nil, fmt.Errorf("env %s: ca_file: %w", env.Name, err)
+		return nil, err
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("env %s: ca_file %s holds no PEM certificate; give the CA's certificate in PEM form", env.Name, env.CAFile)
-	}
-	c := *g.d.HTTPClient()
-	c.Transport = withRootCAs(c.Transport, pool)
-	return &c, nil
+	return httpclient.Trusting(g.d.HTTPClient(), pool), nil
 }
 
-// withRootCAs returns rt trusting pool, looking through the --debug trace to the transport.
-func withRootCAs(rt http.RoundTripper, pool *x509.CertPool) http.RoundTripper {
-	switch t := rt.(type) {
-	case *debuglog.Transport:
-		return &debuglog.Transport{Next: withRootCAs(t.Next, pool), W: t.W, Now: t.Now}
-	case nil:
-		return withRootCAs(http.DefaultTransport, pool)
-	case *http.Transport:
-		c := t.Clone()
-		if c.TLSClientConfig == nil {
-			c.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+// rootCAs is the pool the environment's servers are checked against, nil for the system's
+// alone. A login kept in Redis over TLS read ca_file when its connection was set up
+// ([Grant.openRedis]); that same pool is returned here, so the file is read once and the store
+// and the token endpoint cannot trust different authorities. Otherwise ca_file is read now.
+func (g *Grant) rootCAs() (*x509.CertPool, error) {
+	if r, ok := g.store.(*store.Redis); ok && r.Client != nil {
+		if tc := r.Client.Options().TLSConfig; tc != nil && tc.RootCAs != nil {
+			return tc.RootCAs, nil
 		}
-		c.TLSClientConfig.RootCAs = pool
-		return c
-	default:
-		return rt
 	}
+	return httpclient.RootCAs(g.Env.Name, g.Env.CAFile)
 }

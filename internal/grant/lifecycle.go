@@ -1,74 +1,13 @@
 package grant
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
-	"golang.org/x/oauth2"
-
-	"github.com/pleoauth/pleoauth/internal/authcode"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
-	"github.com/pleoauth/pleoauth/internal/tokens"
 )
-
-// Request says what token the caller needs.
-type Request = tokens.Request
-
-// Token returns a bundle whose access token is valid for at least r.MinTTL, refreshed first
-// when needed (or always, with r.Force) through the refresh protocol.
-func (g *Grant) Token(ctx context.Context, r Request) (*store.Bundle, error) {
-	b, _, err := g.TokenRefreshed(ctx, r)
-	return b, err
-}
-
-// TokenRefreshed is [Grant.Token], also telling whether this call refreshed the token (rather
-// than found one valid, or one another process had just refreshed).
-func (g *Grant) TokenRefreshed(ctx context.Context, r Request) (*store.Bundle, bool, error) {
-	res, err := g.source().Token(ctx, r)
-	return res.Bundle, res.Refreshed, err
-}
-
-// Login runs flow and keeps the tokens it brings. The lock is taken, and the store proved
-// writable, after the browser's redirect arrived and before its code is exchanged: a code is
-// spent by the exchange, so its tokens must have a place to go; and the lock keeps a concurrent
-// refresh from interleaving with this login's write.
-func (g *Grant) Login(ctx context.Context, flow *authcode.Login) (*store.Bundle, error) {
-	var unlock func()
-	flow.BeforeExchange = func(ctx context.Context) error {
-		var err error
-		if unlock, err = g.lock(ctx); err != nil {
-			return err
-		}
-		return g.Check()
-	}
-	defer func() {
-		if unlock != nil {
-			unlock()
-		}
-	}()
-	var b *store.Bundle
-	flow.Keep = func(_ context.Context, tok *oauth2.Token) error {
-		b = tokens.NewBundle(tok, g.d.Now(), g.Env.Scopes)
-		if err := g.store.Save(g.Name, b); err != nil {
-			b = nil
-			return fmt.Errorf("the login worked but the tokens could not be stored: %w", err)
-		}
-		return nil
-	}
-	if _, err := flow.Run(ctx); err != nil {
-		return nil, err
-	}
-	if hook := g.onRotate(); hook != nil && b.RefreshToken != "" {
-		if err := hook(b); err != nil {
-			return b, fmt.Errorf("env %s: logged in, but %w", g.Name, err)
-		}
-	}
-	return b, nil
-}
 
 // RecordSubject keeps whose login this is (a Pleo company or organisation) in the stored
 // bundle, so that status shows it without asking the API.
@@ -86,23 +25,49 @@ func (g *Grant) RecordSubject(ctx context.Context, subject string) error {
 	return g.store.Save(g.Name, b)
 }
 
-// LoginSecret is the client secret for a login: as for a refresh, and else from stdin (when
-// given) or a prompt.
-func (g *Grant) LoginSecret(stdin *bufio.Reader) (string, error) {
-	return g.clientSecret(true, stdin)
+// OtherKeyError means the login in the store is sealed under another store key than this
+// machine's PLEOAUTH_STORE_KEY: it is not unreadable, it belongs to machines with that key, and
+// replacing it locks all of them out.
+type OtherKeyError struct {
+	Login     string
+	Have, Got string
 }
 
-// Logout forgets the login's tokens and, with forgetSecret, the client secret kept in the
-// keychain. It holds the lock, so a refresh in flight is not undone by the delete or the other
-// way round.
-func (g *Grant) Logout(ctx context.Context, forgetSecret bool) error {
-	unlock, err := g.lock(ctx)
+func (e *OtherKeyError) Error() string {
+	return fmt.Sprintf("env %s: the login in Redis is sealed under store key %s, and this machine's PLEOAUTH_STORE_KEY is key %s; set the key the fleet shares, or add --force to replace that login (the machines with key %s then no longer open it)",
+		e.Login, e.Have, e.Got, e.Have)
+}
+
+// otherKey turns a bundle sealed under another store key into an [OtherKeyError] (a usage
+// error: the setting is wrong, or --force is needed).
+func (g *Grant) otherKey(err error) error {
+	var wk *store.WrongKeyError
+	if !errors.As(err, &wk) {
+		return nil
+	}
+	return failure.Wrap(failure.Usage, &OtherKeyError{Login: g.Name, Have: wk.Have, Got: wk.Want})
+}
+
+// Logout forgets the login's tokens, any answer of it kept on this machine and, with
+// forgetSecret, the client secret kept in the keychain. It holds the lock, so a refresh in
+// flight is not undone by the delete or the other way round. A login sealed under another
+// store key is removed only with force.
+func (g *Grant) Logout(ctx context.Context, forgetSecret, force bool) error {
+	unlock, err := g.lockOnly(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
+	if _, err := g.store.Load(g.Name); !force {
+		if err := g.otherKey(err); err != nil {
+			return err
+		}
+	}
 	if err := g.store.Delete(g.Name); err != nil {
 		return fmt.Errorf("env %s: %w", g.Name, err)
+	}
+	if err := g.journal.Remove(g.Name); err != nil {
+		return fmt.Errorf("env %s: the tokens are gone, but %w", g.Name, err)
 	}
 	if forgetSecret && g.store.Name() == "keyring" {
 		if err := g.clientSecrets().Delete(g.Env.Name); err != nil {
@@ -130,6 +95,8 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 		return failure.NeedLogin(g.Name, "not logged in", nil)
 	case err != nil:
 		return fmt.Errorf("env %s: %w", g.Name, err)
+	case b.Spent != nil:
+		return g.unsaved(b.Spent)
 	case b.Refused != nil:
 		return failure.NeedLogin(g.Name, "the server refused this login's refresh token ("+b.Refused.Reason+"), so there is nothing worth exporting", nil)
 	case b.RefreshToken == "":
@@ -157,17 +124,103 @@ func (e *LoginExistsError) Error() string {
 // Import starts the login over from refreshToken. The token is refreshed at once, so a bad one
 // is found now and the one kept is fresh; only when that worked does it replace what the store
 // holds, so a failed import never costs the login already there. A working login is replaced
-// only with replace set; one that is missing, unreadable or refused always is.
-func (g *Grant) Import(ctx context.Context, refreshToken string, replace bool, minTTL time.Duration) (*store.Bundle, error) {
-	src := g.source()
-	src.Seed = ""
-	res, err := src.Import(ctx, refreshToken, minTTL, func(current *store.Bundle) error {
-		if current != nil && current.Refused == nil && !replace {
+// only with replace set; one that is missing, unreadable or refused always is; one sealed under
+// another store key only with replace.
+func (g *Grant) Import(ctx context.Context, refreshToken string, replace bool) (*store.Bundle, error) {
+	unlock, err := g.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	current, err := g.replaceable(replace, func(b *store.Bundle) error {
+		if b.Refused == nil && !replace {
 			return failure.Wrap(failure.Usage, &LoginExistsError{Env: g.Name})
 		}
 		return nil
 	})
-	return res.Bundle, err
+	if err != nil {
+		return nil, err
+	}
+	key, err := g.store.JournalKey(g.Name)
+	if err != nil {
+		return nil, fmt.Errorf("env %s: not imported, as the tokens could not be kept: %w", g.Name, err)
+	}
+	spend := g.newSpend(store.SpendImport)
+	if err := g.markReplacing(current, spend, &store.Bundle{RefreshToken: refreshToken}); err != nil {
+		return nil, fmt.Errorf("env %s: not imported, as the tokens could not be saved: %w", g.Name, err)
+	}
+	fresh, err := g.refresh(ctx, &store.Bundle{RefreshToken: refreshToken})
+	if err != nil {
+		_ = g.undoReplacing(current)
+		kept := "; the login stored before is unchanged"
+		if current == nil {
+			kept = ""
+		}
+		var refusal *refusalError
+		var lost *lostAnswerError
+		switch {
+		case errors.As(err, &refusal) && current == nil:
+			return nil, failure.NeedLogin(g.Name, fmt.Sprintf("the imported refresh token was refused (%s): it is expired, revoked or already used", refusal.reason), nil)
+		case errors.As(err, &refusal):
+			// Not "login required": the login stored before still works.
+			return nil, fmt.Errorf("env %s: the imported refresh token was refused (%s)%s", g.Name, refusal.reason, kept)
+		case errors.As(err, &lost):
+			return nil, fmt.Errorf("env %s: the imported refresh token was sent but the answer was lost, so it is spent%s: %w", g.Name, kept, lost.err)
+		}
+		return nil, fmt.Errorf("%w%s", err, kept)
+	}
+	if err := g.keep(ctx, key, spend, fresh); err != nil {
+		return nil, err
+	}
+	if hook := g.onRotate(); hook != nil {
+		if err := hook(fresh); err != nil {
+			return fresh, fmt.Errorf("env %s: imported and saved here, but %w", g.Name, err)
+		}
+	}
+	return fresh, nil
+}
+
+// replaceable reads the login about to be replaced, the lock held: nil when there is none, or
+// it is unreadable; one sealed under another store key only with force; accept decides on a
+// readable one.
+func (g *Grant) replaceable(force bool, accept func(*store.Bundle) error) (*store.Bundle, error) {
+	current, err := g.store.Load(g.Name)
+	switch {
+	case err == nil:
+		if current.Spent != nil && current.AccessToken == "" {
+			return nil, nil // only an earlier attempt's spend: nothing to keep
+		}
+		return current, accept(current)
+	case g.otherKey(err) != nil && !force:
+		return nil, g.otherKey(err)
+	default:
+		return nil, nil // missing or unreadable: replacing it is the way out
+	}
+}
+
+// markReplacing records spend in the store before it is sent — the proof, by a real write of
+// the login's entry, that the answer can be saved there. A working login stays usable while it
+// is replaced (its Replacing names the spend); where there is none, the entry holds only the
+// spend (placeholder carries what it needs, such as an imported refresh token).
+func (g *Grant) markReplacing(current *store.Bundle, spend *store.Spend, placeholder *store.Bundle) error {
+	if current != nil {
+		marked := *current
+		marked.Replacing = spend
+		return g.store.Save(g.Name, &marked)
+	}
+	p := *placeholder
+	p.Spent = spend
+	return g.store.Save(g.Name, &p)
+}
+
+// undoReplacing takes back [Grant.markReplacing] after a spend that brought nothing to keep.
+func (g *Grant) undoReplacing(current *store.Bundle) error {
+	if current == nil {
+		return g.store.Delete(g.Name)
+	}
+	restored := *current
+	restored.Replacing = nil
+	return g.store.Save(g.Name, &restored)
 }
 
 // Status is what is known of a login without asking any server.
@@ -175,13 +228,16 @@ type Status struct {
 	Store string
 	// Bundle is nil when no tokens are stored.
 	Bundle *store.Bundle
+	// Unsaved, when set, says why the login cannot be used until a spend's answer is saved (or
+	// that it never will be): the same error token would return.
+	Unsaved error
 }
 
 // Status reads the login as stored, first finishing (under the lock) a save that a crash
-// interrupted.
+// interrupted or an answer kept in this machine's journal.
 func (g *Grant) Status(ctx context.Context) (Status, error) {
 	st := Status{Store: g.store.Name()}
-	if g.store.Pending(g.Name) {
+	if g.store.Pending(g.Name) || g.journal.Holds(g.Name) {
 		unlock, err := g.lock(ctx)
 		if err != nil {
 			return st, err
@@ -193,8 +249,14 @@ func (g *Grant) Status(ctx context.Context) (Status, error) {
 	case errors.Is(err, store.ErrNotFound):
 		return st, nil
 	case err != nil:
+		if ok := g.otherKey(err); ok != nil {
+			return st, ok
+		}
 		return st, fmt.Errorf("env %s: %w", g.Name, err)
 	}
 	st.Bundle = b
+	if b.Spent != nil {
+		st.Unsaved = g.unsaved(b.Spent)
+	}
 	return st, nil
 }

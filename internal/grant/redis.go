@@ -2,25 +2,23 @@ package grant
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/httpclient"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // openRedis connects the redis store: the server from redis_url, the password from
 // PLEOAUTH_REDIS_PASSWORD (or the URL, when the URL came from a variable), TLS for rediss://
-// trusting the environment's ca_file too, and the store key from PLEOAUTH_STORE_KEY. Nothing is
-// written to local disk. A missing or bad setting is an error, never a fall back to a local
-// store.
+// trusting the environment's ca_file too (the pool [Grant.HTTPClient] then shares), and the
+// store key from PLEOAUTH_STORE_KEY. Nothing is written to local disk. A missing or bad setting
+// is an error, never a fall back to a local store.
 func (g *Grant) openRedis() (*store.Redis, error) {
 	rs := g.cfg.Redis
 	if rs.URL == "" {
@@ -45,19 +43,14 @@ func (g *Grant) openRedis() (*store.Redis, error) {
 		opts.Password = rs.Password
 	}
 	if opts.TLSConfig != nil {
-		opts.TLSConfig.MinVersion = tls.VersionTLS12
-		if g.Env.CAFile != "" {
-			pem, err := os.ReadFile(g.Env.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("env %s: ca_file: %w", g.Env.Name, err)
-			}
-			pool, err := x509.SystemCertPool()
-			if err != nil {
-				pool = x509.NewCertPool()
-			}
-			pool.AppendCertsFromPEM(pem)
-			opts.TLSConfig.RootCAs = pool
+		if opts.TLSConfig.InsecureSkipVerify {
+			return nil, failure.Wrap(failure.Usage, fmt.Errorf("redis_url %s: skip_verify would turn TLS verification off, which pleoauth never does; remove it, and for a private CA set ca_file for env %s", shown, g.Env.Name))
 		}
+		pool, err := httpclient.RootCAs(g.Env.Name, g.Env.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		opts.TLSConfig = httpclient.TLSConfig(opts.TLSConfig, pool)
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = rs.Timeout, rs.Timeout, rs.Timeout
 	// No retries inside the client: a compare-and-set resent after a lost answer would be

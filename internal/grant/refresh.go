@@ -2,6 +2,7 @@ package grant
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,14 +13,24 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 )
 
-// refresh sends one refresh request (RFC 6749 §6) with the client authenticated as the
+// DefaultBackoff is short and bounded: a script waiting on "pleoauth token" should learn within
+// seconds that the server is down, with exit code 5. Only failures the server answered (5xx,
+// 429) or that stopped before the request left (connection refused) are retried; a timeout or
+// a dropped connection is not, because the server may have rotated the refresh token already.
+var DefaultBackoff = []time.Duration{250 * time.Millisecond, time.Second}
+
+// MaxRetryAfter caps how long a 429's Retry-After may hold a command.
+const MaxRetryAfter = 5 * time.Second
+
+// sendRefresh sends one refresh request (RFC 6749 §6) with the client authenticated as the
 // environment says (Pleo: client_secret_basic only). The client secret is looked up only here,
 // when a refresh is actually needed, so the cached path touches nothing but the store.
-func (g *Grant) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+func (g *Grant) sendRefresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	env := g.Env
 	secret, err := g.clientSecret(false, nil)
 	if err != nil {
@@ -35,6 +46,100 @@ func (g *Grant) refresh(ctx context.Context, refreshToken string) (*oauth2.Token
 		return nil, tokenendpoint.Classify(env.TokenURL, err)
 	}
 	return tok, nil
+}
+
+// refusalError is the server's refusal of a refresh token (invalid_grant), before it is recorded.
+type refusalError struct{ reason string }
+
+func (e *refusalError) Error() string { return "the refresh token was refused (" + e.reason + ")" }
+
+// lostAnswerError is a refresh the server may have carried out — it rotated the refresh token
+// — whose answer did not arrive whole or cannot be kept: the refresh token is spent.
+type lostAnswerError struct {
+	err error
+	// unusable: the server answered 2xx with what no client can use (a wrong token type, an
+	// expired token), which points at a wrong token_url as much as at a lost login.
+	unusable bool
+}
+
+func (e *lostAnswerError) Error() string { return e.err.Error() }
+func (e *lostAnswerError) Unwrap() error { return e.err }
+
+// refresh sends the refresh request for refreshToken, retrying transient failures that the
+// server answered or that never left, with a bounded backoff; previous is the bundle the
+// answer replaces (its refresh token and scope are kept when the answer names none).
+func (g *Grant) refresh(ctx context.Context, previous *store.Bundle) (*store.Bundle, error) {
+	for attempt := 0; ; attempt++ {
+		// Once sent, a refresh is seen through even if the user presses Ctrl-C: the server may
+		// already have rotated the refresh token, and only saving the answer keeps the login.
+		// The HTTP client's timeout still bounds it.
+		tok, err := g.send(context.WithoutCancel(ctx), previous.RefreshToken)
+		arrived := g.d.Now()
+		if err == nil {
+			b, err := g.answer(tok, arrived, previous)
+			if err != nil {
+				return nil, &lostAnswerError{err: err, unusable: true}
+			}
+			return b, nil
+		}
+		var te *tokenendpoint.Error
+		isTE := errors.As(err, &te)
+		switch {
+		case isTE && te.Refused():
+			return nil, &refusalError{reason: te.Reason()}
+		case isTE && te.MaybeProcessed:
+			// Never sent again: if the server did rotate, presenting the same refresh token
+			// would be a replay and Pleo would revoke the login.
+			return nil, &lostAnswerError{err: err}
+		case failure.KindOf(err) != failure.Temporary || attempt >= len(g.backoff) || ctx.Err() != nil:
+			return nil, fmt.Errorf("env %s: refresh: %w", g.Name, err)
+		}
+		wait := g.backoff[attempt]
+		if isTE && te.RetryAfter > 0 {
+			wait = min(te.RetryAfter, MaxRetryAfter)
+		}
+		if err := g.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// answer turns a token response that arrived at arrived into the bundle that replaces
+// previous, refusing one that no client could use.
+func (g *Grant) answer(tok *oauth2.Token, arrived time.Time, previous *store.Bundle) (*store.Bundle, error) {
+	if err := tokenendpoint.CheckTokenType(tok.TokenType); err != nil {
+		return nil, fmt.Errorf("env %s: token endpoint %w", g.Name, err)
+	}
+	if err := tokenendpoint.CheckAccessToken(tok.AccessToken); err != nil {
+		return nil, fmt.Errorf("env %s: token endpoint %w", g.Name, err)
+	}
+	b := NewBundle(tok, arrived, g.Env.Scopes)
+	if !b.Expiry.After(arrived) {
+		return nil, fmt.Errorf("env %s: the token endpoint issued an access token that is already expired (expires_in not positive); report it to the server's operators", g.Name)
+	}
+	if b.RefreshToken == "" {
+		b.RefreshToken = previous.RefreshToken // RFC 6749 §6: the server may keep the old one
+	}
+	if b.Scope == "" {
+		b.Scope = previous.Scope
+	}
+	b.Subject = previous.Subject
+	return b, nil
+}
+
+// sleep waits d or until ctx ends.
+func (g *Grant) sleep(ctx context.Context, d time.Duration) error {
+	if g.d.Sleep != nil {
+		return g.d.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // onRotate returns the hook that hands each new refresh token to the environment's on_rotate

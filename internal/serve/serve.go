@@ -25,7 +25,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pleoauth/pleoauth/internal/backoff"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -40,8 +42,9 @@ type Options struct {
 	Env string
 	// MinTTL is the token's validity when a request gives no min_ttl.
 	MinTTL time.Duration
-	// Token returns a token valid for at least minTTL and whether this call refreshed it.
-	Token func(ctx context.Context, minTTL time.Duration) (*store.Bundle, bool, error)
+	// Token returns a token valid for at least minTTL, whether this call refreshed it, and a
+	// warning when the token is valid for less (the server issues no longer-lived ones).
+	Token func(ctx context.Context, minTTL time.Duration) (b *store.Bundle, refreshed bool, warning string, err error)
 	// WriteToken writes a token as "pleoauth token --format json" does.
 	WriteToken func(w io.Writer, b *store.Bundle) error
 	// Explain is the one-line message for a failed request, with its next step.
@@ -49,7 +52,8 @@ type Options struct {
 	// Log gets one line per request; never a token or the key.
 	Log io.Writer
 	Now func() time.Time
-	// Sleep waits before answering a wrong key; nil means a timer.
+	// Sleep waits before answering a wrong key, or until the request ends; nil means
+	// [backoff.Sleep].
 	Sleep func(ctx context.Context, d time.Duration)
 }
 
@@ -66,10 +70,7 @@ func Handler(o Options, allowedHosts []string) http.Handler {
 	h := &handler{o: o, hosts: allowedHosts}
 	if h.o.Sleep == nil {
 		h.o.Sleep = func(ctx context.Context, d time.Duration) {
-			select {
-			case <-time.After(d):
-			case <-ctx.Done():
-			}
+			_ = backoff.Sleep(ctx, d) // a client gone before the penalty ended is answered at once
 		}
 	}
 	return h
@@ -175,9 +176,14 @@ func (h *handler) token(w http.ResponseWriter, r *http.Request) (int, bool) {
 		}
 		minTTL = d
 	}
-	b, refreshed, err := h.o.Token(r.Context(), minTTL)
+	b, refreshed, warning, err := h.o.Token(r.Context(), minTTL)
 	if err != nil {
 		return h.fail(w, h.problemOf(err)), false
+	}
+	if warning != "" {
+		// The token is the freshest there is, but shorter-lived than asked: say so beside it
+		// (RFC 7234's Warning header is obsolete; an X- header a script can read).
+		w.Header().Set("X-Pleoauth-Warning", sanitize.Line(warning, 300))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

@@ -26,6 +26,7 @@ type fixture struct {
 	h      http.Handler
 	log    bytes.Buffer
 	err    error         // what the token source fails with
+	warn   string        // the warning it gives with its token
 	minTTL time.Duration // what it was last asked for
 	slept  []time.Duration
 	mu     sync.Mutex
@@ -35,14 +36,14 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{}
 	f.h = Handler(Options{
 		Key: testKey, Env: "local", MinTTL: time.Minute, Log: &f.log, Now: time.Now,
-		Token: func(_ context.Context, minTTL time.Duration) (*store.Bundle, bool, error) {
+		Token: func(_ context.Context, minTTL time.Duration) (*store.Bundle, bool, string, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.minTTL = minTTL
 			if f.err != nil {
-				return nil, false, f.err
+				return nil, false, "", f.err
 			}
-			return &store.Bundle{AccessToken: "ory_at_secret-token", Expiry: time.Now().Add(time.Hour)}, true, nil
+			return &store.Bundle{AccessToken: "ory_at_secret-token", Expiry: time.Now().Add(time.Hour)}, true, f.warn, nil
 		},
 		WriteToken: func(w io.Writer, b *store.Bundle) error {
 			return json.NewEncoder(w).Encode(map[string]string{"access_token": b.AccessToken})
@@ -239,5 +240,25 @@ func TestListenOnlyOnLoopback(t *testing.T) {
 	}
 	if len(both) == 2 && both[0].Addr().(*net.TCPAddr).Port != both[1].Addr().(*net.TCPAddr).Port {
 		t.Fatalf("the two loopbacks got different ports: %v %v", both[0].Addr(), both[1].Addr())
+	}
+}
+
+// TestShortLivedTokenCarriesItsWarning: a token shorter-lived than min_ttl is still handed
+// out (200), with the warning in X-Pleoauth-Warning, cleaned to one line.
+func TestShortLivedTokenCarriesItsWarning(t *testing.T) {
+	for _, tt := range []struct{ warn, want string }{
+		{"", ""},
+		{"env local: the server issues access tokens valid for 2s, less than --min-ttl 30m", "env local: the server issues access tokens valid for 2s, less than --min-ttl 30m"},
+		{"two\nlines\x1b]52;c;x\x07", "two lines ]52;c;x"},
+	} {
+		f := newFixture(t)
+		f.warn = tt.warn
+		w := f.do("/token?min_ttl=30m", nil)
+		if w.Code != http.StatusOK {
+			t.Fatalf("warning %q: status %d; want 200", tt.warn, w.Code)
+		}
+		if got := w.Header().Get("X-Pleoauth-Warning"); got != tt.want {
+			t.Errorf("warning %q: X-Pleoauth-Warning %q; want %q", tt.warn, got, tt.want)
+		}
 	}
 }

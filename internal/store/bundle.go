@@ -26,7 +26,39 @@ type Bundle struct {
 	// Refused, when set, records that the server refused this login's refresh token: the login
 	// is over, and nothing is sent to the server again until a new login or import replaces it.
 	Refused *Refusal `json:"refused,omitempty"`
+	// Spent, when set, records that this bundle's refresh token (or, in a bundle that holds no
+	// tokens yet, a login's code or an imported token) was sent to the server by the process it
+	// names. It is written before the request is sent: Pleo rotates the refresh token on every
+	// refresh and revokes the whole login when a spent one comes back, so no process on any
+	// machine sends a spent token again. The answer replaces the bundle; until it does, the
+	// answer is in the journal of the machine that sent it.
+	Spent *Spend `json:"spent,omitempty"`
+	// Replacing, when set, records that a login or an import is replacing this bundle, which
+	// still works until it is replaced: its answer is journalled under this spend's ID.
+	Replacing *Spend `json:"replacing,omitempty"`
 }
+
+// Spend is one sending of something the server accepts only once: a refresh token, a login's
+// authorization code, an imported refresh token.
+type Spend struct {
+	// ID names the journal entry that holds the answer until it is saved.
+	ID string `json:"id"`
+	// Grant is what was sent: "refresh_token", "authorization_code" or "import".
+	Grant string `json:"grant"`
+	// Host, PID and Home name the process that sent it (Home is its PLEOAUTH_HOME, which
+	// holds the journal), so another can say where the answer is.
+	Host string    `json:"host"`
+	PID  int       `json:"pid"`
+	Home string    `json:"home"`
+	At   time.Time `json:"at"`
+}
+
+// The values of [Spend.Grant].
+const (
+	SpendRefresh = "refresh_token"
+	SpendCode    = "authorization_code"
+	SpendImport  = "import"
+)
 
 // Refusal is when and why the server refused a login's refresh token.
 type Refusal struct {
@@ -44,6 +76,9 @@ func (b *Bundle) ValidFor(now time.Time, d time.Duration) bool {
 // header, a curl config line or a shell "export" (RFC 6750 §2.1 b64token), whether it came
 // from a server or from a tampered file.
 func (b *Bundle) check() error {
+	if b.AccessToken == "" && b.Spent != nil {
+		return nil // a login, an import or a seed being sent for the first time: no token yet
+	}
 	if !sanitize.IsB64Token(b.AccessToken) {
 		return errors.New("the access token is not an RFC 6750 b64token")
 	}

@@ -45,6 +45,10 @@ func unmarshalBundle(data []byte, b *Bundle) error {
 			into = &b.Subject
 		case strings.EqualFold(key, "refused"):
 			into = &b.Refused
+		case strings.EqualFold(key, "spent"):
+			into = &b.Spent
+		case strings.EqualFold(key, "replacing"):
+			into = &b.Replacing
 		default:
 			into = new(json.RawMessage)
 		}

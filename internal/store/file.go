@@ -33,6 +33,11 @@ func (f File) path(env string) (string, error) {
 // private folder.
 func (f File) Check() error { return probeWrite(f.Dir) }
 
+// JournalKey keeps env's journal entries as plain JSON, as the bundles are.
+func (f File) JournalKey(env string) (JournalKey, error) {
+	return plainJournal{}, checkEnvName(env)
+}
+
 // Load returns the environment's bundle, or [ErrNotFound].
 func (f File) Load(env string) (*Bundle, error) {
 	path, err := f.path(env)
@@ -138,10 +143,11 @@ func readPrivateFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// decodeBundle parses a bundle, which must at least hold an access token.
+// decodeBundle parses a bundle, which must at least hold an access token, or record a spend
+// whose answer will bring one.
 func decodeBundle(path string, data []byte) (*Bundle, error) {
 	var b Bundle
-	if len(data) > MaxBundleSize || unmarshalBundle(data, &b) != nil || b.AccessToken == "" {
+	if len(data) > MaxBundleSize || unmarshalBundle(data, &b) != nil || b.AccessToken == "" && b.Spent == nil {
 		return nil, &CorruptError{Path: path}
 	}
 	if err := b.check(); err != nil {

@@ -73,6 +73,33 @@ func (k Keyring) getKey(env string) ([]byte, error) {
 	return key, nil
 }
 
+// keyOrNew returns env's key, creating it in the keychain on first use.
+func (k Keyring) keyOrNew(env string) ([]byte, error) {
+	key, err := k.getKey(env)
+	if errors.Is(err, ErrKeychainItemNotFound) {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key)
+		encoded := base64.StdEncoding.EncodeToString(key)
+		_, err = withTimeout(k.timeout(), "key for the tokens of env "+env, func() (struct{}, error) {
+			return struct{}{}, k.Keychain.Set(KeychainService, k.keyAccount(env), encoded)
+		})
+	}
+	return key, err
+}
+
+// JournalKey seals env's journal entries under the key of its bundles, read (or made) now, so
+// that an answer can still be journalled if the keychain stops answering before it arrives.
+func (k Keyring) JournalKey(env string) (JournalKey, error) {
+	if err := checkEnvName(env); err != nil {
+		return nil, err
+	}
+	key, err := k.keyOrNew(env)
+	if err != nil {
+		return nil, err
+	}
+	return sealedJournal{key: key, aad: journalMagic + env}, nil
+}
+
 // Check reports whether the store can keep tokens: the keychain answers and the folder is usable.
 func (k Keyring) Check() error {
 	if err := k.probe(); err != nil {
@@ -126,15 +153,7 @@ func (k Keyring) Save(env string, b *Bundle) error {
 	if err != nil {
 		return err
 	}
-	key, err := k.getKey(env)
-	if errors.Is(err, ErrKeychainItemNotFound) {
-		key = make([]byte, 32)
-		_, _ = rand.Read(key)
-		encoded := base64.StdEncoding.EncodeToString(key)
-		_, err = withTimeout(k.timeout(), "key for the tokens of env "+env, func() (struct{}, error) {
-			return struct{}{}, k.Keychain.Set(KeychainService, k.keyAccount(env), encoded)
-		})
-	}
+	key, err := k.keyOrNew(env)
 	if err != nil {
 		return err
 	}

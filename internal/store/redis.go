@@ -91,11 +91,11 @@ func (e *UnreachableError) Error() string {
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // LockLostError means the lock expired while its holder was stopped or slow, so another
-// machine may have refreshed: nothing is sent or written.
+// machine may hold it: nothing was written.
 type LockLostError struct{ Key string }
 
 func (e *LockLostError) Error() string {
-	return fmt.Sprintf("the Redis lock %s expired before this refresh could be sent or saved, and another machine may hold it now; nothing was sent or overwritten — run the command again", e.Key)
+	return fmt.Sprintf("the Redis lock %s expired while this process held it (stopped or slow), and another machine may hold it now; nothing was written", e.Key)
 }
 
 func (r *Redis) prefix() string {
@@ -128,6 +128,15 @@ func (r *Redis) unreachable(err error) error {
 
 // aad binds a sealed bundle to its login and to the key that sealed it.
 func (r *Redis) aad(env string) string { return redisMagic + env + "\n" + KeyID(r.Key) }
+
+// JournalKey seals env's journal entries under PLEOAUTH_STORE_KEY, bound to the login and the
+// key's ID, as the bundles in Redis are.
+func (r *Redis) JournalKey(env string) (JournalKey, error) {
+	if err := checkEnvName(env); err != nil {
+		return nil, err
+	}
+	return sealedJournal{key: r.Key, aad: journalMagic + env + "\n" + KeyID(r.Key)}, nil
+}
 
 // Load returns env's bundle, or [ErrNotFound], and remembers its version for [Redis.Save].
 func (r *Redis) Load(env string) (*Bundle, error) {

@@ -11,12 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/pleoauth/pleoauth/internal/backoff"
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/sanitize"
@@ -57,7 +57,8 @@ type Error struct {
 	// back (a timeout, a dropped connection, a body cut short): a refresh token sent in it may
 	// already be spent, so sending it again could look like a replay.
 	MaybeProcessed bool
-	// RetryAfter is the wait a 429 or 503 asked for (RFC 9110 §10.2.3), zero when none.
+	// RetryAfter is the wait a 429 or 503 asked for ([backoff.RetryAfter]), zero when none or
+	// malformed; the caller caps it.
 	RetryAfter time.Duration
 	// BrokeOff means an answer began but was cut short: the server was reached.
 	BrokeOff bool
@@ -158,7 +159,7 @@ func Classify(tokenURL string, err error) error {
 		if re.Response != nil {
 			e.Status = re.Response.StatusCode
 			e.ContentType = sanitize.Line(re.Response.Header.Get("Content-Type"), 64)
-			e.RetryAfter = retryAfter(re.Response.Header.Get("Retry-After"), time.Now())
+			e.RetryAfter, _ = backoff.RetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 		}
 	case IsCertificate(err):
 		e.Err = err
@@ -251,18 +252,4 @@ func transportReason(err error) error {
 		return ue.Err // without the method and URL, which the message names already
 	}
 	return err
-}
-
-// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		return max(time.Duration(secs)*time.Second, 0)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0)
-	}
-	return 0
 }

@@ -3,6 +3,7 @@ package tokenendpoint
 import (
 	"context"
 	"errors"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -93,6 +94,42 @@ func TestClassify(t *testing.T) {
 				t.Errorf("message %q; want one line containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestClassifyRetryAfter: the wait a 429 or 503 asks for reaches the caller as read by
+// backoff.RetryAfter; none, or one that is not a Retry-After, is zero.
+func TestClassifyRetryAfter(t *testing.T) {
+	tests := []struct {
+		status int
+		header string
+		want   time.Duration
+	}{
+		{429, "7", 7 * time.Second},
+		{503, "120", 2 * time.Minute},
+		{429, "0", 0},
+		{429, "", 0},
+		{429, "-3", 0},
+		{503, "soon", 0},
+		{429, "99999999999", time.Duration(math.MaxInt64)}, // never wrapped round to a short wait
+		{429, time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat), 0},
+	}
+	for _, tt := range tests {
+		err := refresh(t, func(w http.ResponseWriter, r *http.Request) {
+			if tt.header != "" {
+				w.Header().Set("Retry-After", tt.header)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(tt.status)
+			_, _ = w.Write([]byte(`{"error":"temporarily_unavailable"}`))
+		}, 10*time.Second)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%d Retry-After %q: err = %T; want *Error", tt.status, tt.header, err)
+		}
+		if e.RetryAfter != tt.want {
+			t.Errorf("%d Retry-After %q: RetryAfter = %v; want %v", tt.status, tt.header, e.RetryAfter, tt.want)
+		}
 	}
 }
 

@@ -1,6 +1,4 @@
-// Package tokens keeps an environment's access token valid: it turns token responses into
-// stored bundles and runs the refresh protocol.
-package tokens
+package grant
 
 import (
 	"strings"

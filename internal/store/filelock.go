@@ -1,4 +1,4 @@
-package tokens
+package store
 
 import (
 	"context"
@@ -16,7 +16,6 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/privatefile"
-	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // DefaultLockTimeout is how long a command waits for another process's refresh by default: far
@@ -45,8 +44,11 @@ func (l FileLock) Lock(ctx context.Context, name string) (func(), error) {
 	if err := privatefile.EnsureDir(l.Dir); err != nil {
 		return nil, err
 	}
+	if err := checkEnvName(name); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(l.Dir, name+".lock")
-	if err := privatefile.Check(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := checkLockFile(path); err != nil {
 		return nil, err
 	}
 	fl := flock.New(path, flock.SetPermissions(0o600))
@@ -139,7 +141,7 @@ func (l FileLock) wait(ctx context.Context, fl *flock.Flock, path string) (bool,
 			if pid := holderPID(path); pid > 0 {
 				holder = fmt.Sprintf("pid %d", pid)
 			}
-			return false, failure.Wrap(failure.Temporary, &store.LockTimeoutError{Lock: path, Waited: timeout, Holder: holder})
+			return false, failure.Wrap(failure.Temporary, &LockTimeoutError{Lock: path, Waited: timeout, Holder: holder})
 		}
 	}
 }
@@ -155,4 +157,34 @@ func holderPID(path string) int {
 		return 0
 	}
 	return pid
+}
+
+// checkLockFile refuses a lock path that is not a private regular file: opening a FIFO there
+// would block before any timeout or signal could end the wait, and a device or a folder is no
+// lock. A missing file is fine: the lock creates it.
+func checkLockFile(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return failure.Wrap(failure.Temporary, fmt.Errorf("lock %s: %w", path, err))
+	case fi.Mode()&fs.ModeSymlink == 0 && !fi.Mode().IsRegular():
+		return failure.Wrap(failure.Temporary, fmt.Errorf("lock %s is not a regular file (%s); remove it with \"rm -r %s\" and run the command again", path, kindOf(fi.Mode()), path))
+	}
+	return privatefile.Check(path, 0o600)
+}
+
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m.IsDir():
+		return "a folder"
+	}
+	return m.Type().String()
 }

@@ -1,7 +1,8 @@
-package tokens
+package grant
 
 import (
 	"context"
+	"io"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/devserver"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
@@ -17,7 +19,7 @@ import (
 )
 
 // TestConcurrentGoroutines is the process storm in one process: 32 goroutines, each with its
-// own Source (so each takes the flock through its own file descriptor), over 5 expiry rounds
+// own Grant (so each takes the flock through its own file descriptor), over 5 expiry rounds
 // against the devserver with replay detection. One refresh per round, one token per round.
 func TestConcurrentGoroutines(t *testing.T) {
 	const redirect = "http://localhost:18999/callback"
@@ -36,17 +38,21 @@ func TestConcurrentGoroutines(t *testing.T) {
 	if err := st.Save("local", NewBundle(mustLogin(t, cfg), time.Now(), cfg.Scopes)); err != nil {
 		t.Fatal(err)
 	}
-	newSource := func() *Source {
-		return &Source{
-			Env: "local", Store: st, Lock: FileLock{Dir: filepath.Join(home, "locks")}, Now: time.Now,
-			Refresh: func(ctx context.Context, rt string) (*oauth2.Token, error) {
-				tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
-				if err != nil {
-					return nil, tokenendpoint.Classify(cfg.Endpoint.TokenURL, err)
-				}
-				return tok, nil
-			},
+	newLogin := func() *Grant {
+		g := &Grant{
+			Env: config.Environment{Name: "local"}, Name: "local", cfg: &config.Config{Home: home},
+			store: st, locks: store.FileLock{Dir: filepath.Join(home, "locks")},
+			journal: store.Journal{Dir: filepath.Join(home, "journal")}, self: thisProcess, backoff: DefaultBackoff,
+			d: Deps{Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now},
 		}
+		g.send = func(ctx context.Context, rt string) (*oauth2.Token, error) {
+			tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
+			if err != nil {
+				return nil, tokenendpoint.Classify(cfg.Endpoint.TokenURL, err)
+			}
+			return tok, nil
+		}
+		return g
 	}
 	for round := 1; round <= 5; round++ {
 		b, _ := st.Load("local")
@@ -59,7 +65,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := newSource().Token(context.Background(), Request{MinTTL: 100 * time.Millisecond})
+				res, err := newLogin().TokenResult(context.Background(), Request{MinTTL: 100 * time.Millisecond})
 				if err == nil {
 					tokens[i] = res.Bundle.AccessToken
 				}
@@ -89,20 +95,4 @@ func mustLogin(t *testing.T, cfg *oauth2.Config) *oauth2.Token {
 		t.Fatal(err)
 	}
 	return tok
-}
-
-// TestLockTimesOut: a waiter gives up when its context ends. That a dead holder's lock is
-// released is proved with real processes in cmd/pleoauth (crash_test.go).
-func TestLockTimesOut(t *testing.T) {
-	l := FileLock{Dir: filepath.Join(t.TempDir(), "locks")}
-	unlock, err := l.Lock(context.Background(), "local")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	if _, err := l.Lock(ctx, "local"); err == nil {
-		t.Fatal("a second lock was granted while the first is held")
-	}
 }

@@ -1,0 +1,61 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// TestRefreshOn401 is the rule of [Client.Do]: a 401 to a token issued FreshFor ago or more
+// is retried once with a forced refresh; a 401 to a fresh token is not, so an endpoint that
+// always answers 401 spends no refresh token.
+func TestRefreshOn401(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		age      time.Duration // of the token first handed out
+		lifetime time.Duration // of that token
+		statuses []int         // the API's answers, in turn
+		forced   int           // forced refreshes wanted
+		sent     int           // requests wanted
+		final    int
+	}{
+		{"200 needs nothing", time.Hour, 2 * time.Hour, []int{200}, 0, 1, 200},
+		{"401 to an old token: one refresh, retried", time.Hour, 2 * time.Hour, []int{401, 200}, 1, 2, 200},
+		{"401 to an old token, 401 again: one refresh only", time.Hour, 2 * time.Hour, []int{401, 401, 401}, 1, 2, 401},
+		{"401 to a token issued just now: no refresh", 10 * time.Second, time.Hour, []int{401, 200}, 0, 1, 401},
+		{"401 at exactly FreshFor: refreshed", FreshFor, time.Hour, []int{401, 200}, 1, 2, 200},
+		{"401 to a young token past its expiry: refreshed", 2 * time.Second, time.Second, []int{401, 200}, 1, 2, 200},
+		{"403 is not about the token's age", time.Hour, 2 * time.Hour, []int{403, 200}, 0, 1, 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sent := 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tt.statuses[min(sent, len(tt.statuses)-1)])
+				sent++
+			}))
+			defer srv.Close()
+			forced := 0
+			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now },
+				Token: func(_ context.Context, force bool) (Token, error) {
+					if force {
+						forced++
+						return Token{Value: "fresh", Issued: now, Expiry: now.Add(time.Hour)}, nil
+					}
+					issued := now.Add(-tt.age)
+					return Token{Value: "cached", Issued: issued, Expiry: issued.Add(tt.lifetime)}, nil
+				}}
+			resp, err := c.Do(context.Background(), Request{Path: "/v2/employees"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.final || forced != tt.forced || sent != tt.sent {
+				t.Errorf("status %d after %d requests and %d forced refreshes; want %d, %d and %d", resp.StatusCode, sent, forced, tt.final, tt.sent, tt.forced)
+			}
+		})
+	}
+}

@@ -1,0 +1,401 @@
+package grant
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
+)
+
+func TestValidTokenNeedsNoLockNorRefresh(t *testing.T) {
+	f := newFixture(t, &memStore{b: bundle("a1", "r1", 10*time.Minute)}, issued("a2", "r2", 900))
+	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if err != nil || res.Bundle.AccessToken != "a1" || res.Refreshed || res.Warning != "" {
+		t.Fatalf("Token = %+v, %v; want the stored a1", res, err)
+	}
+	if len(f.presented) != 0 || f.lock.taken != 0 || len(f.st.writes) != 0 {
+		t.Errorf("a valid token cost %d refreshes, %d locks, %d writes", len(f.presented), f.lock.taken, len(f.st.writes))
+	}
+}
+
+func TestRefreshRotatesAndSavesBoth(t *testing.T) {
+	f := newFixture(t, &memStore{b: bundle("a1", "r1", 30*time.Second)}, issued("a2", "r2", 900))
+	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.st.stored()
+	if !res.Refreshed || res.Bundle.AccessToken != "a2" || got.AccessToken != "a2" || got.RefreshToken != "r2" || got.Spent != nil {
+		t.Errorf("after refresh: result %+v, store %+v", res.Bundle, got)
+	}
+	if want := t0.Add(15 * time.Minute); !got.Expiry.Equal(want) {
+		t.Errorf("expiry %v; want %v (arrival + expires_in)", got.Expiry, want)
+	}
+	if strings.Join(f.presented, ",") != "r1" {
+		t.Errorf("refresh tokens presented: %v; want [r1]", f.presented)
+	}
+	if f.g.journal.Holds("staging") {
+		t.Error("the journal still holds the answer after it was saved")
+	}
+}
+
+// TestSpendIsRecordedBeforeTheRefreshIsSent is the rule: the store names the refresh token as
+// spent, by this process, when the request leaves.
+func TestSpendIsRecordedBeforeTheRefreshIsSent(t *testing.T) {
+	f := newFixture(t, &memStore{b: bundle("a1", "r1", 0)}, issued("a2", "r2", 900))
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	at := f.atSend[0]
+	if at == nil || at.Spent == nil || at.RefreshToken != "r1" {
+		t.Fatalf("the store held %+v when r1 was sent; want r1 recorded as spent", at)
+	}
+	if s := at.Spent; s.Grant != store.SpendRefresh || s.Host != "host-a" || s.PID != 4242 || s.ID == "" || !s.At.Equal(t0) {
+		t.Errorf("spend record %+v; want this process, now, a refresh", s)
+	}
+}
+
+func TestResponseWithoutRefreshTokenKeepsTheOld(t *testing.T) {
+	f := newFixture(t, &memStore{b: bundle("a1", "r1", 0)}, issued("a2", "", 900))
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.st.stored(); got.RefreshToken != "r1" || got.AccessToken != "a2" {
+		t.Errorf("store = %+v; want a2 with the old r1", got)
+	}
+}
+
+func TestResponseWithoutExpiresInIsShortLived(t *testing.T) {
+	f := newFixture(t, &memStore{b: bundle("a1", "r1", 0)}, issued("a2", "r2", 0))
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if want := t0.Add(tokenendpoint.AssumedLifetime); !f.st.stored().Expiry.Equal(want) {
+		t.Errorf("expiry %v; want %v", f.st.stored().Expiry, want)
+	}
+}
+
+// TestAnotherProcessRefreshedWhileWaiting: the token found after taking the lock is used as is.
+func TestAnotherProcessRefreshedWhileWaiting(t *testing.T) {
+	for _, force := range []bool{false, true} {
+		loads := 0
+		st := &memStore{b: bundle("a1", "r1", 0)}
+		st.onLoad = func(m *memStore) {
+			loads++
+			if loads == 2 { // the re-read under the lock sees another process's refresh
+				m.b = bundle("other", "r-other", 15*time.Minute)
+			}
+		}
+		f := newFixture(t, st, issued("a2", "r2", 900))
+		res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute, Force: force})
+		if err != nil || res.Bundle.AccessToken != "other" || len(f.presented) != 0 {
+			t.Errorf("force=%v: got %+v, %v after %d refreshes; want the other process's token and no refresh", force, res.Bundle, err, len(f.presented))
+		}
+	}
+}
+
+func TestForceRefreshesAValidToken(t *testing.T) {
+	f := newFixture(t, &memStore{b: bundle("a1", "r1", time.Hour)}, issued("a2", "r2", 900))
+	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute, Force: true})
+	if err != nil || res.Bundle.AccessToken != "a2" || len(f.presented) != 1 {
+		t.Errorf("Force: %+v, %v, %d refreshes", res.Bundle, err, len(f.presented))
+	}
+}
+
+func TestFailures(t *testing.T) {
+	type answer = func(string) (*oauth2.Token, error)
+	tests := []struct {
+		name     string
+		stored   *store.Bundle
+		answers  []answer
+		kind     failure.Kind
+		want     string
+		attempts int
+		waits    []time.Duration
+		// failWrite fails the store's n-th write.
+		failWrite int
+		// after is what the store must hold afterwards: "unchanged", "spent" (the spend still
+		// recorded) or "refused".
+		after string
+	}{
+		{name: "not logged in", kind: failure.LoginRequired, want: `env staging: not logged in`},
+		{name: "no refresh token", stored: bundle("a1", "", 0), kind: failure.LoginRequired, want: "no refresh token is held", after: "unchanged"},
+		{name: "invalid_grant", stored: bundle("a1", "r1", 0), answers: []answer{failing(400, "invalid_grant", 0)},
+			kind: failure.LoginRequired, want: `refused (invalid_grant)`, attempts: 1, after: "refused"},
+		{name: "invalid_client is not retried", stored: bundle("a1", "r1", 0), answers: []answer{failing(401, "invalid_client", 0)},
+			kind: failure.Other, want: "invalid_client", attempts: 1, after: "unchanged"},
+		{name: "500 retried then temporary", stored: bundle("a1", "r1", 0), answers: []answer{failing(500, "", 0)},
+			kind: failure.Temporary, want: "HTTP 500", attempts: 3, waits: DefaultBackoff, after: "unchanged"},
+		{name: "a timeout is not retried and spends the token", stored: bundle("a1", "r1", 0), answers: []answer{timedOut},
+			kind: failure.LoginRequired, want: "answer was lost", attempts: 1, after: "spent"},
+		{name: "429 honours Retry-After, capped", stored: bundle("a1", "r1", 0),
+			answers: []answer{failing(429, "", 2*time.Second), failing(429, "", time.Hour), issued("a2", "r2", 900)},
+			kind:    -1, attempts: 3, waits: []time.Duration{2 * time.Second, MaxRetryAfter}},
+		{name: "the spend cannot be recorded: nothing is sent", stored: bundle("a1", "r1", 0), answers: []answer{issued("a2", "r2", 900)},
+			kind: failure.Other, want: "not refreshed, as the new tokens could not be saved", failWrite: 1, after: "unchanged"},
+		{name: "an answer no client can use spends the token", stored: bundle("a1", "r1", 0), answers: []answer{issued("a2\nX-Evil: 1", "r2", 900)},
+			kind: failure.Other, want: "b64token", attempts: 1, after: "spent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &memStore{b: tt.stored}
+			if tt.failWrite > 0 {
+				st.failWrite = func(n int, _ *store.Bundle) error {
+					if n == tt.failWrite {
+						return errors.New("disk full")
+					}
+					return nil
+				}
+			}
+			var before store.Bundle
+			if tt.stored != nil {
+				before = *tt.stored
+			}
+			f := newFixture(t, st, tt.answers...)
+			_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+			if tt.kind == -1 {
+				if err != nil {
+					t.Fatalf("Token = %v; want success", err)
+				}
+			} else {
+				if err == nil {
+					t.Fatal("Token succeeded")
+				}
+				if failure.KindOf(err) != tt.kind || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "env staging") {
+					t.Errorf("error %q (kind %v); want kind %v naming env staging and %q", err, failure.KindOf(err), tt.kind, tt.want)
+				}
+			}
+			got := st.stored()
+			switch tt.after {
+			case "unchanged":
+				if got == nil || *got != before {
+					t.Errorf("the store changed on failure: %+v; want %+v", got, before)
+				}
+			case "spent":
+				if got == nil || got.Spent == nil || got.RefreshToken != before.RefreshToken {
+					t.Errorf("store %+v; want %s still recorded as spent", got, before.RefreshToken)
+				}
+			case "refused":
+				if got == nil || got.Refused == nil || got.Spent != nil || got.AccessToken != before.AccessToken {
+					t.Errorf("store %+v; want the login with the refusal recorded and no spend", got)
+				}
+			}
+			if len(f.presented) != tt.attempts {
+				t.Errorf("%d refresh requests; want %d", len(f.presented), tt.attempts)
+			}
+			if tt.waits != nil && !slices.Equal(f.waits, tt.waits) {
+				t.Errorf("waits %v; want %v", f.waits, tt.waits)
+			}
+		})
+	}
+}
+
+// TestSpentTokenIsNeverSentAgain: a spend found in the store without its answer is never sent
+// again; the error says where the answer is, temporary while it may still come, and login
+// required once it cannot (this machine's sender gone, or unsaved_timeout passed).
+func TestSpentTokenIsNeverSentAgain(t *testing.T) {
+	home := "/home/u/.pleoauth"
+	tests := []struct {
+		name  string
+		spend store.Spend
+		age   time.Duration
+		kind  failure.Kind
+		want  string
+	}{
+		{"another machine, recently", store.Spend{Host: "host-b", PID: 7, Home: home}, time.Minute, failure.Temporary, "started on host-b (pid 7"},
+		{"another machine, past unsaved_timeout", store.Spend{Host: "host-b", PID: 7, Home: home}, 11 * time.Minute, failure.LoginRequired, "was never saved"},
+		{"this machine, the sender gone", store.Spend{Host: "host-a", PID: 1 << 30, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
+		{"this process", store.Spend{Host: "host-a", PID: 4242, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
+		{"this host name, another home", store.Spend{Host: "host-a", PID: 1 << 30, Home: "/other"}, time.Second, failure.Temporary, "has not been saved yet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spent := bundle("a1", "r1", 0)
+			sp := tt.spend
+			sp.ID, sp.Grant, sp.At = "id1", store.SpendRefresh, t0
+			spent.Spent = &sp
+			f := newFixture(t, &memStore{b: spent}, issued("a2", "r2", 900))
+			f.g.cfg.Home = home
+			f.now = t0.Add(tt.age)
+			_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+			if failure.KindOf(err) != tt.kind || err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v (kind %v); want kind %v saying %q", err, failure.KindOf(err), tt.kind, tt.want)
+			}
+			if len(f.presented) != 0 {
+				t.Errorf("the spent refresh token was sent again: %v", f.presented)
+			}
+			if got := f.st.stored(); got.Spent == nil || got.Spent.ID != "id1" {
+				t.Errorf("the spend record was changed: %+v", got)
+			}
+		})
+	}
+}
+
+// TestAnswerTheStoreRefusedIsJournalledAndSavedNext: the store fails after the answer came;
+// the answer is kept in the journal and the command says so (temporary); the next command
+// saves it without sending anything.
+func TestAnswerTheStoreRefusedIsJournalledAndSavedNext(t *testing.T) {
+	st := &memStore{b: bundle("a1", "r1", 0)}
+	down := true
+	st.failWrite = func(n int, b *store.Bundle) error {
+		if n >= 2 && down {
+			return errors.New("redis: connection refused")
+		}
+		return nil
+	}
+	f := newFixture(t, st, issued("a2", "r2", 900))
+	_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if failure.KindOf(err) != failure.Temporary || err == nil || !strings.Contains(err.Error(), "kept on this machine") {
+		t.Fatalf("error %v; want temporary, saying the answer is kept on this machine", err)
+	}
+	if len(f.waits) == 0 || f.now.Sub(t0) < DefaultSaveRetry {
+		t.Errorf("the save was retried for %s in %d waits; want retries for %s", f.now.Sub(t0), len(f.waits), DefaultSaveRetry)
+	}
+	if !f.g.journal.Holds("staging") {
+		t.Fatal("the answer is not in the journal")
+	}
+	down = false
+	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if err != nil || res.Bundle.AccessToken != "a2" || len(f.presented) != 1 {
+		t.Fatalf("next command: %+v, %v after %d refreshes; want a2 from the journal and no new refresh", res.Bundle, err, len(f.presented))
+	}
+	if got := f.st.stored(); got.AccessToken != "a2" || got.RefreshToken != "r2" || got.Spent != nil || f.g.journal.Holds("staging") {
+		t.Errorf("store %+v, journal held %v; want a2/r2 saved and the journal empty", got, f.g.journal.Holds("staging"))
+	}
+}
+
+// TestStoreComesBackWithinTheRetry: the store refuses once; the retry saves the answer and the
+// command succeeds.
+func TestStoreComesBackWithinTheRetry(t *testing.T) {
+	st := &memStore{b: bundle("a1", "r1", 0)}
+	st.failWrite = func(n int, _ *store.Bundle) error {
+		if n == 2 {
+			return errors.New("redis: connection refused")
+		}
+		return nil
+	}
+	f := newFixture(t, st, issued("a2", "r2", 900))
+	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if err != nil || res.Bundle.AccessToken != "a2" || st.stored().AccessToken != "a2" {
+		t.Fatalf("Token = %+v, %v; store %+v; want a2 saved by the retry", res.Bundle, err, st.stored())
+	}
+	if f.g.journal.Holds("staging") {
+		t.Error("the journal still holds a saved answer")
+	}
+}
+
+// TestLockLostBeforeTheSaveIsTakenAgain: a Redis lock that expired while the answer was on its
+// way is taken again, and the answer saved over its own spend.
+func TestLockLostBeforeTheSaveIsTakenAgain(t *testing.T) {
+	st := &memStore{b: bundle("a1", "r1", 0)}
+	st.failWrite = func(n int, _ *store.Bundle) error {
+		if n == 2 {
+			return &store.LockLostError{Key: "pleoauth:lock:staging"}
+		}
+		return nil
+	}
+	f := newFixture(t, st, issued("a2", "r2", 900))
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if f.lock.taken != 2 || st.stored().AccessToken != "a2" {
+		t.Errorf("lock taken %d times, store %+v; want the lock taken again and a2 saved", f.lock.taken, st.stored())
+	}
+}
+
+// TestJournalEntries: what the next holder of the lock does with an answer in the journal.
+func TestJournalEntries(t *testing.T) {
+	spent := func(id string) *store.Bundle {
+		b := bundle("a1", "r1", 0)
+		b.Spent = &store.Spend{ID: id, Grant: store.SpendRefresh, Host: "host-b", PID: 9, At: t0}
+		return b
+	}
+	answer := bundle("a2", "r2", 15*time.Minute)
+	newer := bundle("a3", "r3", 15*time.Minute)
+	tests := []struct {
+		name   string
+		stored *store.Bundle
+		want   string // the access token stored after
+	}{
+		{"the store waits for it", spent("s1"), "a2"},
+		{"the store is empty (Redis restarted without persistence)", nil, "a2"},
+		{"the store moved on (a new login)", newer, "a3"},
+		{"another spend is recorded", spent("s2"), "a1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, &memStore{b: tt.stored}, issued("a9", "r9", 900))
+			key, _ := f.st.JournalKey("staging")
+			if err := f.g.journal.Write("staging", key, &store.JournalEntry{Answers: "s1", Bundle: answer}); err != nil {
+				t.Fatal(err)
+			}
+			unlock, err := f.g.lock(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			unlock()
+			got := f.st.stored()
+			if got == nil || got.AccessToken != tt.want {
+				t.Errorf("store holds %+v; want access token %s", got, tt.want)
+			}
+			if f.g.journal.Holds("staging") {
+				t.Error("the journal entry was not removed")
+			}
+			if len(f.presented) != 0 {
+				t.Errorf("finishing the journal sent %v", f.presented)
+			}
+		})
+	}
+}
+
+// TestMinTTLLongerThanTheServerIssues: a server issuing 2 s tokens against --min-ttl 30m gets
+// one refresh per half lifetime, not one per call, and each token comes with a warning.
+func TestMinTTLLongerThanTheServerIssues(t *testing.T) {
+	st := &memStore{b: bundle("a1", "r1", 0)}
+	f := newFixture(t, st, issued("a2", "r2", 2))
+	for i := range 10 {
+		res, err := f.g.TokenResult(context.Background(), Request{MinTTL: 30 * time.Minute})
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if res.Warning == "" || !strings.Contains(res.Warning, "--min-ttl 30m") {
+			t.Errorf("call %d: warning %q; want one naming --min-ttl", i, res.Warning)
+		}
+		f.now = f.now.Add(100 * time.Millisecond) // ten calls within one 2 s lifetime
+	}
+	if len(f.presented) != 1 {
+		t.Errorf("%d refreshes for ten calls within one token lifetime; want 1", len(f.presented))
+	}
+	f.now = f.now.Add(time.Second) // past half the lifetime
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: 30 * time.Minute}); err != nil || len(f.presented) != 2 {
+		t.Errorf("past half the lifetime: %v after %d refreshes; want a second refresh", err, len(f.presented))
+	}
+}
+
+func TestEffectiveMinTTL(t *testing.T) {
+	tests := []struct {
+		lifetime, minTTL, want time.Duration
+	}{
+		{15 * time.Minute, time.Minute, time.Minute},
+		{15 * time.Minute, 15 * time.Minute, 450 * time.Second},
+		{2 * time.Second, 30 * time.Minute, time.Second},
+		{0, time.Minute, time.Minute},
+	}
+	for _, tt := range tests {
+		b := &store.Bundle{ObtainedAt: t0, Expiry: t0.Add(tt.lifetime)}
+		if tt.lifetime == 0 {
+			b.ObtainedAt = time.Time{}
+		}
+		if got := effectiveMinTTL(b, tt.minTTL); got != tt.want {
+			t.Errorf("effectiveMinTTL(lifetime %s, %s) = %s; want %s", tt.lifetime, tt.minTTL, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,292 @@
+package grant
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/crashpoint"
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/store"
+)
+
+// The rule this file keeps, for every store (Pleo rotates the refresh token on every refresh
+// and revokes the whole login when a spent one is presented again, pleo-oauth "Tokens"):
+//
+//   - a refresh token is recorded as spent in the store before it is sent — a real write of the
+//     login's own entry, which also proves, before anything is spent, that the answer can be
+//     saved where it must go;
+//   - a spent refresh token is never sent again, by any process on any machine: whoever finds a
+//     spend without its answer says where the answer is ([Grant.unsaved]) and sends nothing;
+//   - the answer is written to this machine's journal, synced, before the store write is tried,
+//     and the store write is retried; what the store cannot take stays in the journal, and the
+//     next pleoauth here that takes the lock saves it ([Grant.finishJournal]) — never nowhere.
+//
+// The same holds for a login's code and an imported refresh token.
+
+// DefaultSaveRetry bounds how long a command retries saving an answer the store refused (Redis
+// restarting, a disk being freed) before it leaves the answer in the journal and exits.
+const DefaultSaveRetry = 30 * time.Second
+
+// thisProcess names the process in the spends it records.
+func thisProcess() (string, int) {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown host"
+	}
+	return host, os.Getpid()
+}
+
+// newSpend records that this process is about to send what grant names.
+func (g *Grant) newSpend(grant string) *store.Spend {
+	id := make([]byte, 12)
+	_, _ = rand.Read(id)
+	host, pid := g.self()
+	return &store.Spend{ID: hex.EncodeToString(id), Grant: grant, Host: host, PID: pid, Home: g.cfg.Home, At: g.d.Now().UTC()}
+}
+
+// refreshAndSave spends current's refresh token, with the lock held, and keeps the answer.
+func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*store.Bundle, error) {
+	crashpoint.Hit(crashpoint.LockHeld)
+	key, err := g.store.JournalKey(g.Name)
+	if err != nil {
+		return nil, fmt.Errorf("env %s: not refreshed, as the new tokens could not be kept: %w", g.Name, err)
+	}
+	spend := g.newSpend(store.SpendRefresh)
+	marked := *current
+	marked.Spent, marked.Replacing = spend, nil
+	if err := g.store.Save(g.Name, &marked); err != nil {
+		return nil, fmt.Errorf("env %s: not refreshed, as the new tokens could not be saved: %w", g.Name, err)
+	}
+	crashpoint.Hit(crashpoint.SpentRecorded)
+
+	fresh, err := g.refresh(ctx, current)
+	if err == nil {
+		crashpoint.Hit(crashpoint.RefreshAnswered)
+		if err := g.keep(ctx, key, spend, fresh); err != nil {
+			return nil, err
+		}
+		if hook := g.onRotate(); hook != nil && fresh.RefreshToken != current.RefreshToken {
+			if err := hook(fresh); err != nil {
+				return nil, fmt.Errorf("env %s: tokens refreshed and saved here, but %w", g.Name, err)
+			}
+		}
+		return fresh, nil
+	}
+
+	var refusal *refusalError
+	var lost *lostAnswerError
+	switch {
+	case errors.As(err, &refusal):
+		// Remember the refusal, so that no later command sends the dead token again.
+		dead := *current
+		dead.Refused = &store.Refusal{At: g.d.Now().UTC(), Reason: refusal.reason}
+		if current.AccessToken == "" { // a seed: nothing was stored but the spend
+			_ = g.store.Delete(g.Name)
+		} else {
+			_ = g.store.Save(g.Name, &dead)
+		}
+		return nil, failure.NeedLogin(g.Name, fmt.Sprintf("refresh token refused (%s): expired or revoked", refusal.reason), nil)
+	case errors.As(err, &lost) && lost.unusable:
+		// The spend stays recorded: a 2xx means the server rotated, and sending the token
+		// again would be a replay that revokes the whole login.
+		return nil, fmt.Errorf("%w; the refresh token it answered is spent, so log in again once that is fixed", lost.err)
+	case errors.As(err, &lost):
+		// Likewise: the server may have rotated before the answer was lost.
+		return nil, failure.NeedLogin(g.Name, "the refresh was sent but its answer was lost, so the refresh token is spent", lost.err)
+	}
+	// Not carried out (the server answered with a failure, or the request never left): the
+	// refresh token is still good, so the spend is undone.
+	if undoErr := g.undoSpend(current); undoErr != nil {
+		return nil, fmt.Errorf("%w (and the record of the attempt could not be undone: %v)", err, undoErr)
+	}
+	return nil, err
+}
+
+// undoSpend puts back the bundle a spend was recorded on, after a request the server did not
+// carry out. A bundle that held nothing but the spend (a seed) is removed.
+func (g *Grant) undoSpend(previous *store.Bundle) error {
+	if previous.AccessToken == "" {
+		return g.store.Delete(g.Name)
+	}
+	restored := *previous
+	restored.Spent, restored.Replacing = nil, nil
+	return g.store.Save(g.Name, &restored)
+}
+
+// keep saves fresh, the answer to spend: first to this machine's journal (synced), then to the
+// store, retried for a while when the store refuses; what the store never took stays in the
+// journal for the next pleoauth run here. The lock is held.
+func (g *Grant) keep(ctx context.Context, key store.JournalKey, spend *store.Spend, fresh *store.Bundle) error {
+	did := map[string]string{store.SpendCode: "logged in", store.SpendImport: "imported"}[spend.Grant]
+	if did == "" {
+		did = "refreshed"
+	}
+	entry := &store.JournalEntry{Answers: spend.ID, Bundle: fresh}
+	journalErr := g.journal.Write(g.Name, key, entry)
+	crashpoint.Hit(crashpoint.Journalled)
+	err := g.store.Save(g.Name, fresh)
+	if err != nil {
+		err = g.retrySave(ctx, entry, err)
+	}
+	switch {
+	case err == nil:
+		if journalErr == nil {
+			_ = g.journal.Remove(g.Name)
+		}
+		return nil
+	case errors.Is(err, errSuperseded):
+		_ = g.journal.Remove(g.Name)
+		return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %s, but while this process waited the login in the %s store was replaced (by a new login or import); the answer was not saved over it: run the command again", g.Name, did, g.store.Name()))
+	case journalErr == nil:
+		return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %s, but the new tokens could not be saved to the %s store (%w); they are kept on this machine in %s and the next pleoauth run here saves them",
+			g.Name, did, g.store.Name(), err, filepath.Join(g.journal.Dir, g.Name)))
+	default:
+		return failure.NeedLogin(g.Name, fmt.Sprintf("%s, but the new tokens could be saved neither to the %s store (%v) nor to this machine's journal (%v), so they are lost", did, g.store.Name(), err, journalErr), nil)
+	}
+}
+
+// errSuperseded means the store moved past a spend (a new login or import replaced the login)
+// before its answer could be saved: the answer is not saved over the newer login.
+var errSuperseded = errors.New("the login was replaced since")
+
+// retrySave retries the save of entry, with backoff, until it is done, ctx ends or the bound
+// passes ([DefaultSaveRetry], or lock_timeout when shorter). A Redis lock lost meanwhile (the
+// process was stopped past its life, or Redis restarted empty) is taken again first; the
+// compare-and-set then writes only over the spend it answers.
+func (g *Grant) retrySave(ctx context.Context, entry *store.JournalEntry, err error) error {
+	bound := DefaultSaveRetry
+	if lt := g.cfg.LockTimeout; lt > 0 && lt < bound {
+		bound = lt
+	}
+	deadline := g.d.Now().Add(bound)
+	wait := 250 * time.Millisecond
+	for g.d.Now().Before(deadline) {
+		if g.sleep(ctx, wait) != nil {
+			return err
+		}
+		wait = min(wait*2, 4*time.Second)
+		var lost *store.LockLostError
+		if errors.As(err, &lost) {
+			err = g.settleRelocked(ctx, entry)
+		} else {
+			err = g.settle(entry)
+		}
+		if err == nil || errors.Is(err, errSuperseded) {
+			return err
+		}
+	}
+	return err
+}
+
+// settleRelocked takes the lock again (its first hold was lost) and settles entry under it.
+func (g *Grant) settleRelocked(ctx context.Context, entry *store.JournalEntry) error {
+	lockCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	unlock, err := g.locks.Lock(lockCtx, g.Name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return g.settle(entry)
+}
+
+// settle saves a journalled answer to the store, the lock held, if the store still waits for
+// it: it holds the spend the answer answers, or nothing at all (Redis restarted empty: the
+// answer restores the login). A store that moved on is [errSuperseded].
+func (g *Grant) settle(e *store.JournalEntry) error {
+	cur, err := g.store.Load(g.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return err
+	case cur.Spent != nil && cur.Spent.ID == e.Answers:
+	case cur.Replacing != nil && cur.Replacing.ID == e.Answers:
+	default:
+		return errSuperseded
+	}
+	return g.store.Save(g.Name, e.Bundle)
+}
+
+// finishJournal saves an answer an earlier process on this machine kept in the journal, the
+// lock held; one the store moved past is dropped. A journal that does not open (sealed under a
+// key this machine no longer has) is set aside, never deleted.
+func (g *Grant) finishJournal() error {
+	if !g.journal.Holds(g.Name) {
+		return nil
+	}
+	key, err := g.store.JournalKey(g.Name)
+	if err != nil {
+		return fmt.Errorf("env %s: an answer kept on this machine cannot be opened yet: %w", g.Name, err)
+	}
+	path := filepath.Join(g.journal.Dir, g.Name)
+	e, err := g.journal.Read(g.Name, key)
+	var corrupt *store.CorruptError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case errors.As(err, &corrupt):
+		aside := path + ".unreadable-" + g.d.Now().UTC().Format("20060102T150405Z")
+		fmt.Fprintf(g.d.Stderr, "pleoauth: env %s: the journal %s does not open with this machine's key; moved to %s\n", g.Name, path, aside)
+		return os.Rename(path, aside)
+	case err != nil:
+		return fmt.Errorf("env %s: %w", g.Name, err)
+	}
+	switch err := g.settle(e); {
+	case err == nil, errors.Is(err, errSuperseded):
+		return g.journal.Remove(g.Name)
+	default:
+		return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: an answer kept on this machine (%s) could not be saved to the %s store yet (%w); nothing was sent, and the next pleoauth run here tries again",
+			g.Name, path, g.store.Name(), err))
+	}
+}
+
+// UnsavedError is a spend another process recorded whose answer is not in the store: the
+// token it spent is never sent again, so the login waits for that process's machine.
+type UnsavedError struct {
+	Login string
+	Spend store.Spend
+	// Lost is set when the answer will never come: the process that sent it on this machine
+	// is gone, or unsaved_timeout has passed.
+	Lost    bool
+	Timeout time.Duration
+}
+
+func (e *UnsavedError) Error() string {
+	s := e.Spend
+	what := map[string]string{store.SpendCode: "a login", store.SpendImport: "an import"}[s.Grant]
+	if what == "" {
+		what = "a refresh"
+	}
+	where := fmt.Sprintf("%s (pid %d, at %s)", s.Host, s.PID, s.At.UTC().Format(time.RFC3339))
+	if e.Lost {
+		return fmt.Sprintf("%s started on %s was never saved, and what it spent cannot be sent again", what, where)
+	}
+	return fmt.Sprintf("env %s: %s started on %s has not been saved yet; it will be saved when that machine runs pleoauth again (after unsaved_timeout, %s, the login must be renewed); nothing was sent",
+		e.Login, what, where, e.Timeout)
+}
+
+// unsaved explains a spend found without its answer, and sends nothing: temporary while the
+// process that spent may still save its answer, login required once it cannot.
+func (g *Grant) unsaved(s *store.Spend) error {
+	timeout := g.cfg.UnsavedTimeout
+	if timeout <= 0 {
+		timeout = config.DefaultUnsavedTimeout
+	}
+	e := &UnsavedError{Login: g.Name, Spend: *s, Timeout: timeout}
+	host, pid := g.self()
+	here := s.Host == host && s.Home == g.cfg.Home
+	// On this machine, with the lock held and the journal finished: the process that spent is
+	// this one, or gone, or it would have saved its answer or kept it in the journal.
+	e.Lost = here && (s.PID == pid || !processAlive(s.PID)) || g.d.Now().Sub(s.At) > timeout
+	if e.Lost {
+		return failure.NeedLogin(g.Name, e.Error(), nil)
+	}
+	return failure.Wrap(failure.Temporary, e)
+}

@@ -1,0 +1,154 @@
+package grant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/store"
+)
+
+// Request says what token the caller needs.
+type Request struct {
+	// MinTTL is how long the token must stay valid. When the server issues tokens that live
+	// less than that, the freshest token is handed out with a warning instead (see
+	// [Result.Warning]).
+	MinTTL time.Duration
+	// Force refreshes even a valid token, unless another process refreshed it meanwhile.
+	Force bool
+}
+
+// Result is the token handed out and how it was obtained.
+type Result struct {
+	Bundle *store.Bundle
+	// Refreshed tells whether this call refreshed the token (rather than found one valid, or
+	// one another process had just refreshed).
+	Refreshed bool
+	// Warning, when set, is one line for the user: the token is valid for less than MinTTL,
+	// because the server issues no longer-lived ones.
+	Warning string
+}
+
+// Token returns a bundle whose access token is valid for at least r.MinTTL, refreshed first
+// when needed (or always, with r.Force). A warning (see [Result.Warning]) goes to stderr.
+func (g *Grant) Token(ctx context.Context, r Request) (*store.Bundle, error) {
+	res, err := g.TokenResult(ctx, r)
+	if res.Warning != "" {
+		fmt.Fprintln(g.d.Stderr, "pleoauth: "+res.Warning)
+	}
+	return res.Bundle, err
+}
+
+// TokenResult is [Grant.Token] with the warning returned rather than printed.
+//
+// Pleo rotates the refresh token on every refresh and, when a used one is presented again,
+// revokes the whole authorization. A refresh that races another therefore logs the user out,
+// so every refresh runs as: lock → finish what an earlier process left unsaved → re-read the
+// store → use the token if another process already refreshed it → record the refresh token as
+// spent in the store → one refresh request → journal the answer → save it → unlock.
+func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
+	seen, err := g.load()
+	if err != nil && !g.journal.Holds(g.Name) {
+		return Result{}, err
+	}
+	// A spend recorded, a save a crash interrupted or an answer journalled: the locked way
+	// finishes or explains it. Otherwise a token valid long enough needs no lock.
+	if err == nil && seen.Spent == nil && !g.store.Pending(g.Name) {
+		if minTTL := effectiveMinTTL(seen, r.MinTTL); !r.Force && seen.ValidFor(g.d.Now(), minTTL) {
+			return g.result(seen, false, r.MinTTL), nil
+		}
+		if err := refused(g.Name, seen); err != nil {
+			return Result{}, err // nothing is sent for a login the server already refused
+		}
+	}
+
+	unlock, err := g.lock(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+
+	// Another process may have refreshed while this one waited for the lock.
+	current, err := g.load()
+	if err != nil {
+		return Result{}, err
+	}
+	if current.Spent != nil {
+		return Result{}, g.unsaved(current.Spent)
+	}
+	changed := seen == nil || current.AccessToken != seen.AccessToken
+	if (!r.Force || changed) && current.ValidFor(g.d.Now(), effectiveMinTTL(current, r.MinTTL)) {
+		return g.result(current, false, r.MinTTL), nil
+	}
+	if err := refused(g.Name, current); err != nil {
+		return Result{}, err
+	}
+	if current.RefreshToken == "" {
+		return Result{}, failure.NeedLogin(g.Name, "the access token expires within --min-ttl and no refresh token is held", nil)
+	}
+	fresh, err := g.refreshAndSave(ctx, current)
+	if err != nil {
+		return Result{}, err
+	}
+	return g.result(fresh, true, r.MinTTL), nil
+}
+
+// effectiveMinTTL is minTTL, or half the lifetime the server gave b when that is shorter: a
+// server that issues tokens living less than --min-ttl cannot do better, and refreshing on every
+// call would spend a refresh per call and still fail. Half, so that a token handed out keeps
+// at least half its life, at one refresh per half lifetime.
+func effectiveMinTTL(b *store.Bundle, minTTL time.Duration) time.Duration {
+	if b.ObtainedAt.IsZero() {
+		return minTTL
+	}
+	if lifetime := b.Expiry.Sub(b.ObtainedAt); lifetime > 0 && lifetime <= minTTL {
+		return lifetime / 2
+	}
+	return minTTL
+}
+
+// result hands b out, with a warning when it is valid for less than minTTL.
+func (g *Grant) result(b *store.Bundle, refreshed bool, minTTL time.Duration) Result {
+	res := Result{Bundle: b, Refreshed: refreshed}
+	if left := b.Expiry.Sub(g.d.Now()); left < minTTL {
+		res.Warning = fmt.Sprintf("env %s: the server issues access tokens valid for %s, less than --min-ttl %s; this one is valid until %s (lower --min-ttl to silence this)",
+			g.Name, b.Expiry.Sub(b.ObtainedAt).Round(time.Second), minTTL, b.Expiry.Format(time.RFC3339))
+	}
+	return res
+}
+
+// refused reports a login whose refresh token the server refused before.
+func refused(name string, b *store.Bundle) error {
+	if b.Refused == nil {
+		return nil
+	}
+	return failure.NeedLogin(name, fmt.Sprintf("refresh token refused at %s (%s)",
+		b.Refused.At.UTC().Format(time.RFC3339), b.Refused.Reason), nil)
+}
+
+// load reads the login, starting from PLEOAUTH_REFRESH_TOKEN (the CI bootstrap) when the store
+// holds nothing, or only a login whose refresh token was refused and is not that one.
+func (g *Grant) load() (*store.Bundle, error) {
+	seed := g.d.Getenv("PLEOAUTH_REFRESH_TOKEN")
+	b, err := g.store.Load(g.Name)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && seed != "":
+		return &store.Bundle{RefreshToken: seed}, nil
+	case errors.Is(err, store.ErrNotFound):
+		return nil, failure.NeedLogin(g.Name, "not logged in", nil)
+	case errors.Is(err, store.ErrKeychainItemNotFound):
+		return nil, failure.NeedLogin(g.Name, "the stored tokens cannot be read", err)
+	case err != nil:
+		var corrupt *store.CorruptError
+		if errors.As(err, &corrupt) {
+			return nil, failure.NeedLogin(g.Name, "the stored tokens cannot be used", err)
+		}
+		return nil, fmt.Errorf("env %s: %w", g.Name, err)
+	case b.Refused != nil && seed != "" && seed != b.RefreshToken:
+		// A new refresh token was provided after the old login was refused (CI secret updated).
+		return &store.Bundle{RefreshToken: seed}, nil
+	}
+	return b, nil
+}
