@@ -57,23 +57,36 @@ func removeLeftovers(path string) {
 }
 
 // rollForward finishes a save that a crash interrupted between writing its temporary file and
-// putting it in place: the newest leftover that opens (valid reports whether it does) replaces
-// path, and the others are removed. A leftover is always newer than path, since every save
-// writes its temporary file first and removes the leftovers after it is in place. After a
-// refresh the server has already rotated the refresh token, so the leftover holds the only
-// refresh token that still works. The caller holds the login's lock, so no writer is between
-// its write and its rename.
-func rollForward(path string, valid func(data []byte) bool) (bool, error) {
+// putting it in place: the newest leftover that opens replaces path, and the others are
+// removed. A leftover is always newer than path, since every save writes its temporary file
+// first and removes the leftovers after it is in place. After a refresh the server has already
+// rotated the refresh token, so the leftover holds the only refresh token that still works.
+//
+// A leftover that records a spend is the exception: a spend is sent only once its record is in
+// place, so one still in a temporary file was never sent, and the bundle at path (if it opens)
+// is the login as it stands. The caller holds the login's lock, so no writer is between its
+// write and its rename.
+func rollForward(path string, open func(data []byte) (*Bundle, error)) (bool, error) {
+	inPlace := func() bool {
+		data, err := readPrivateFile(path)
+		if err != nil {
+			return false
+		}
+		_, err = open(data)
+		return err == nil
+	}
 	adopted := false
 	for _, f := range privatefile.Leftovers(path) {
 		if !adopted {
 			data, err := readPrivateFile(f)
-			if err == nil && valid(data) {
-				if err := privatefile.ReplaceWith(path, f, data); err != nil {
-					return false, fmt.Errorf("finish the interrupted save of %s: %w", path, err)
+			if err == nil {
+				if b, err := open(data); err == nil && (b.Spent == nil || !inPlace()) {
+					if err := privatefile.ReplaceWith(path, f, data); err != nil {
+						return false, fmt.Errorf("finish the interrupted save of %s: %w", path, err)
+					}
+					adopted = true
+					continue
 				}
-				adopted = true
-				continue
 			}
 		}
 		_ = os.Remove(f)

@@ -80,10 +80,7 @@ func (f File) Recover(env string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return rollForward(path, func(data []byte) bool {
-		_, err := decodeBundle(path, data)
-		return err == nil
-	})
+	return rollForward(path, func(data []byte) (*Bundle, error) { return decodeBundle(path, data) })
 }
 
 // Delete forgets the environment's bundle, and any save a crash interrupted; deleting nothing

@@ -184,13 +184,12 @@ func (k Keyring) Recover(env string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return rollForward(path, func(sealed []byte) bool {
+	return rollForward(path, func(sealed []byte) (*Bundle, error) {
 		plain, err := unseal(key, sealed, env)
 		if err != nil {
-			return false
+			return nil, &CorruptError{Path: path}
 		}
-		_, err = decodeBundle(path, plain)
-		return err == nil
+		return decodeBundle(path, plain)
 	})
 }
 

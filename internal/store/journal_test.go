@@ -1,0 +1,151 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestJournalRoundTrip: each store's journal key seals an entry that reads back whole, and
+// (for the sealed stores) only under the key that sealed it, and never as a bundle.
+func TestJournalRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	kc := &fakeKeychain{}
+	other := &fakeKeychain{}
+	keyA := make([]byte, 32)
+	keyB := make([]byte, 32)
+	keyB[0] = 1
+	type keyed interface {
+		JournalKey(string) (JournalKey, error)
+	}
+	tests := []struct {
+		name   string
+		st     keyed
+		wrong  keyed // a store with another key; nil when entries are plain
+		sealed bool
+	}{
+		{"file", File{Dir: dir}, nil, false},
+		{"keyring", Keyring{Dir: dir, Scope: dir, Keychain: kc}, Keyring{Dir: dir, Scope: dir, Keychain: other}, true},
+		{"redis", &Redis{Key: keyA}, &Redis{Key: keyB}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j := Journal{Dir: filepath.Join(t.TempDir(), "journal")}
+			key, err := tt.st.JournalKey("local")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &JournalEntry{Answers: "spend-1", Bundle: &Bundle{AccessToken: "a2", RefreshToken: "r2", Expiry: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}}
+			if j.Holds("local") {
+				t.Fatal("an empty journal holds an entry")
+			}
+			if err := j.Write("local", key, want); err != nil {
+				t.Fatal(err)
+			}
+			if !j.Holds("local") {
+				t.Fatal("the journal does not hold the entry written")
+			}
+			fi, err := os.Stat(filepath.Join(j.Dir, "local"))
+			if err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("journal file mode %v, %v; want 0600", fi.Mode(), err)
+			}
+			got, err := j.Read("local", key)
+			if err != nil || got.Answers != want.Answers || *got.Bundle != *want.Bundle {
+				t.Fatalf("Read = %+v, %v; want %+v", got, err, want)
+			}
+			raw, _ := os.ReadFile(filepath.Join(j.Dir, "local"))
+			if tt.sealed && json.Valid(raw) {
+				t.Error("a sealed store's journal entry is plain JSON")
+			}
+			if tt.wrong != nil {
+				wrongKey, _ := tt.wrong.JournalKey("local")
+				var corrupt *CorruptError
+				if _, err := j.Read("local", wrongKey); !errors.As(err, &corrupt) {
+					t.Errorf("Read under another key = %v; want a CorruptError", err)
+				}
+			}
+			if _, err := j.Read("other", key); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Read of a login with no entry = %v; want ErrNotFound", err)
+			}
+			if err := j.Remove("local"); err != nil || j.Holds("local") {
+				t.Errorf("Remove = %v, still held %v", err, j.Holds("local"))
+			}
+		})
+	}
+}
+
+// TestJournalEntryIsNoBundle: a keyring journal entry put where the bundle goes does not open.
+func TestJournalEntryIsNoBundle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tokens")
+	k := Keyring{Dir: dir, Scope: dir, Keychain: &fakeKeychain{}}
+	if err := k.Save("local", &Bundle{AccessToken: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	key, _ := k.JournalKey("local")
+	j := Journal{Dir: filepath.Join(dir, "journal")}
+	if err := j.Write("local", key, &JournalEntry{Answers: "s", Bundle: &Bundle{AccessToken: "a2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(j.Dir, "local"), filepath.Join(dir, "local.enc")); err != nil {
+		t.Fatal(err)
+	}
+	var corrupt *CorruptError
+	if _, err := k.Load("local"); !errors.As(err, &corrupt) {
+		t.Errorf("Load of a journal entry in the bundle's place = %v; want a CorruptError", err)
+	}
+}
+
+// TestRollForward: which temporary file a crashed writer left is taken up by the next holder
+// of the lock. A spend record still in a temporary file was never sent (a spend is sent only
+// once its record is in place), so it is dropped while the bundle in place opens.
+func TestRollForward(t *testing.T) {
+	answer := &Bundle{AccessToken: "a2", RefreshToken: "r2"}
+	spend := &Bundle{AccessToken: "a1", RefreshToken: "r1", Spent: &Spend{ID: "s", Grant: SpendRefresh}}
+	tests := []struct {
+		name     string
+		leftover *Bundle
+		torn     bool   // the bundle in place does not open
+		want     string // access token after
+	}{
+		{"an answer is finished", answer, false, "a2"},
+		{"a spend record not yet in place is dropped", spend, false, "a1"},
+		{"a spend record over a torn bundle is taken", spend, true, "a1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := File{Dir: filepath.Join(t.TempDir(), "tokens")}
+			if err := f.Save("local", &Bundle{AccessToken: "a1", RefreshToken: "r1"}); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(f.Dir, "local.json")
+			if tt.torn {
+				if err := os.WriteFile(path, []byte(`{"access_tok`), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			data, _ := json.Marshal(tt.leftover)
+			if err := os.WriteFile(filepath.Join(f.Dir, ".local.json.tmp-123"), data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if !f.Pending("local") {
+				t.Fatal("the leftover is not seen as pending")
+			}
+			if _, err := f.Recover("local"); err != nil {
+				t.Fatal(err)
+			}
+			got, err := f.Load("local")
+			if err != nil || got.AccessToken != tt.want {
+				t.Fatalf("after Recover: %+v, %v; want %s", got, err, tt.want)
+			}
+			if tt.leftover.Spent != nil && !tt.torn && got.Spent != nil {
+				t.Error("a spend never sent was taken up")
+			}
+			if f.Pending("local") {
+				t.Error("leftovers remain after Recover")
+			}
+		})
+	}
+}
