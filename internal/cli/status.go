@@ -56,10 +56,14 @@ type statusReport struct {
 	Store        string `json:"store"`
 	// Refused says when and why the server refused the refresh token; the login is over.
 	Refused *store.Refusal `json:"refused,omitempty"`
+	// Unsaved says why the login waits for a refresh (or login, or import) that another
+	// process sent and whose answer is not in the store, or that it never will be.
+	Unsaved string `json:"unsaved,omitempty"`
 	// Profiles lists every login of the environment, when no --profile chose one.
 	Profiles []statusReport `json:"profiles,omitempty"`
 
-	name string // the login's name, for the error
+	name    string // the login's name, for the error
+	unsaved error  // what token would answer while a spend waits for its answer
 }
 
 func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) error {
@@ -99,6 +103,8 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 	}
 	for _, r := range reports {
 		switch {
+		case r.unsaved != nil:
+			return r.unsaved
 		case r.Refused != nil:
 			return failure.NeedLogin(r.name, fmt.Sprintf("refresh token refused at %s (%s)", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason), nil)
 		case !r.LoggedIn:
@@ -114,7 +120,11 @@ func loginStatus(ctx context.Context, d *Deps, g *grant.Grant) (statusReport, er
 		return statusReport{}, err
 	}
 	r := statusReport{Env: g.Env.Name, Profile: g.Profile, Store: st.Store, name: g.Name}
-	if b := st.Bundle; b != nil {
+	if st.Unsaved != nil {
+		r.unsaved = st.Unsaved
+		r.Unsaved = st.Unsaved.Error()
+	}
+	if b := st.Bundle; b != nil && b.AccessToken != "" {
 		now := d.Now()
 		r.ExpiresAt = b.Expiry.UTC().Format(time.RFC3339)
 		r.ExpiresIn = max(int64(b.Expiry.Sub(now).Seconds()), 0)
@@ -123,7 +133,7 @@ func loginStatus(ctx context.Context, d *Deps, g *grant.Grant) (statusReport, er
 		r.Subject = b.Subject
 		r.RefreshToken = b.RefreshToken != ""
 		r.Refused = b.Refused
-		r.LoggedIn = (!r.Expired || r.RefreshToken) && b.Refused == nil
+		r.LoggedIn = (!r.Expired || r.RefreshToken) && b.Refused == nil && st.Unsaved == nil
 	}
 	return r, nil
 }
@@ -147,6 +157,9 @@ func printStatus(d *Deps, r statusReport) {
 	}
 	if r.Refused != nil {
 		fmt.Fprintf(w, "refused:       %s by the server (%s); log in again\n", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason)
+	}
+	if r.Unsaved != "" {
+		fmt.Fprintf(w, "unsaved:       %s\n", r.Unsaved)
 	}
 	fmt.Fprintf(w, "store:         %s\n", r.Store)
 }

@@ -193,6 +193,11 @@ func (g *Grant) replaceable(force bool, accept func(*store.Bundle) error) (*stor
 		return current, accept(current)
 	case g.otherKey(err) != nil && !force:
 		return nil, g.otherKey(err)
+	case g.otherKey(err) != nil:
+		var wk *store.WrongKeyError
+		errors.As(err, &wk)
+		fmt.Fprintf(g.d.Stderr, "pleoauth: env %s: replacing the login sealed under store key %s (--force); the machines with that key no longer open it\n", g.Name, wk.Have)
+		return nil, nil
 	default:
 		return nil, nil // missing or unreadable: replacing it is the way out
 	}

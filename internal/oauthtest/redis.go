@@ -25,6 +25,9 @@ type Redis struct {
 	Binds []string
 	dir   string
 	cmd   *exec.Cmd
+	// Ephemeral, when set before a Start, runs the server without persistence: a restart
+	// comes back empty.
+	Ephemeral bool
 }
 
 // StartRedis starts redis-server for the test and stops it when the test ends. Without the
@@ -54,7 +57,11 @@ func (r *Redis) URLOn(addr string) string {
 // Start runs the server (again) and waits until it answers.
 func (r *Redis) Start() {
 	r.t.Helper()
-	args := []string{"--port", strconv.Itoa(r.Port), "--dir", r.dir, "--appendonly", "yes", "--save", "",
+	appendOnly := "yes"
+	if r.Ephemeral {
+		appendOnly = "no"
+	}
+	args := []string{"--port", strconv.Itoa(r.Port), "--dir", r.dir, "--appendonly", appendOnly, "--save", "",
 		"--protected-mode", "no", "--daemonize", "no", "--logfile", ""}
 	args = append(args, "--bind")
 	args = append(args, r.Binds...)
@@ -79,6 +86,16 @@ func (r *Redis) Stop() {
 		return
 	}
 	_ = r.cmd.Process.Signal(os.Interrupt)
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+// Kill ends the server with SIGKILL, as a crash or the OOM killer would, and waits for it.
+func (r *Redis) Kill() {
+	if r.cmd == nil || r.cmd.Process == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
 	_ = r.cmd.Wait()
 	r.cmd = nil
 }
