@@ -46,8 +46,9 @@ func TestKillDuringRefresh(t *testing.T) {
 				_ = cmd.Process.Signal(syscall.SIGKILL)
 				_ = cmd.Wait()
 
-				// The store is readable: status parses the bundle (exit 1 would mean it could not).
-				if _, r := w.status(); r.code != 0 {
+				// The store is readable: status parses the bundle (exit 1 would mean it could not);
+				// exit 4 only when the kill came between recording the spend and keeping its answer.
+				if _, r := w.status(); r.code != 0 && (r.code != 4 || !strings.Contains(r.stderr, "never saved")) {
 					t.Fatalf("kill %d: the store is not readable after SIGKILL: %v", i, r)
 				}
 				// The next caller is not blocked by the dead one's lock.
@@ -58,16 +59,20 @@ func TestKillDuringRefresh(t *testing.T) {
 				}
 				switch {
 				case r.code == 0:
-				case r.code == 4 && strings.Contains(r.stderr, "refused"):
-					// Killed after the server rotated the refresh token and before the new one
-					// was saved: that login is gone, as with any client; the store is intact.
+				case r.code == 4 && strings.Contains(r.stderr, "never saved"):
+					// Killed after the refresh token was recorded as spent and before the answer
+					// was kept anywhere: that login is gone, and nothing sends the spent token
+					// again (a "refused" here would mean it was sent twice).
 					lost++
 					w.login()
 				default:
 					t.Fatalf("kill %d: the next refresh failed: %v", i, r)
 				}
 			}
-			t.Logf("%d kills; %d landed between the server's rotation and the save", kills, lost)
+			t.Logf("%d kills; %d landed between the spend's record and the answer's journal", kills, lost)
+			if s := w.stats(); s.FamiliesRevoked != 0 {
+				t.Errorf("%d families revoked: a spent refresh token was sent again", s.FamiliesRevoked)
+			}
 
 			// Leftover temporary files of killed writers are cleaned by the next save.
 			leftovers, _ := filepath.Glob(filepath.Join(w.home, "tokens", ".*.tmp-*"))

@@ -7,13 +7,16 @@ package grant
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/httpclient"
 	"github.com/pleoauth/pleoauth/internal/interrupt"
 	"github.com/pleoauth/pleoauth/internal/privatefile"
 	"github.com/pleoauth/pleoauth/internal/store"
@@ -73,6 +76,8 @@ type Grant struct {
 	send func(ctx context.Context, refreshToken string) (*oauth2.Token, error)
 	// self names this process in the spends it records; [thisProcess] but in tests.
 	self func() (host string, pid int)
+	// caPool reads ca_file once per login (see [Grant.rootCAs]).
+	caPool func() (*x509.CertPool, error)
 	// backoff holds the waits before each retry of a transient refresh failure; its length is
 	// the number of retries.
 	backoff []time.Duration
@@ -93,6 +98,7 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 	g := &Grant{Env: env, cfg: cfg, d: d, Profile: cfg.Profile, Name: LoginName(env.Name, cfg.Profile),
 		journal: store.Journal{Dir: filepath.Join(cfg.Home, "journal")}, self: thisProcess, backoff: DefaultBackoff}
 	g.send = g.sendRefresh
+	g.caPool = sync.OnceValues(func() (*x509.CertPool, error) { return httpclient.RootCAs(env.Name, env.CAFile) })
 	waiting := func(holder string) {
 		if holder != "" {
 			holder = " (" + holder + ")"

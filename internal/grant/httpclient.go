@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/pleoauth/pleoauth/internal/httpclient"
-	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // HTTPClient returns the client for the environment's servers: Deps' client (the base one, with
@@ -21,14 +20,11 @@ func (g *Grant) HTTPClient() (*http.Client, error) {
 }
 
 // rootCAs is the pool the environment's servers are checked against, nil for the system's
-// alone. A login kept in Redis over TLS read ca_file when its connection was set up
-// ([Grant.openRedis]); that same pool is returned here, so the file is read once and the store
-// and the token endpoint cannot trust different authorities. Otherwise ca_file is read now.
+// alone: ca_file is read once per login, on first use, and the same pool serves the token
+// endpoint, the API and a rediss:// store, so they cannot trust different authorities.
 func (g *Grant) rootCAs() (*x509.CertPool, error) {
-	if r, ok := g.store.(*store.Redis); ok && r.Client != nil {
-		if tc := r.Client.Options().TLSConfig; tc != nil && tc.RootCAs != nil {
-			return tc.RootCAs, nil
-		}
+	if g.caPool == nil {
+		return httpclient.RootCAs(g.Env.Name, g.Env.CAFile)
 	}
-	return httpclient.RootCAs(g.Env.Name, g.Env.CAFile)
+	return g.caPool()
 }

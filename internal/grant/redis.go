@@ -46,7 +46,7 @@ func (g *Grant) openRedis() (*store.Redis, error) {
 		if opts.TLSConfig.InsecureSkipVerify {
 			return nil, failure.Wrap(failure.Usage, fmt.Errorf("redis_url %s: skip_verify would turn TLS verification off, which pleoauth never does; remove it, and for a private CA set ca_file for env %s", shown, g.Env.Name))
 		}
-		pool, err := httpclient.RootCAs(g.Env.Name, g.Env.CAFile)
+		pool, err := g.rootCAs()
 		if err != nil {
 			return nil, err
 		}

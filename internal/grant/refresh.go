@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/pleoauth/pleoauth/internal/backoff"
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
@@ -127,19 +128,12 @@ func (g *Grant) answer(tok *oauth2.Token, arrived time.Time, previous *store.Bun
 	return b, nil
 }
 
-// sleep waits d or until ctx ends.
+// sleep waits d or until ctx ends: Deps' sleep (a test's clock), else [backoff.Sleep].
 func (g *Grant) sleep(ctx context.Context, d time.Duration) error {
 	if g.d.Sleep != nil {
 		return g.d.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return backoff.Sleep(ctx, d)
 }
 
 // onRotate returns the hook that hands each new refresh token to the environment's on_rotate

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pleoauth/pleoauth/internal/backoff"
 	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
@@ -97,10 +98,8 @@ func (l RedisLock) Lock(ctx context.Context, env string) (func(), error) {
 		// Exponential backoff with full jitter, capped, so a fleet of waiters does not poll in step.
 		sleep := time.Duration(mrand.Int64N(int64(wait))) + time.Millisecond
 		wait = min(wait*2, 250*time.Millisecond)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(min(sleep, timeout-waited)):
+		if err := backoff.Sleep(ctx, min(sleep, timeout-waited)); err != nil {
+			return nil, err
 		}
 	}
 	r.mu.Lock()
