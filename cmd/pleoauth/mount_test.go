@@ -162,6 +162,22 @@ func TestMinTTLBeyondTheServersTokens(t *testing.T) {
 	if limit := int(elapsed/time.Second) + 1; refreshes > limit || refreshes >= calls {
 		t.Errorf("%d refreshes for %d calls in %v; want at most %d", refreshes, calls, elapsed.Round(time.Millisecond), limit)
 	}
+
+	// The README's recipes against such a server: the default --min-ttl (60s), exec and
+	// postman-env with --min-ttl 30m, each handing out the freshest token with its warning.
+	out := filepath.Join(t.TempDir(), "pleo.postman_environment.json")
+	for _, args := range [][]string{
+		{"token"},
+		{"exec", "--min-ttl", "30m", "--", "sh", "-c", `test -n "$PLEO_ACCESS_TOKEN"`},
+		{"postman-env", "--min-ttl", "30m", "-o", out},
+	} {
+		if r := w.run(args...); r.code != 0 || !strings.Contains(r.stderr, "less than --min-ttl") {
+			t.Errorf("pleoauth %s against 2 s tokens: %v; want success with the warning", strings.Join(args, " "), r)
+		}
+	}
+	if s := w.stats(); s.FamiliesRevoked != 0 {
+		t.Errorf("%d families revoked", s.FamiliesRevoked)
+	}
 }
 
 // ageToken makes the file store's login look issued an hour ago and valid for an hour more.

@@ -16,7 +16,8 @@ import (
 )
 
 // Redis is a real redis-server (Debian's package) that a test starts on a free port, with its
-// own folder and the append-only file on, so a restart keeps what was written.
+// own folder and the append-only file on and synced on every write, so a restart, even after a
+// kill -9, keeps what was written.
 type Redis struct {
 	t    testing.TB
 	Port int
@@ -61,7 +62,9 @@ func (r *Redis) Start() {
 	if r.Ephemeral {
 		appendOnly = "no"
 	}
-	args := []string{"--port", strconv.Itoa(r.Port), "--dir", r.dir, "--appendonly", appendOnly, "--save", "",
+	// appendfsync always: an acknowledged write survives a kill -9 (with everysec, the last
+	// second of writes may not — docs/fleet.md).
+	args := []string{"--port", strconv.Itoa(r.Port), "--dir", r.dir, "--appendonly", appendOnly, "--appendfsync", "always", "--save", "",
 		"--protected-mode", "no", "--daemonize", "no", "--logfile", ""}
 	args = append(args, "--bind")
 	args = append(args, r.Binds...)
