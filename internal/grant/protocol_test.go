@@ -180,8 +180,8 @@ func TestFailures(t *testing.T) {
 					t.Errorf("the store changed on failure: %+v; want %+v", got, before)
 				}
 			case "spent":
-				if got == nil || got.Spent == nil || got.RefreshToken != before.RefreshToken {
-					t.Errorf("store %+v; want %s still recorded as spent", got, before.RefreshToken)
+				if got == nil || got.Spent == nil || !got.Spent.Lost || got.RefreshToken != before.RefreshToken {
+					t.Errorf("store %+v; want %s still recorded as spent, its answer marked lost", got, before.RefreshToken)
 				}
 			case "refused":
 				if got == nil || got.Refused == nil || got.Spent != nil || got.AccessToken != before.AccessToken {
@@ -215,6 +215,7 @@ func TestSpentTokenIsNeverSentAgain(t *testing.T) {
 		{"this machine, the sender gone", store.Spend{Host: "host-a", PID: 1 << 30, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
 		{"this process", store.Spend{Host: "host-a", PID: 4242, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
 		{"this host name, another home", store.Spend{Host: "host-a", PID: 1 << 30, Home: "/other"}, time.Second, failure.Temporary, "has not been saved yet"},
+		{"another machine, its answer known lost", store.Spend{Host: "host-b", PID: 7, Home: home, Lost: true}, time.Second, failure.LoginRequired, "was never saved"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -396,6 +397,33 @@ func TestEffectiveMinTTL(t *testing.T) {
 		}
 		if got := effectiveMinTTL(b, tt.minTTL); got != tt.want {
 			t.Errorf("effectiveMinTTL(lifetime %s, %s) = %s; want %s", tt.lifetime, tt.minTTL, got, tt.want)
+		}
+	}
+}
+
+// TestSeedAfterALostSpend: in CI, a login lost with its answer is started again from a new
+// PLEOAUTH_REFRESH_TOKEN, never from the spent one.
+func TestSeedAfterALostSpend(t *testing.T) {
+	for _, tt := range []struct {
+		seed string
+		sent []string
+	}{
+		{"", nil},
+		{"r1", nil}, // the spent token itself: never sent again
+		{"r-new", []string{"r-new"}},
+	} {
+		spent := bundle("a1", "r1", 0)
+		spent.Spent = &store.Spend{ID: "s", Grant: store.SpendRefresh, Host: "host-b", PID: 7, At: t0, Lost: true}
+		f := newFixture(t, &memStore{b: spent}, issued("a2", "r2", 900))
+		f.g.d.Getenv = func(k string) string {
+			if k == "PLEOAUTH_REFRESH_TOKEN" {
+				return tt.seed
+			}
+			return ""
+		}
+		_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+		if !slices.Equal(f.presented, tt.sent) || (tt.sent == nil) != (err != nil) {
+			t.Errorf("seed %q: sent %v, error %v; want %v sent", tt.seed, f.presented, err, tt.sent)
 		}
 	}
 }

@@ -93,12 +93,15 @@ func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*sto
 			_ = g.store.Save(g.Name, &dead)
 		}
 		return nil, failure.NeedLogin(g.Name, fmt.Sprintf("refresh token refused (%s): expired or revoked", refusal.reason), nil)
-	case errors.As(err, &lost) && lost.unusable:
-		// The spend stays recorded: a 2xx means the server rotated, and sending the token
-		// again would be a replay that revokes the whole login.
-		return nil, fmt.Errorf("%w; the refresh token it answered is spent, so log in again once that is fixed", lost.err)
 	case errors.As(err, &lost):
-		// Likewise: the server may have rotated before the answer was lost.
+		// The spend stays recorded: the server may have rotated (a 2xx says it did), and
+		// sending the token again would be a replay that revokes the whole login. It is
+		// marked lost, so that nobody waits for an answer that will never come.
+		spend.Lost = true
+		_ = g.store.Save(g.Name, &marked)
+		if lost.unusable {
+			return nil, fmt.Errorf("%w; the refresh token it answered is spent, so log in again once that is fixed", lost.err)
+		}
 		return nil, failure.NeedLogin(g.Name, "the refresh was sent but its answer was lost, so the refresh token is spent", lost.err)
 	}
 	// Not carried out (the server answered with a failure, or the request never left): the
@@ -284,7 +287,7 @@ func (g *Grant) unsaved(s *store.Spend) error {
 	here := s.Host == host && s.Home == g.cfg.Home
 	// On this machine, with the lock held and the journal finished: the process that spent is
 	// this one, or gone, or it would have saved its answer or kept it in the journal.
-	e.Lost = here && (s.PID == pid || !processAlive(s.PID)) || g.d.Now().Sub(s.At) > timeout
+	e.Lost = s.Lost || here && (s.PID == pid || !processAlive(s.PID)) || g.d.Now().Sub(s.At) > timeout
 	if e.Lost {
 		return failure.NeedLogin(g.Name, e.Error(), nil)
 	}

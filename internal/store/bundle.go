@@ -51,6 +51,9 @@ type Spend struct {
 	PID  int       `json:"pid"`
 	Home string    `json:"home"`
 	At   time.Time `json:"at"`
+	// Lost, set by the process that spent, says its answer will never come (a timeout, a
+	// dropped answer), so that nobody waits for it.
+	Lost bool `json:"lost,omitempty"`
 }
 
 // The values of [Spend.Grant].
