@@ -204,7 +204,7 @@ func lastLineOf(s string) string {
 // messageShape drops the parts of a message that vary from call to call (ports, times), so that
 // failures of one kind are counted together.
 func messageShape(s string) string {
-	for _, sep := range []string{"127.0.0.1:", "until 20"} {
+	for _, sep := range []string{"127.0.0.1:", "until 20", "(pid ", "at 20"} {
 		if i := strings.Index(s, sep); i >= 0 {
 			j := i + len(sep)
 			for j < len(s) && s[j] != '/' && s[j] != ' ' && s[j] != ',' {
