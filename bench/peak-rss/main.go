@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command peak-rss runs a program and prints its peak resident set in KiB. The benchmark starts
 // pleoauth through it because Linux reports, for a child started with vfork and exec (as Go's
 // os/exec does), the larger of the child's peak and its parent's: measured straight from the

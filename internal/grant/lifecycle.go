@@ -169,7 +169,7 @@ func (g *Grant) Import(ctx context.Context, refreshToken string, replace bool) (
 		}
 		return nil, fmt.Errorf("%w%s", err, kept)
 	}
-	if err := g.keep(ctx, key, spend, fresh); err != nil {
+	if err := g.keep(ctx, key, &store.JournalEntry{Answers: spend.ID, Bundle: fresh}, "imported"); err != nil {
 		return nil, err
 	}
 	if hook := g.onRotate(); hook != nil {

@@ -95,7 +95,7 @@ func (g *Grant) Login(ctx context.Context, o LoginOptions) (*store.Bundle, error
 	}
 	flow.Keep = func(ctx context.Context, tok *oauth2.Token) error {
 		b := NewBundle(tok, g.d.Now(), g.Env.Scopes)
-		if err := g.keep(ctx, key, spend, b); err != nil {
+		if err := g.keep(ctx, key, &store.JournalEntry{Answers: spend.ID, Bundle: b}, "logged in"); err != nil {
 			return fmt.Errorf("the login worked but the tokens could not be stored: %w", err)
 		}
 		kept = b

@@ -321,21 +321,26 @@ func TestJournalEntries(t *testing.T) {
 	}
 	answer := bundle("a2", "r2", 15*time.Minute)
 	newer := bundle("a3", "r3", 15*time.Minute)
+	before := bundle("a1", "r1", 0) // the login before the spend, without its record
 	tests := []struct {
-		name   string
-		stored *store.Bundle
-		want   string // the access token stored after
+		name    string
+		stored  *store.Bundle
+		loadErr error
+		want    string // the access token stored after ("" for none)
 	}{
-		{"the store waits for it", spent("s1"), "a2"},
-		{"the store is empty (Redis restarted without persistence)", nil, "a2"},
-		{"the store moved on (a new login)", newer, "a3"},
-		{"another spend is recorded", spent("s2"), "a1"},
+		{"the store waits for it", spent("s1"), nil, "a2"},
+		{"the store is empty (Redis restarted without persistence)", nil, nil, "a2"},
+		{"the store went back to before the spend (an older Redis snapshot)", before, nil, "a2"},
+		{"the store took it already (the reply was lost)", answer, nil, "a2"},
+		{"the store moved on (a new login)", newer, nil, "a3"},
+		{"another spend is recorded", spent("s2"), nil, "a1"},
+		{"the login was logged out since", nil, store.ErrLoggedOut, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, &memStore{b: tt.stored}, issued("a9", "r9", 900))
+			f := newFixture(t, &memStore{b: tt.stored, loadErr: tt.loadErr}, issued("a9", "r9", 900))
 			key, _ := f.st.JournalKey("staging")
-			if err := f.g.journal.Write("staging", key, &store.JournalEntry{Answers: "s1", Bundle: answer}); err != nil {
+			if err := f.g.journal.Write("staging", key, &store.JournalEntry{Answers: "s1", Spends: store.TokenHash("r1"), Bundle: answer}); err != nil {
 				t.Fatal(err)
 			}
 			unlock, err := f.g.lock(context.Background())
@@ -344,8 +349,8 @@ func TestJournalEntries(t *testing.T) {
 			}
 			unlock()
 			got := f.st.stored()
-			if got == nil || got.AccessToken != tt.want {
-				t.Errorf("store holds %+v; want access token %s", got, tt.want)
+			if tt.want == "" && got != nil || tt.want != "" && (got == nil || got.AccessToken != tt.want) {
+				t.Errorf("store holds %+v; want access token %q", got, tt.want)
 			}
 			if f.g.journal.Holds("staging") {
 				t.Error("the journal entry was not removed")
@@ -425,5 +430,79 @@ func TestSeedAfterALostSpend(t *testing.T) {
 		if !slices.Equal(f.presented, tt.sent) || (tt.sent == nil) != (err != nil) {
 			t.Errorf("seed %q: sent %v, error %v; want %v sent", tt.seed, f.presented, err, tt.sent)
 		}
+	}
+}
+
+// TestUndoneSpendIsKeptLikeAnAnswer: a refresh the server did not carry out (500s) must put
+// the login back without its spend record; when the store refuses that write, the journal
+// keeps it, and the next command sends the refresh token, which is still good.
+func TestUndoneSpendIsKeptLikeAnAnswer(t *testing.T) {
+	st := &memStore{b: bundle("a1", "r1", 0)}
+	down := true
+	st.failWrite = func(n int, _ *store.Bundle) error {
+		if n >= 2 && down {
+			return errors.New("redis: connection refused")
+		}
+		return nil
+	}
+	f := newFixture(t, st, failing(500, "", 0), failing(500, "", 0), failing(500, "", 0), issued("a2", "r2", 900))
+	_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if failure.KindOf(err) != failure.Temporary || !strings.Contains(err.Error(), "kept on this machine") {
+		t.Fatalf("error %v; want temporary, the login kept on this machine", err)
+	}
+	down = false
+	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if err != nil || res.Bundle.AccessToken != "a2" || f.presented[len(f.presented)-1] != "r1" {
+		t.Fatalf("next command: %+v, %v, sent %v; want r1 sent again (it never reached the server's rotation) and a2", res.Bundle, err, f.presented)
+	}
+}
+
+// TestSeedIsSentOnce: PLEOAUTH_REFRESH_TOKEN is recorded on this machine before it is sent, and
+// never sent again — not after the login moved on (an export, a logout), nor over a refused or
+// lost login that it started.
+func TestSeedIsSentOnce(t *testing.T) {
+	st := &memStore{}
+	f := newFixture(t, st, issued("a2", "r2", 900))
+	f.g.d.Getenv = func(k string) string {
+		if k == "PLEOAUTH_REFRESH_TOKEN" {
+			return "seed-1"
+		}
+		return ""
+	}
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.stored(); got.Seed != store.TokenHash("seed-1") {
+		t.Errorf("the login does not name its seed: %+v", got)
+	}
+	st.b = nil // exported, or logged out
+	_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if failure.KindOf(err) != failure.LoginRequired || !strings.Contains(err.Error(), "PLEOAUTH_REFRESH_TOKEN was already sent") {
+		t.Errorf("the seed after the login moved on: %v; want login required, naming the variable", err)
+	}
+	// A later login it started, refused: the same seed is not taken for a new one.
+	refused := bundle("a5", "r5", 0)
+	refused.Seed, refused.Refused = store.TokenHash("seed-1"), &store.Refusal{At: t0, Reason: "invalid_grant"}
+	st.b = refused
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); failure.KindOf(err) != failure.LoginRequired {
+		t.Errorf("the seed over the refused login it started: %v; want login required", err)
+	}
+	if !slices.Equal(f.presented, []string{"seed-1"}) {
+		t.Errorf("sent %v; want seed-1 once", f.presented)
+	}
+}
+
+// TestReplacingOutlivesARefresh: a login under way on another machine stays named across a
+// refresh here, so its answer still replaces the login when that machine comes back.
+func TestReplacingOutlivesARefresh(t *testing.T) {
+	b := bundle("a1", "r1", 0)
+	b.Replacing = &store.Spend{ID: "login-elsewhere", Grant: store.SpendCode, Host: "host-b", PID: 9, At: t0}
+	st := &memStore{b: b}
+	f := newFixture(t, st, issued("a2", "r2", 900))
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.stored(); got.AccessToken != "a2" || got.Replacing == nil || got.Replacing.ID != "login-elsewhere" {
+		t.Errorf("after the refresh: %+v; want a2 still naming the login under way elsewhere", got)
 	}
 }

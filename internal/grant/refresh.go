@@ -124,7 +124,7 @@ func (g *Grant) answer(tok *oauth2.Token, arrived time.Time, previous *store.Bun
 	if b.Scope == "" {
 		b.Scope = previous.Scope
 	}
-	b.Subject = previous.Subject
+	b.Subject, b.Seed, b.Replacing = previous.Subject, previous.Seed, previous.Replacing
 	return b, nil
 }
 

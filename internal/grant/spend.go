@@ -59,17 +59,27 @@ func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*sto
 		return nil, fmt.Errorf("env %s: not refreshed, as the new tokens could not be kept: %w", g.Name, err)
 	}
 	spend := g.newSpend(store.SpendRefresh)
+	// A login or import under way on another machine (Replacing) stays named: its answer, in
+	// that machine's journal, still replaces this login when that machine runs pleoauth again.
 	marked := *current
-	marked.Spent, marked.Replacing = spend, nil
+	marked.Spent = spend
 	if err := g.store.Save(g.Name, &marked); err != nil {
 		return nil, fmt.Errorf("env %s: not refreshed, as the new tokens could not be saved: %w", g.Name, err)
+	}
+	if current.Seed != "" && current.Seed == store.TokenHash(current.RefreshToken) {
+		// PLEOAUTH_REFRESH_TOKEN itself: listed on this machine, which outlives the login, so
+		// that a variable still set after a logout or an export is never sent again.
+		if err := g.journal.RecordSeed(g.Name, current.Seed); err != nil {
+			_ = g.undoSpend(current)
+			return nil, fmt.Errorf("env %s: not refreshed, as PLEOAUTH_REFRESH_TOKEN could not be recorded as used: %w", g.Name, err)
+		}
 	}
 	crashpoint.Hit(crashpoint.SpentRecorded)
 
 	fresh, err := g.refresh(ctx, current)
 	if err == nil {
 		crashpoint.Hit(crashpoint.RefreshAnswered)
-		if err := g.keep(ctx, key, spend, fresh); err != nil {
+		if err := g.keep(ctx, key, &store.JournalEntry{Answers: spend.ID, Spends: store.TokenHash(current.RefreshToken), Bundle: fresh}, "refreshed"); err != nil {
 			return nil, err
 		}
 		if hook := g.onRotate(); hook != nil && fresh.RefreshToken != current.RefreshToken {
@@ -105,9 +115,16 @@ func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*sto
 		return nil, failure.NeedLogin(g.Name, "the refresh was sent but its answer was lost, so the refresh token is spent", lost.err)
 	}
 	// Not carried out (the server answered with a failure, or the request never left): the
-	// refresh token is still good, so the spend is undone.
-	if undoErr := g.undoSpend(current); undoErr != nil {
-		return nil, fmt.Errorf("%w (and the record of the attempt could not be undone: %v)", err, undoErr)
+	// refresh token is still good, so the spend is undone — kept like an answer, so that a
+	// store failing now does not turn a good refresh token into a spent one.
+	if current.AccessToken == "" {
+		_ = g.store.Delete(g.Name) // a seed: nothing was stored but the spend
+		return nil, err
+	}
+	restored := *current
+	restored.Spent = nil
+	if undoErr := g.keep(ctx, key, &store.JournalEntry{Answers: spend.ID, Bundle: &restored}, "the refresh was not carried out"); undoErr != nil {
+		return nil, fmt.Errorf("%w; %v", err, undoErr)
 	}
 	return nil, err
 }
@@ -123,18 +140,14 @@ func (g *Grant) undoSpend(previous *store.Bundle) error {
 	return g.store.Save(g.Name, &restored)
 }
 
-// keep saves fresh, the answer to spend: first to this machine's journal (synced), then to the
-// store, retried for a while when the store refuses; what the store never took stays in the
-// journal for the next pleoauth run here. The lock is held.
-func (g *Grant) keep(ctx context.Context, key store.JournalKey, spend *store.Spend, fresh *store.Bundle) error {
-	did := map[string]string{store.SpendCode: "logged in", store.SpendImport: "imported"}[spend.Grant]
-	if did == "" {
-		did = "refreshed"
-	}
-	entry := &store.JournalEntry{Answers: spend.ID, Bundle: fresh}
+// keep saves the answer to a spend (entry): first to this machine's journal (synced), then to
+// the store, retried for a while when the store refuses; what the store never took stays in
+// the journal for the next pleoauth run here. did says what happened, for the messages. The
+// lock is held.
+func (g *Grant) keep(ctx context.Context, key store.JournalKey, entry *store.JournalEntry, did string) error {
 	journalErr := g.journal.Write(g.Name, key, entry)
 	crashpoint.Hit(crashpoint.Journalled)
-	err := g.store.Save(g.Name, fresh)
+	err := g.store.Save(g.Name, entry.Bundle)
 	if err != nil {
 		err = g.retrySave(ctx, entry, err)
 	}
@@ -148,10 +161,10 @@ func (g *Grant) keep(ctx context.Context, key store.JournalKey, spend *store.Spe
 		_ = g.journal.Remove(g.Name)
 		return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %s, but while this process waited the login in the %s store was replaced (by a new login or import); the answer was not saved over it: run the command again", g.Name, did, g.store.Name()))
 	case journalErr == nil:
-		return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %s, but the new tokens could not be saved to the %s store (%w); they are kept on this machine in %s and the next pleoauth run here saves them",
+		return failure.Wrap(failure.Temporary, fmt.Errorf("env %s: %s, but the tokens could not be saved to the %s store (%w); they are kept on this machine in %s and the next pleoauth run here saves them",
 			g.Name, did, g.store.Name(), err, filepath.Join(g.journal.Dir, g.Name)))
 	default:
-		return failure.NeedLogin(g.Name, fmt.Sprintf("%s, but the new tokens could be saved neither to the %s store (%v) nor to this machine's journal (%v), so they are lost", did, g.store.Name(), err, journalErr), nil)
+		return failure.NeedLogin(g.Name, fmt.Sprintf("%s, but the tokens could be saved neither to the %s store (%v) nor to this machine's journal (%v), so they are lost", did, g.store.Name(), err, journalErr), nil)
 	}
 }
 
@@ -206,11 +219,18 @@ func (g *Grant) settleRelocked(ctx context.Context, entry *store.JournalEntry) e
 func (g *Grant) settle(e *store.JournalEntry) error {
 	cur, err := g.store.Load(g.Name)
 	switch {
+	case errors.Is(err, store.ErrLoggedOut):
+		return errSuperseded // a logout since: the answer must not bring the login back
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return err
 	case cur.Spent != nil && cur.Spent.ID == e.Answers:
 	case cur.Replacing != nil && cur.Replacing.ID == e.Answers:
+	case cur.RefreshToken == e.Bundle.RefreshToken && cur.AccessToken == e.Bundle.AccessToken:
+		return nil // saved already: the store took the write whose reply was lost
+	case e.Spends != "" && cur.Spent == nil && store.TokenHash(cur.RefreshToken) == e.Spends:
+		// The store went back to before the spend (a Redis restored from an older snapshot):
+		// its refresh token is spent, and the answer is the only live one.
 	default:
 		return errSuperseded
 	}

@@ -77,13 +77,12 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 	}
 	if current.Spent != nil {
 		err := g.unsaved(current.Spent)
-		seed := g.d.Getenv("PLEOAUTH_REFRESH_TOKEN")
-		if failure.KindOf(err) != failure.LoginRequired || seed == "" || seed == current.RefreshToken {
+		if failure.KindOf(err) != failure.LoginRequired || !g.newSeed(current) {
 			return Result{}, err
 		}
 		// The spent login is lost and CI provides another refresh token: start from it, as
 		// after a refusal.
-		current = &store.Bundle{RefreshToken: seed}
+		current = g.seedBundle()
 	}
 	changed := seen == nil || current.AccessToken != seen.AccessToken
 	if (!r.Force || changed) && current.ValidFor(g.d.Now(), effectiveMinTTL(current, r.MinTTL)) {
@@ -141,8 +140,10 @@ func (g *Grant) load() (*store.Bundle, error) {
 	seed := g.d.Getenv("PLEOAUTH_REFRESH_TOKEN")
 	b, err := g.store.Load(g.Name)
 	switch {
+	case errors.Is(err, store.ErrNotFound) && seed != "" && g.journal.SeedSpent(g.Name, store.TokenHash(seed)):
+		return nil, failure.NeedLogin(g.Name, "PLEOAUTH_REFRESH_TOKEN was already sent from this machine, and a refresh token is never sent twice; set it to a new one (pleoauth export-refresh-token where the login is)", nil)
 	case errors.Is(err, store.ErrNotFound) && seed != "":
-		return &store.Bundle{RefreshToken: seed}, nil
+		return g.seedBundle(), nil
 	case errors.Is(err, store.ErrNotFound):
 		return nil, failure.NeedLogin(g.Name, "not logged in", nil)
 	case errors.Is(err, store.ErrKeychainItemNotFound):
@@ -153,9 +154,26 @@ func (g *Grant) load() (*store.Bundle, error) {
 			return nil, failure.NeedLogin(g.Name, "the stored tokens cannot be used", err)
 		}
 		return nil, fmt.Errorf("env %s: %w", g.Name, err)
-	case b.Refused != nil && seed != "" && seed != b.RefreshToken:
+	case b.Refused != nil && g.newSeed(b):
 		// A new refresh token was provided after the old login was refused (CI secret updated).
-		return &store.Bundle{RefreshToken: seed}, nil
+		return g.seedBundle(), nil
 	}
 	return b, nil
+}
+
+// newSeed reports whether PLEOAUTH_REFRESH_TOKEN is set to a refresh token that b's login did
+// not start from, does not hold, and this machine never sent: one that may be sent in its place.
+func (g *Grant) newSeed(b *store.Bundle) bool {
+	seed := g.d.Getenv("PLEOAUTH_REFRESH_TOKEN")
+	if seed == "" || seed == b.RefreshToken {
+		return false
+	}
+	hash := store.TokenHash(seed)
+	return hash != b.Seed && !g.journal.SeedSpent(g.Name, hash)
+}
+
+// seedBundle is a login that starts from PLEOAUTH_REFRESH_TOKEN.
+func (g *Grant) seedBundle() *store.Bundle {
+	seed := g.d.Getenv("PLEOAUTH_REFRESH_TOKEN")
+	return &store.Bundle{RefreshToken: seed, Seed: store.TokenHash(seed)}
 }

@@ -64,9 +64,10 @@ func removeLeftovers(path string) {
 //
 // A leftover that records a spend is the exception: a spend is sent only once its record is in
 // place, so one still in a temporary file was never sent, and the bundle at path (if it opens)
-// is the login as it stands. The caller holds the login's lock, so no writer is between its
+// is the login as it stands; if it does not (torn by a crash while written in place), the
+// leftover's login is taken without its spend. The caller holds the login's lock, so no writer is between its
 // write and its rename.
-func rollForward(path string, open func(data []byte) (*Bundle, error)) (bool, error) {
+func rollForward(path string, open func(data []byte) (*Bundle, error), encode func(*Bundle) ([]byte, error)) (bool, error) {
 	inPlace := func() bool {
 		data, err := readPrivateFile(path)
 		if err != nil {
@@ -81,6 +82,20 @@ func rollForward(path string, open func(data []byte) (*Bundle, error)) (bool, er
 			data, err := readPrivateFile(f)
 			if err == nil {
 				if b, err := open(data); err == nil && (b.Spent == nil || !inPlace()) {
+					if b.Spent != nil {
+						// The bundle in place is torn (a crash while it was written in place):
+						// take the login from the leftover, without the spend never sent.
+						b.Spent = nil
+						if data, err = encode(b); err == nil {
+							err = privatefile.Write(path, data)
+						}
+						if err != nil {
+							return false, fmt.Errorf("finish the interrupted save of %s: %w", path, err)
+						}
+						_ = os.Remove(f)
+						adopted = true
+						continue
+					}
 					if err := privatefile.ReplaceWith(path, f, data); err != nil {
 						return false, fmt.Errorf("finish the interrupted save of %s: %w", path, err)
 					}

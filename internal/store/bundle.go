@@ -33,6 +33,9 @@ type Bundle struct {
 	// machine sends a spent token again. The answer replaces the bundle; until it does, the
 	// answer is in the journal of the machine that sent it.
 	Spent *Spend `json:"spent,omitempty"`
+	// Seed is the [TokenHash] of the PLEOAUTH_REFRESH_TOKEN this login started from (the CI
+	// bootstrap), kept across refreshes, so that seed is never taken for a new one.
+	Seed string `json:"seed,omitempty"`
 	// Replacing, when set, records that a login or an import is replacing this bundle, which
 	// still works until it is replaced: its answer is journalled under this spend's ID.
 	Replacing *Spend `json:"replacing,omitempty"`
@@ -90,6 +93,10 @@ func (b *Bundle) check() error {
 
 // ErrNotFound means no tokens are stored for the environment.
 var ErrNotFound = errors.New("no tokens stored")
+
+// ErrLoggedOut is [ErrNotFound] where the store knows the login was logged out (a Redis
+// tombstone), rather than never there or lost.
+var ErrLoggedOut = fmt.Errorf("%w: logged out", ErrNotFound)
 
 // checkEnvName keeps login names usable as file names, keychain accounts and Redis keys: an
 // environment's name — 1 to 64 characters of a-z, 0-9, '.', '_' and '-', not starting with a

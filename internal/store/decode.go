@@ -49,6 +49,8 @@ func unmarshalBundle(data []byte, b *Bundle) error {
 			into = &b.Spent
 		case strings.EqualFold(key, "replacing"):
 			into = &b.Replacing
+		case strings.EqualFold(key, "seed"):
+			into = &b.Seed
 		default:
 			into = new(json.RawMessage)
 		}

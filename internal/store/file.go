@@ -80,7 +80,8 @@ func (f File) Recover(env string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return rollForward(path, func(data []byte) (*Bundle, error) { return decodeBundle(path, data) })
+	return rollForward(path, func(data []byte) (*Bundle, error) { return decodeBundle(path, data) },
+		func(b *Bundle) ([]byte, error) { return json.Marshal(b) })
 }
 
 // Delete forgets the environment's bundle, and any save a crash interrupted; deleting nothing

@@ -1,12 +1,15 @@
 package store
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pleoauth/pleoauth/internal/privatefile"
 )
@@ -24,8 +27,18 @@ type Journal struct {
 // JournalEntry is the answer to one spend.
 type JournalEntry struct {
 	// Answers is the ID of the [Spend] recorded in the store before it was sent.
-	Answers string  `json:"answers"`
-	Bundle  *Bundle `json:"bundle"`
+	Answers string `json:"answers"`
+	// Spends is the [TokenHash] of the refresh token that was sent ("" for a login's code): a
+	// store that holds that token again without its spend record went back in time (a Redis
+	// restored from an older snapshot), and the answer is then the only live token.
+	Spends string  `json:"spends,omitempty"`
+	Bundle *Bundle `json:"bundle"`
+}
+
+// TokenHash names a refresh token without revealing it: the first 16 bytes of its SHA-256, hex.
+func TokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:16])
 }
 
 // JournalKey seals and opens one login's journal entries as its store seals its bundles: not
@@ -92,39 +105,63 @@ func (j Journal) Write(name string, key JournalKey, e *JournalEntry) error {
 	return privatefile.Write(path, sealed)
 }
 
-// Holds reports whether an entry for name is waiting: one stat, no reading.
+// Holds reports whether an entry for name is waiting, written whole or still in the temporary
+// file of a writer killed before its rename: one stat, and one read of the folder's names when
+// there is no entry.
 func (j Journal) Holds(name string) bool {
 	path, err := j.path(name)
 	if err != nil {
 		return false
 	}
-	_, err = os.Lstat(path)
-	return err == nil
+	if _, err := os.Lstat(path); err == nil {
+		return true
+	}
+	return len(privatefile.Leftovers(path)) > 0
 }
 
-// Read returns name's entry, or [ErrNotFound]. An entry that does not open under key, or
-// does not decode, is a [CorruptError].
+// Read returns name's entry, or [ErrNotFound]. An entry a killed writer left in its temporary
+// file (written and synced: it holds an answer too) is put in place first; one that does not
+// open under key, or does not decode, is a [CorruptError].
 func (j Journal) Read(name string, key JournalKey) (*JournalEntry, error) {
 	path, err := j.path(name)
 	if err != nil {
 		return nil, err
 	}
+	decode := func(sealed []byte) (*JournalEntry, error) {
+		plain, err := key.open(sealed)
+		if err != nil {
+			return nil, &CorruptError{Path: path}
+		}
+		var e JournalEntry
+		if err := json.Unmarshal(plain, &e); err != nil || e.Bundle == nil || e.Answers == "" {
+			return nil, &CorruptError{Path: path}
+		}
+		if err := e.Bundle.check(); err != nil {
+			return nil, &CorruptError{Path: path, Why: err.Error()}
+		}
+		return &e, nil
+	}
+	// Leftovers are newer than the entry in place: each write writes its temporary file first.
+	adopted := false
+	for _, f := range privatefile.Leftovers(path) {
+		if !adopted {
+			if sealed, err := readPrivateFile(f); err == nil {
+				if _, err := decode(sealed); err == nil {
+					if err := privatefile.ReplaceWith(path, f, sealed); err != nil {
+						return nil, err
+					}
+					adopted = true
+					continue
+				}
+			}
+		}
+		_ = os.Remove(f)
+	}
 	sealed, err := readPrivateFile(path)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := key.open(sealed)
-	if err != nil {
-		return nil, &CorruptError{Path: path}
-	}
-	var e JournalEntry
-	if err := json.Unmarshal(plain, &e); err != nil || e.Bundle == nil || e.Answers == "" {
-		return nil, &CorruptError{Path: path}
-	}
-	if err := e.Bundle.check(); err != nil {
-		return nil, &CorruptError{Path: path, Why: err.Error()}
-	}
-	return &e, nil
+	return decode(sealed)
 }
 
 // Remove forgets name's entry, once its answer is in the store (or the store moved past it).
@@ -138,4 +175,52 @@ func (j Journal) Remove(name string) error {
 		return privatefile.Explain(fmt.Errorf("remove %s: %w", path, err))
 	}
 	return nil
+}
+
+// seedsPath is where the seeds this machine spent for name are listed: beside the journal, with
+// a "+" no login name can hold.
+func (j Journal) seedsPath(name string) (string, error) {
+	if err := checkEnvName(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(j.Dir, name+"+seeds"), nil
+}
+
+// SeedSpent reports whether this machine already sent the seed (PLEOAUTH_REFRESH_TOKEN) whose
+// [TokenHash] is hash for name. The list outlives logouts and exports: a CI variable still
+// set after its login moved on must never be sent again.
+func (j Journal) SeedSpent(name, hash string) bool {
+	path, err := j.seedsPath(name)
+	if err != nil {
+		return false
+	}
+	data, err := readPrivateFile(path)
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line == hash {
+			return true
+		}
+	}
+	return false
+}
+
+// RecordSeed lists hash among the seeds this machine sent for name, before it is sent.
+func (j Journal) RecordSeed(name, hash string) error {
+	path, err := j.seedsPath(name)
+	if err != nil {
+		return err
+	}
+	if j.SeedSpent(name, hash) {
+		return nil
+	}
+	if err := privatefile.EnsureDir(j.Dir); err != nil {
+		return err
+	}
+	data, err := readPrivateFile(path)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return privatefile.Write(path, append(data, hash+"\n"...))
 }

@@ -190,6 +190,12 @@ func (k Keyring) Recover(env string) (bool, error) {
 			return nil, &CorruptError{Path: path}
 		}
 		return decodeBundle(path, plain)
+	}, func(b *Bundle) ([]byte, error) {
+		plain, err := json.Marshal(b)
+		if err != nil {
+			return nil, err
+		}
+		return seal(key, plain, env)
 	})
 }
 

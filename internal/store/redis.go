@@ -107,6 +107,7 @@ func (r *Redis) prefix() string {
 
 func (r *Redis) bundleKey(env string) string { return r.prefix() + "bundle:" + env }
 func (r *Redis) lockKey(env string) string   { return r.prefix() + "lock:" + env }
+func (r *Redis) endedKey(env string) string  { return r.prefix() + "ended:" + env }
 
 // Name identifies the backend in messages and status output.
 func (r *Redis) Name() string { return "redis" }
@@ -155,6 +156,10 @@ func (r *Redis) Load(env string) (*Bundle, error) {
 	n, _ := strconv.ParseInt(version, 10, 64)
 	r.remember(env, n)
 	if sealed == "" {
+		// Logged out, or never logged in (or Redis lost its data): only a tombstone tells.
+		if ended, err := r.Client.Exists(ctx, r.endedKey(env)).Result(); err == nil && ended > 0 {
+			return nil, ErrLoggedOut
+		}
 		return nil, ErrNotFound
 	}
 	if keyID != KeyID(r.Key) {
@@ -180,15 +185,21 @@ func (r *Redis) remember(env string, version int64) {
 // holder read; it returns the new version, -1 when the lock is not held, -2 when the bundle
 // changed since it was read. The scripts are sources, made into redis.Script (which hashes
 // them) when used: hashing them at package initialisation cost every start-up 60 µs.
+//
+// A delete leaves a tombstone (KEYS[3], the time of the logout) that the next save removes, so
+// that "logged out" is never taken for "Redis restarted empty", where a machine's journal
+// restores the login.
 const casScript = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if v ~= tonumber(ARGV[2]) then return -2 end
 if ARGV[4] == '' then
   redis.call('DEL', KEYS[1])
-else
-  redis.call('HSET', KEYS[1], 'v', v + 1, 'k', ARGV[3], 'b', ARGV[4])
+  redis.call('SET', KEYS[3], ARGV[5])
+  return 0
 end
+redis.call('HSET', KEYS[1], 'v', v + 1, 'k', ARGV[3], 'b', ARGV[4])
+redis.call('DEL', KEYS[3])
 return v + 1`
 
 // Save replaces env's bundle, holding the lock, over the version read under it.
@@ -230,7 +241,8 @@ func (r *Redis) write(env, sealed string) error {
 		}
 		version = v
 	}
-	n, err := redis.NewScript(casScript).Run(ctx, r.Client, []string{r.bundleKey(env), r.lockKey(env)}, token, version, KeyID(r.Key), sealed).Int64()
+	n, err := redis.NewScript(casScript).Run(ctx, r.Client, []string{r.bundleKey(env), r.lockKey(env), r.endedKey(env)},
+		token, version, KeyID(r.Key), sealed, time.Now().UTC().Format(time.RFC3339)).Int64()
 	switch {
 	case err != nil:
 		return r.unreachable(err)

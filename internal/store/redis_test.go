@@ -152,3 +152,40 @@ func TestRedisLockWaitsExtendsAndTimesOut(t *testing.T) {
 	}
 	unlock2()
 }
+
+// TestRedisLogoutLeavesATombstone: a logout is told from a Redis that lost its data (where a
+// machine's journal restores the login): Load answers ErrLoggedOut, which is still
+// ErrNotFound; the next save removes the tombstone.
+func TestRedisLogoutLeavesATombstone(t *testing.T) {
+	srv := oauthtest.StartRedis(t)
+	r := newRedisStore(t, srv, NewStoreKey(), time.Minute)
+	unlock, err := RedisLock{R: r, Timeout: time.Second}.Lock(context.Background(), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := r.Load("staging"); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrLoggedOut) {
+		t.Fatalf("Load of a login never stored = %v; want ErrNotFound, not ErrLoggedOut", err)
+	}
+	if err := r.Save("staging", &Bundle{AccessToken: "a1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Delete("staging"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Load("staging"); !errors.Is(err, ErrLoggedOut) || !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Load after a logout = %v; want ErrLoggedOut (an ErrNotFound)", err)
+	}
+	if profiles, _ := r.Profiles("staging"); len(profiles) != 0 {
+		t.Errorf("a logged-out login is listed: %v", profiles)
+	}
+	if err := r.Save("staging", &Bundle{AccessToken: "a2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Load("staging"); err != nil || got.AccessToken != "a2" {
+		t.Fatalf("Load after a new login = %+v, %v", got, err)
+	}
+	if n := srv.Client().Exists(context.Background(), "pleoauth:ended:staging").Val(); n != 0 {
+		t.Error("the tombstone outlived the new login")
+	}
+}
