@@ -12,34 +12,8 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/keychaintest"
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
-
-// requireRootHere fails in CI (which runs as root) and skips elsewhere without root.
-func requireRootHere(t *testing.T, what string) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI runs as root and must %s", what)
-	}
-	t.Skipf("needs root to %s; run as root (CI does)", what)
-}
-
-// mountOver bind-mounts src over dst, one file, as Docker's -v FILE:FILE and a Kubernetes
-// subPath mount a token file into a container; with ro, read-only.
-func mountOver(t *testing.T, src, dst string, ro bool) {
-	t.Helper()
-	if out, err := exec.Command("mount", "--bind", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("mount --bind: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", dst).Run() })
-	if ro {
-		if out, err := exec.Command("mount", "-o", "remount,bind,ro", dst).CombinedOutput(); err != nil {
-			t.Fatalf("remount ro: %v\n%s", err, out)
-		}
-	}
-}
 
 // TestTokenFileMountedIntoAContainer: the token file is a single-file bind mount, which
 // rename(2) cannot replace (EBUSY). Refreshes save in place, so the next refresh sends the new
@@ -47,7 +21,7 @@ func mountOver(t *testing.T, src, dst string, ro bool) {
 // the mount holds the last login. Mounted read-only, nothing is sent (the spend cannot be
 // recorded) and the login still works once writable again.
 func TestTokenFileMountedIntoAContainer(t *testing.T) {
-	requireRootHere(t, "bind-mount a token file")
+	oauthtest.RequireRoot(t, "bind-mount a token file")
 	for _, storeName := range []string{"file", "keyring"} {
 		t.Run(storeName, func(t *testing.T) {
 			extra := []string{"PLEOAUTH_STORE=" + storeName}
@@ -67,7 +41,7 @@ func TestTokenFileMountedIntoAContainer(t *testing.T) {
 			if err := os.WriteFile(outside, data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			mountOver(t, outside, path, false)
+			oauthtest.BindMount(t, outside, path, false)
 
 			var last string
 			for i := range 3 {
@@ -92,7 +66,7 @@ func TestTokenFileMountedIntoAContainer(t *testing.T) {
 			}
 
 			// Read-only: the spend cannot be recorded, so nothing is sent.
-			mountOver(t, outside, path, true)
+			oauthtest.BindMount(t, outside, path, true)
 			sent := w.stats().TokenRequests["refresh_token"]
 			r := w.run("token", "--force-refresh")
 			if r.code == 0 || !strings.Contains(r.stderr, "not refreshed") || !strings.Contains(r.stderr, path) {

@@ -8,34 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
-
-// bindMount mounts src over dst, a single file, as Docker's -v FILE:FILE and a Kubernetes
-// subPath do; with ro, read-only. rename(2) over dst then fails with EBUSY.
-func bindMount(t *testing.T, src, dst string, ro bool) {
-	t.Helper()
-	requireRoot(t, "bind-mount a file")
-	if out, err := exec.Command("mount", "--bind", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("mount --bind: %v\n%s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", dst).Run() })
-	if ro {
-		if out, err := exec.Command("mount", "-o", "remount,bind,ro", dst).CombinedOutput(); err != nil {
-			t.Fatalf("remount ro: %v\n%s", err, out)
-		}
-	}
-}
-
-func requireRoot(t *testing.T, what string) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI runs as root and must %s", what)
-	}
-	t.Skipf("needs root to %s; run as root (CI does)", what)
-}
 
 // bindMountedStores are the stores whose bundle is one file: a bind mount of that file is
 // written in place.
@@ -67,7 +42,7 @@ func TestBindMountedFileIsWrittenInPlace(t *testing.T) {
 			if err := os.WriteFile(outside, data, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			bindMount(t, outside, path, false)
+			oauthtest.BindMount(t, outside, path, false)
 			if err := os.Rename(outside, path); err == nil || !strings.Contains(err.Error(), "busy") {
 				t.Fatalf("rename over the mount = %v; want EBUSY (the case this test is about)", err)
 			}
@@ -103,7 +78,7 @@ func TestReadOnlyBindMountKeepsTheBundle(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := bundlePath(st, "local")
-			bindMount(t, path, path, true)
+			oauthtest.BindMount(t, path, path, true)
 			err := st.Save("local", &Bundle{AccessToken: "second", RefreshToken: "second-refresh"})
 			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "read-only") {
 				t.Fatalf("Save over a read-only mount = %v; want an error naming %s as read-only", err, path)
@@ -121,7 +96,7 @@ func TestReadOnlyBindMountKeepsTheBundle(t *testing.T) {
 // TestImmutableFileKeepsTheBundle: chattr +i (EPERM on rename and on write) fails the save and
 // keeps the bundle.
 func TestImmutableFileKeepsTheBundle(t *testing.T) {
-	requireRoot(t, "make a file immutable")
+	oauthtest.RequireRoot(t, "make a file immutable")
 	dir := mountTmpfs(t, "size=1m,mode=0700")
 	st := File{Dir: filepath.Join(dir, "tokens")}
 	first := &Bundle{AccessToken: "first-access", RefreshToken: "first-refresh"}
