@@ -506,3 +506,24 @@ func TestReplacingOutlivesARefresh(t *testing.T) {
 		t.Errorf("after the refresh: %+v; want a2 still naming the login under way elsewhere", got)
 	}
 }
+
+// TestSpendSendsTheCachedPathTheLockedWay: a bundle whose refresh token another process is
+// spending still holds an access token valid by its expiry, but the server invalidates it on
+// rotation: it is not handed out without the lock; the holder's answer is.
+func TestSpendSendsTheCachedPathTheLockedWay(t *testing.T) {
+	spent := bundle("a1", "r1", 10*time.Minute)
+	spent.Spent = &store.Spend{ID: "s", Grant: store.SpendRefresh, Host: "host-b", PID: 7, At: t0}
+	loads := 0
+	st := &memStore{b: spent}
+	st.onLoad = func(m *memStore) {
+		loads++
+		if loads == 2 { // the holder saved its answer while this one waited for the lock
+			m.b = bundle("a2", "r2", 15*time.Minute)
+		}
+	}
+	f := newFixture(t, st, issued("a9", "r9", 900))
+	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if err != nil || res.Bundle.AccessToken != "a2" || f.lock.taken != 1 || len(f.presented) != 0 {
+		t.Errorf("Token = %+v, %v after %d locks and %d refreshes; want the holder's a2 through the lock, nothing sent", res.Bundle, err, f.lock.taken, len(f.presented))
+	}
+}

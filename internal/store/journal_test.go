@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,5 +190,64 @@ func TestJournalLeftoverIsTakenUp(t *testing.T) {
 	}
 	if left := privatefile.Leftovers(filepath.Join(j.Dir, "local")); len(left) > 0 {
 		t.Errorf("leftovers remain: %v", left)
+	}
+}
+
+// TestSpendRecordsRoundTrip: a bundle that records a spend — with tokens, or holding only the
+// spend (a login's code, a seed) — is saved and read back whole by each file store; a bundle
+// with neither an access token nor a spend is refused both ways.
+func TestSpendRecordsRoundTrip(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	spend := &Spend{ID: "id1", Grant: SpendRefresh, Host: "host-a", PID: 42, Home: "/h", At: at, Lost: true}
+	dir := t.TempDir()
+	for name, st := range map[string]interface {
+		Load(string) (*Bundle, error)
+		Save(string, *Bundle) error
+	}{
+		"file":    File{Dir: filepath.Join(dir, "file")},
+		"keyring": Keyring{Dir: filepath.Join(dir, "keyring"), Scope: dir, Keychain: &fakeKeychain{}},
+	} {
+		for _, want := range []*Bundle{
+			{AccessToken: "a1", RefreshToken: "r1", Spent: spend, Seed: TokenHash("s"), Replacing: &Spend{ID: "id2", Grant: SpendCode}},
+			{RefreshToken: "seed", Spent: spend},
+			{Spent: &Spend{ID: "id3", Grant: SpendCode}},
+		} {
+			if err := st.Save("local", want); err != nil {
+				t.Fatalf("%s: Save(%+v) = %v", name, want, err)
+			}
+			got, err := st.Load("local")
+			if err != nil || got.AccessToken != want.AccessToken || got.RefreshToken != want.RefreshToken || got.Seed != want.Seed ||
+				got.Spent == nil || *got.Spent != *want.Spent || (want.Replacing != nil) != (got.Replacing != nil) {
+				t.Errorf("%s: Load = %+v, %v; want %+v", name, got, err, want)
+			}
+		}
+		if err := st.Save("local", &Bundle{RefreshToken: "r"}); err == nil {
+			t.Errorf("%s: a bundle with neither an access token nor a spend was saved", name)
+		}
+	}
+	f := File{Dir: filepath.Join(dir, "file")}
+	if err := os.WriteFile(filepath.Join(f.Dir, "local.json"), []byte(`{"refresh_token":"r"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var corrupt *CorruptError
+	if _, err := f.Load("local"); !errors.As(err, &corrupt) {
+		t.Errorf("Load of a bundle with neither an access token nor a spend = %v; want a CorruptError", err)
+	}
+}
+
+// TestSeedsAreListedOnce: a seed recorded twice is listed once, and only its own hash matches.
+func TestSeedsAreListedOnce(t *testing.T) {
+	j := Journal{Dir: filepath.Join(t.TempDir(), "journal")}
+	for range 2 {
+		if err := j.RecordSeed("local", TokenHash("s1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !j.SeedSpent("local", TokenHash("s1")) || j.SeedSpent("local", TokenHash("s2")) || j.SeedSpent("other", TokenHash("s1")) {
+		t.Error("SeedSpent answers for the wrong seed or login")
+	}
+	data, _ := os.ReadFile(filepath.Join(j.Dir, "local+seeds"))
+	if n := strings.Count(string(data), "\n"); n != 1 {
+		t.Errorf("the seed is listed %d times; want once", n)
 	}
 }
