@@ -3,6 +3,8 @@ package grant
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -525,5 +527,38 @@ func TestSpendSendsTheCachedPathTheLockedWay(t *testing.T) {
 	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
 	if err != nil || res.Bundle.AccessToken != "a2" || f.lock.taken != 1 || len(f.presented) != 0 {
 		t.Errorf("Token = %+v, %v after %d locks and %d refreshes; want the holder's a2 through the lock, nothing sent", res.Bundle, err, f.lock.taken, len(f.presented))
+	}
+}
+
+// TestJournalledRotationReachesOnRotate: an answer the store took only later, from the
+// journal, still hands its new refresh token to on_rotate (a CI secret written back late is
+// written back), once.
+func TestJournalledRotationReachesOnRotate(t *testing.T) {
+	st := &memStore{b: bundle("a1", "r1", 0)}
+	down := true
+	st.failWrite = func(n int, _ *store.Bundle) error {
+		if n >= 2 && down {
+			return errors.New("redis: connection refused")
+		}
+		return nil
+	}
+	f := newFixture(t, st, issued("a2", "r2", 900))
+	written := filepath.Join(t.TempDir(), "secret")
+	f.g.Env.OnRotate = "cat >> " + written
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err == nil {
+		t.Fatal("the refresh succeeded with the store down")
+	}
+	if data, _ := os.ReadFile(written); len(data) != 0 {
+		t.Fatalf("on_rotate ran before the tokens were saved: %q", data)
+	}
+	down = false
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(written); string(data) != "r2\n" {
+		t.Errorf("on_rotate got %q; want the journalled r2 once", data)
 	}
 }

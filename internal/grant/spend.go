@@ -216,24 +216,35 @@ func (g *Grant) settleRelocked(ctx context.Context, entry *store.JournalEntry) e
 // it: it holds the spend the answer answers, or nothing at all (Redis restarted empty: the
 // answer restores the login). A store that moved on is [errSuperseded].
 func (g *Grant) settle(e *store.JournalEntry) error {
+	_, err := g.settleRotated(e)
+	return err
+}
+
+// settleRotated is [Grant.settle], also telling whether the save brought a refresh token the
+// store did not hold (so on_rotate has a rotation to hear of).
+func (g *Grant) settleRotated(e *store.JournalEntry) (rotated bool, err error) {
 	cur, err := g.store.Load(g.Name)
 	switch {
 	case errors.Is(err, store.ErrLoggedOut):
-		return errSuperseded // a logout since: the answer must not bring the login back
+		return false, errSuperseded // a logout since: the answer must not bring the login back
 	case errors.Is(err, store.ErrNotFound):
+		cur = nil
 	case err != nil:
-		return err
+		return false, err
 	case cur.Spent != nil && cur.Spent.ID == e.Answers:
 	case cur.Replacing != nil && cur.Replacing.ID == e.Answers:
 	case cur.RefreshToken == e.Bundle.RefreshToken && cur.AccessToken == e.Bundle.AccessToken:
-		return nil // saved already: the store took the write whose reply was lost
+		return false, nil // saved already: the store took the write whose reply was lost
 	case e.Spends != "" && cur.Spent == nil && store.TokenHash(cur.RefreshToken) == e.Spends:
 		// The store went back to before the spend (a Redis restored from an older snapshot):
 		// its refresh token is spent, and the answer is the only live one.
 	default:
-		return errSuperseded
+		return false, errSuperseded
 	}
-	return g.store.Save(g.Name, e.Bundle)
+	if err := g.store.Save(g.Name, e.Bundle); err != nil {
+		return false, err
+	}
+	return e.Bundle.RefreshToken != "" && (cur == nil || cur.RefreshToken != e.Bundle.RefreshToken), nil
 }
 
 // finishJournal saves an answer an earlier process on this machine kept in the journal, the
@@ -260,7 +271,17 @@ func (g *Grant) finishJournal() error {
 	case err != nil:
 		return fmt.Errorf("env %s: %w", g.Name, err)
 	}
-	switch err := g.settle(e); {
+	rotated, err := g.settleRotated(e)
+	switch {
+	case err == nil && rotated:
+		// The rotation reaches on_rotate now, as it would have when the answer came: a CI
+		// secret written back late is still written back.
+		if hook := g.onRotate(); hook != nil {
+			if err := hook(e.Bundle); err != nil {
+				fmt.Fprintf(g.d.Stderr, "pleoauth: env %s: the refresh kept on this machine is saved now, but %v\n", g.Name, err)
+			}
+		}
+		return g.journal.Remove(g.Name)
 	case err == nil, errors.Is(err, errSuperseded):
 		return g.journal.Remove(g.Name)
 	default:
