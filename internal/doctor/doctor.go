@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/loopback"
 )
@@ -159,6 +160,10 @@ func tokenCheck(ctx context.Context, d grant.Deps, g *grant.Grant) (string, stri
 		return "token", "warn", "not logged in", fmt.Sprintf("run pleoauth login --env %s", env.Name)
 	case b.Refused != nil:
 		return "token", "fail", fmt.Sprintf("refresh token refused at %s (%s)", b.Refused.At.UTC().Format(time.RFC3339), b.Refused.Reason), fmt.Sprintf("run pleoauth login --env %s", env.Name)
+	case st.Unsaved != nil && failure.KindOf(st.Unsaved) == failure.LoginRequired:
+		return "token", "fail", st.Unsaved.Error(), fmt.Sprintf("run pleoauth login --env %s", env.Name)
+	case st.Unsaved != nil:
+		return "token", "warn", st.Unsaved.Error(), "wait, or run pleoauth on the machine named, which holds the answer"
 	}
 	left := b.Expiry.Sub(d.Now()).Round(time.Second)
 	switch {
