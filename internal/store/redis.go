@@ -154,7 +154,7 @@ func (r *Redis) Load(env string) (*Bundle, error) {
 	keyID, _ := vals[1].(string)
 	sealed, _ := vals[2].(string)
 	n, _ := strconv.ParseInt(version, 10, 64)
-	r.remember(env, n)
+	r.rememberRead(env, n)
 	if sealed == "" {
 		// Logged out, or never logged in (or Redis lost its data): only a tombstone tells.
 		if ended, err := r.Client.Exists(ctx, r.endedKey(env)).Result(); err == nil && ended > 0 {
@@ -170,6 +170,22 @@ func (r *Redis) Load(env string) (*Bundle, error) {
 		return nil, &CorruptError{Path: r.URL + " key " + r.bundleKey(env)}
 	}
 	return decodeBundle(r.bundleKey(env), plain)
+}
+
+// rememberRead keeps the version a read saw, unless one is kept already. Versions change only
+// by this process's writes while it holds the lock (each write keeps its new version), and
+// taking the lock forgets the old one, so the first read under the lock is the one that
+// counts; a later read by another goroutine of the same process (serve's requests share one
+// Redis) can then never put back a version older than this process's own last write.
+func (r *Redis) rememberRead(env string, version int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.versions == nil {
+		r.versions = map[string]int64{}
+	}
+	if _, kept := r.versions[env]; !kept {
+		r.versions[env] = version
+	}
 }
 
 func (r *Redis) remember(env string, version int64) {

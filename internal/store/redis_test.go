@@ -189,3 +189,26 @@ func TestRedisLogoutLeavesATombstone(t *testing.T) {
 		t.Error("the tombstone outlived the new login")
 	}
 }
+
+// TestRedisLateReadKeepsTheHoldersVersion: serve's requests share one Redis; a request's read
+// that saw the version before this process's own write, and lands after it, must not make the
+// holder's next write look like a conflict.
+func TestRedisLateReadKeepsTheHoldersVersion(t *testing.T) {
+	srv := oauthtest.StartRedis(t)
+	r := newRedisStore(t, srv, NewStoreKey(), time.Minute)
+	unlock, err := RedisLock{R: r, Timeout: time.Second}.Lock(context.Background(), "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := r.Load("staging"); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+	if err := r.Save("staging", &Bundle{AccessToken: "a1"}); err != nil { // the spend record
+		t.Fatal(err)
+	}
+	r.rememberRead("staging", 0) // another goroutine's read from before that write, landing now
+	if err := r.Save("staging", &Bundle{AccessToken: "a2"}); err != nil {
+		t.Fatalf("the holder's next write after a late read: %v", err)
+	}
+}

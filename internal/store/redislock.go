@@ -107,6 +107,7 @@ func (l RedisLock) Lock(ctx context.Context, env string) (func(), error) {
 		r.held = map[string]string{}
 	}
 	r.held[env] = token
+	delete(r.versions, env) // the first read under this hold is the one a write compares to
 	r.mu.Unlock()
 
 	// Extended while held, so a slow refresh never outlives it; a stopped process stops
