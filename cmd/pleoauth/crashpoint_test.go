@@ -123,7 +123,7 @@ func TestCrashPoints(t *testing.T) {
 				if s := w.stats(); s.FamiliesRevoked != 0 {
 					t.Errorf("%d families revoked; want none", s.FamiliesRevoked)
 				}
-				for _, pattern := range []string{"tokens/.*.tmp-*", "journal/local", "journal/.local.tmp-*"} {
+				for _, pattern := range []string{"tokens/.*.tmp-*", "journal/*/local", "journal/*/.local.tmp-*"} {
 					if left, _ := filepath.Glob(filepath.Join(w.home, pattern)); len(left) > 0 {
 						t.Errorf("files left: %v", left)
 					}

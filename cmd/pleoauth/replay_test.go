@@ -111,7 +111,7 @@ func TestLogoutIsNotUndoneByAJournal(t *testing.T) {
 	if tok := other("token"); tok.code != 4 {
 		t.Errorf("token on the other machine after its logout: %v; want exit 4", tok)
 	}
-	if left, _ := filepath.Glob(filepath.Join(w.home, "journal", "local")); len(left) > 0 {
+	if left, _ := filepath.Glob(filepath.Join(w.home, "journal", "redis", "local")); len(left) > 0 {
 		t.Errorf("the journal entry outlived the logout: %v", left)
 	}
 }
@@ -178,5 +178,75 @@ func TestSeedIsNeverSentTwice(t *testing.T) {
 	}
 	if s := w.stats(); s.FamiliesRevoked != 0 {
 		t.Errorf("%d families revoked: a seed was sent twice", s.FamiliesRevoked)
+	}
+}
+
+// TestSeedAcrossProfilesAndRunners: PLEOAUTH_REFRESH_TOKEN is one refresh token for the whole
+// environment: a second profile on the machine that sent it does not send it again. On
+// persistent CI runners that write the rotated token back (on_rotate), each job takes the
+// variable over its own older login, and never refreshes a login another runner moved past.
+func TestSeedAcrossProfilesAndRunners(t *testing.T) {
+	w := newWorld(t, 15*time.Minute, "PLEOAUTH_STORE=file")
+	w.login()
+	base := append(slices.Clone(w.env), "CI=true")
+	seed := strings.TrimSpace(w.run("export-refresh-token").stdout)
+	w.env = append(slices.Clone(base), "PLEOAUTH_REFRESH_TOKEN="+seed)
+	if r := w.run("token"); r.code != 0 {
+		t.Fatalf("the default profile from the seed: %v", r)
+	}
+	sent := w.stats().TokenRequests["refresh_token"]
+	if r := w.run("token", "--profile", "acme"); r.code != 4 || !strings.Contains(r.stderr, "already sent") {
+		t.Errorf("another profile with the same seed: %v; want exit 4, nothing sent", r)
+	}
+	if got := w.stats().TokenRequests["refresh_token"]; got != sent {
+		t.Errorf("the seed was sent again for another profile")
+	}
+
+	// Two persistent runners, jobs on A, B, A; the secret written back after each rotation.
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte(strings.TrimSpace(w.run("export-refresh-token").stdout)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runners := []string{filepath.Join(t.TempDir(), "runner-a"), filepath.Join(t.TempDir(), "runner-b")}
+	for i, home := range []string{runners[0], runners[1], runners[0], runners[1]} {
+		if err := os.MkdirAll(home, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		current, _ := os.ReadFile(secret)
+		cmd := w.command("token", "--force-refresh", "--on-rotate", "cat > "+secret)
+		cmd.Env = append(slices.Clone(base), "PLEOAUTH_HOME="+home, "PLEOAUTH_REFRESH_TOKEN="+strings.TrimSpace(string(current)))
+		if out, err := cmd.CombinedOutput(); exitCode(err) != 0 {
+			t.Fatalf("job %d: exit %d: %s", i+1, exitCode(err), out)
+		}
+	}
+	if s := w.stats(); s.FamiliesRevoked != 0 {
+		t.Errorf("%d families revoked: a runner refreshed a login another had moved past", s.FamiliesRevoked)
+	}
+}
+
+// TestJournalBelongsToItsStore: an answer journalled for the redis store is neither read nor set
+// aside by a command run with another store meanwhile (an operator falling back to --store
+// file while Redis is down); back on redis, it is saved and the login goes on.
+func TestJournalBelongsToItsStore(t *testing.T) {
+	r := oauthtest.StartRedis(t)
+	w := redisWorld(t, r)
+	w.bin = buildTagged(t, "crashpoints")
+	w.login()
+	_, _, wait := startHolder(t, w, "PLEOAUTH_CRASH_AT=journalled")
+	if code := wait(); code != -1 {
+		t.Fatalf("the holder was not killed at the point: exit %d", code)
+	}
+	cmd := w.command("status")
+	cmd.Env = append(slices.Clone(w.env), "PLEOAUTH_STORE=file")
+	out, _ := cmd.CombinedOutput()
+	if strings.Contains(string(out), "journal") {
+		t.Errorf("status with the file store touched the redis journal: %s", out)
+	}
+	waitFor(t, "the killed holder's lock to expire", func() bool { return r.Client().Exists(t.Context(), "pleoauth:lock:local").Val() == 0 })
+	if res := w.run("token", "--force-refresh"); res.code != 0 {
+		t.Errorf("back on redis: %v; want the journalled answer saved and refreshed from", res)
+	}
+	if s := w.stats(); s.FamiliesRevoked != 0 {
+		t.Errorf("%d families revoked", s.FamiliesRevoked)
 	}
 }

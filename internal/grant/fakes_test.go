@@ -28,6 +28,8 @@ type memStore struct {
 	loadErr error
 	// onLoad, when set, runs before each load (to simulate another process).
 	onLoad func(*memStore)
+	// name is the backend's name; "memory" when empty.
+	name string
 }
 
 func (m *memStore) Load(string) (*store.Bundle, error) {
@@ -64,8 +66,13 @@ func (m *memStore) Save(_ string, b *store.Bundle) error {
 	return m.write(&c)
 }
 
-func (m *memStore) Delete(string) error               { return m.write(nil) }
-func (m *memStore) Name() string                      { return "memory" }
+func (m *memStore) Delete(string) error { return m.write(nil) }
+func (m *memStore) Name() string {
+	if m.name == "" {
+		return "memory"
+	}
+	return m.name
+}
 func (m *memStore) Check() error                      { return nil }
 func (m *memStore) Pending(string) bool               { return false }
 func (m *memStore) Recover(string) (bool, error)      { return false, nil }
@@ -137,7 +144,8 @@ func newFixture(t *testing.T, st *memStore, answers ...func(rt string) (*oauth2.
 		cfg:     &config.Config{Home: home},
 		store:   st,
 		locks:   f.lock,
-		journal: store.Journal{Dir: filepath.Join(home, "journal")},
+		journal: store.Journal{Dir: filepath.Join(home, "journal", "memory")},
+		spent:   store.Spent{Dir: filepath.Join(home, "journal")},
 		self:    func() (string, int) { return "host-a", 4242 },
 		backoff: DefaultBackoff,
 		d: Deps{

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -71,6 +72,8 @@ type Grant struct {
 	store         Store
 	locks         locker
 	journal       store.Journal
+	// spent lists the refresh tokens this machine sent, where PLEOAUTH_REFRESH_TOKEN is set.
+	spent store.Spent
 	// send sends one token request: a refresh, or an import's first refresh. It is
 	// [Grant.sendRefresh] but in tests.
 	send func(ctx context.Context, refreshToken string) (*oauth2.Token, error)
@@ -96,7 +99,7 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 		return nil, fmt.Errorf("env %s: PLEOAUTH_HOME %w", env.Name, err)
 	}
 	g := &Grant{Env: env, cfg: cfg, d: d, Profile: cfg.Profile, Name: LoginName(env.Name, cfg.Profile),
-		journal: store.Journal{Dir: filepath.Join(cfg.Home, "journal")}, self: thisProcess, backoff: DefaultBackoff}
+		spent: store.Spent{Dir: filepath.Join(cfg.Home, "journal")}, self: thisProcess, backoff: DefaultBackoff}
 	g.send = g.sendRefresh
 	g.caPool = sync.OnceValues(func() (*x509.CertPool, error) { return httpclient.RootCAs(env.Name, env.CAFile) })
 	waiting := func(holder string) {
@@ -112,9 +115,11 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 		}
 		g.store = r
 		g.locks = store.RedisLock{R: r, Timeout: cfg.LockTimeout, Waiting: waiting}
+		g.journal = g.journalOf(r)
 		return g, nil
 	}
 	g.store = g.openStore()
+	g.journal = g.journalOf(g.store)
 	g.locks = store.FileLock{
 		Dir:     filepath.Join(cfg.Home, "locks"),
 		Timeout: cfg.LockTimeout,
@@ -127,6 +132,12 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 		},
 	}
 	return g, nil
+}
+
+// journalOf is the journal of the store st: one per store, so an entry sealed for one store
+// is never read, nor set aside, by another (PLEOAUTH_STORE switched while an answer waits).
+func (g *Grant) journalOf(st Store) store.Journal {
+	return store.Journal{Dir: filepath.Join(g.cfg.Home, "journal", st.Name())}
 }
 
 // AllProfiles opens every login of the environment that has tokens stored, the default profile
@@ -160,6 +171,9 @@ func (g *Grant) Profiles() ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("env %s: %w", g.Env.Name, err)
 	}
+	found = append(found, g.journal.Profiles(g.Env.Name)...)
+	slices.Sort(found)
+	found = slices.Compact(found)
 	out := make([]string, len(found))
 	for i, p := range found {
 		out[i] = p

@@ -42,7 +42,8 @@ func TestConcurrentGoroutines(t *testing.T) {
 		g := &Grant{
 			Env: config.Environment{Name: "local"}, Name: "local", cfg: &config.Config{Home: home},
 			store: st, locks: store.FileLock{Dir: filepath.Join(home, "locks")},
-			journal: store.Journal{Dir: filepath.Join(home, "journal")}, self: thisProcess, backoff: DefaultBackoff,
+			journal: store.Journal{Dir: filepath.Join(home, "journal", "file")}, spent: store.Spent{Dir: filepath.Join(home, "journal")},
+			self: thisProcess, backoff: DefaultBackoff,
 			d: Deps{Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now},
 		}
 		g.send = func(ctx context.Context, rt string) (*oauth2.Token, error) {

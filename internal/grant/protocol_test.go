@@ -562,3 +562,88 @@ func TestJournalledRotationReachesOnRotate(t *testing.T) {
 		t.Errorf("on_rotate got %q; want the journalled r2 once", data)
 	}
 }
+
+// withSeed makes f's environment hold PLEOAUTH_REFRESH_TOKEN=seed.
+func withSeed(f *fixture, seed string) {
+	f.g.d.Getenv = func(k string) string {
+		if k == "PLEOAUTH_REFRESH_TOKEN" {
+			return seed
+		}
+		return ""
+	}
+}
+
+// TestSeedRules: when PLEOAUTH_REFRESH_TOKEN is taken, and when it is never sent.
+func TestSeedRules(t *testing.T) {
+	ci := func(access, refresh, seed string) *store.Bundle { // a login that started from a seed
+		b := bundle(access, refresh, 0)
+		b.Seed = store.TokenHash(seed)
+		return b
+	}
+	tests := []struct {
+		name     string
+		stored   *store.Bundle
+		seed     string
+		spent    []string // refresh tokens this machine sent before
+		backend  string
+		sent     []string
+		wantKind failure.Kind // -1: success
+	}{
+		{"an empty store starts from the seed", nil, "s1", nil, "", []string{"s1"}, -1},
+		{"a seed this machine sent (another profile, an export) is not sent again", nil, "s1", []string{"s1"}, "", nil, failure.LoginRequired},
+		{"the variable moved past a CI login (another runner refreshed): the seed", ci("a1", "r1", "s0"), "s2", nil, "", []string{"s2"}, -1},
+		{"the variable is older than this CI login (its write-back failed): the login", ci("a1", "r1", "s0"), "s0", []string{"s0"}, "", []string{"r1"}, -1},
+		{"the variable is this CI login's own refresh token: the login", ci("a1", "r1", "s0"), "r1", nil, "", []string{"r1"}, -1},
+		{"a login of pleoauth login is not replaced by a variable", bundle("a1", "r1", 0), "s9", nil, "", []string{"r1"}, -1},
+		{"the redis store never starts from the variable", nil, "s1", nil, "redis", nil, failure.LoginRequired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, &memStore{b: tt.stored, name: tt.backend}, issued("a2", "r2", 900))
+			withSeed(f, tt.seed)
+			for _, rt := range tt.spent {
+				if err := f.g.spent.Add("staging", store.TokenHash(rt)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+			if tt.wantKind == -1 && err != nil || tt.wantKind != -1 && failure.KindOf(err) != tt.wantKind {
+				t.Errorf("Token = %v (kind %v); want kind %v", err, failure.KindOf(err), tt.wantKind)
+			}
+			if !slices.Equal(f.presented, tt.sent) {
+				t.Errorf("sent %v; want %v", f.presented, tt.sent)
+			}
+		})
+	}
+}
+
+// TestSeedNotCarriedOutStaysUsable: a seed whose refresh the server did not carry out (503s,
+// no client secret) is taken off the list of tokens sent, so the next try sends it.
+func TestSeedNotCarriedOutStaysUsable(t *testing.T) {
+	f := newFixture(t, &memStore{}, failing(503, "", 0), failing(503, "", 0), failing(503, "", 0), issued("a2", "r2", 900))
+	withSeed(f, "s1")
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); failure.KindOf(err) != failure.Temporary {
+		t.Fatalf("first try: %v; want temporary", err)
+	}
+	if f.g.spent.Holds("staging", store.TokenHash("s1")) {
+		t.Error("a seed the server never used is listed as sent")
+	}
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatalf("the next try: %v; want the seed sent again and accepted", err)
+	}
+}
+
+// TestProfilesListJournalledLogins: a profile whose answer waits only in this machine's journal
+// (its store lost it) is listed, so that status, which lists profiles, finishes its save.
+func TestProfilesListJournalledLogins(t *testing.T) {
+	f := newFixture(t, &memStore{}, issued("a2", "r2", 900))
+	key, _ := f.st.JournalKey("staging@acme")
+	if err := f.g.journal.Write("staging@acme", key, &store.JournalEntry{Answers: "s", Bundle: bundle("a1", "r1", time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	f.g.cfg.ProfileChosen = false
+	got, err := f.g.Profiles()
+	if err != nil || !slices.Equal(got, []string{"default", "acme"}) && !slices.Equal(got, []string{"acme", "default"}) {
+		t.Errorf("Profiles = %v, %v; want the default one and acme", got, err)
+	}
+}

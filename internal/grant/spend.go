@@ -65,12 +65,15 @@ func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*sto
 	if err := g.store.Save(g.Name, &marked); err != nil {
 		return nil, fmt.Errorf("env %s: not refreshed, as the new tokens could not be saved: %w", g.Name, err)
 	}
-	if current.Seed != "" && current.Seed == store.TokenHash(current.RefreshToken) {
-		// PLEOAUTH_REFRESH_TOKEN itself: listed on this machine, which outlives the login, so
-		// that a variable still set after a logout or an export is never sent again.
-		if err := g.journal.RecordSeed(g.Name, current.Seed); err != nil {
+	spentHash := ""
+	if g.seed() != "" {
+		// Where PLEOAUTH_REFRESH_TOKEN is set, every refresh token sent is listed on this
+		// machine, beyond the login's life, so that the variable is never sent once spent here
+		// and is told from one that moved past this login (see newSeed).
+		spentHash = store.TokenHash(current.RefreshToken)
+		if err := g.spent.Add(g.Env.Name, spentHash); err != nil {
 			_ = g.undoSpend(current)
-			return nil, fmt.Errorf("env %s: not refreshed, as PLEOAUTH_REFRESH_TOKEN could not be recorded as used: %w", g.Name, err)
+			return nil, fmt.Errorf("env %s: not refreshed, as the refresh token could not be listed as sent: %w", g.Name, err)
 		}
 	}
 	crashpoint.Hit(crashpoint.SpentRecorded)
@@ -116,6 +119,9 @@ func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*sto
 	// Not carried out (the server answered with a failure, or the request never left): the
 	// refresh token is still good, so the spend is undone — kept like an answer, so that a
 	// store failing now does not turn a good refresh token into a spent one.
+	if spentHash != "" {
+		_ = g.spent.Remove(g.Env.Name, spentHash)
+	}
 	if current.AccessToken == "" {
 		_ = g.store.Delete(g.Name) // a seed: nothing was stored but the spend
 		return nil, err
@@ -123,6 +129,9 @@ func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*sto
 	restored := *current
 	restored.Spent = nil
 	if undoErr := g.keep(ctx, key, &store.JournalEntry{Answers: spend.ID, Bundle: &restored}, "the refresh was not carried out"); undoErr != nil {
+		if failure.KindOf(undoErr) == failure.LoginRequired {
+			return nil, undoErr // the spend stays recorded: the next command says so too
+		}
 		return nil, fmt.Errorf("%w; %v", err, undoErr)
 	}
 	return nil, err

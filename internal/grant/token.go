@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
@@ -135,15 +136,17 @@ func refused(name string, b *store.Bundle) error {
 }
 
 // load reads the login, starting from PLEOAUTH_REFRESH_TOKEN (the CI bootstrap) when the store
-// holds nothing, or only a login whose refresh token was refused and is not that one.
+// holds nothing, or a login the variable has moved past (see [Grant.newSeed]).
 func (g *Grant) load() (*store.Bundle, error) {
-	seed := g.d.Getenv("PLEOAUTH_REFRESH_TOKEN")
+	seed := g.seed()
 	b, err := g.store.Load(g.Name)
 	switch {
-	case errors.Is(err, store.ErrNotFound) && seed != "" && g.journal.SeedSpent(g.Name, store.TokenHash(seed)):
+	case errors.Is(err, store.ErrNotFound) && seed != "" && g.spent.Holds(g.Env.Name, store.TokenHash(seed)):
 		return nil, failure.NeedLogin(g.Name, "PLEOAUTH_REFRESH_TOKEN was already sent from this machine, and a refresh token is never sent twice; set it to a new one (pleoauth export-refresh-token where the login is)", nil)
 	case errors.Is(err, store.ErrNotFound) && seed != "":
 		return g.seedBundle(), nil
+	case errors.Is(err, store.ErrNotFound) && g.store.Name() == config.StoreRedis && g.d.Getenv("PLEOAUTH_REFRESH_TOKEN") != "":
+		return nil, failure.NeedLogin(g.Name, "not logged in; the redis store does not start from PLEOAUTH_REFRESH_TOKEN, which every machine of the fleet would send: import it once, with printenv PLEOAUTH_REFRESH_TOKEN | pleoauth import-refresh-token", nil)
 	case errors.Is(err, store.ErrNotFound):
 		return nil, failure.NeedLogin(g.Name, "not logged in", nil)
 	case errors.Is(err, store.ErrKeychainItemNotFound):
@@ -154,26 +157,39 @@ func (g *Grant) load() (*store.Bundle, error) {
 			return nil, failure.NeedLogin(g.Name, "the stored tokens cannot be used", err)
 		}
 		return nil, fmt.Errorf("env %s: %w", g.Name, err)
-	case b.Refused != nil && g.newSeed(b):
-		// A new refresh token was provided after the old login was refused (CI secret updated).
+	case b.Spent == nil && (b.Refused != nil || b.Seed != "") && g.newSeed(b):
 		return g.seedBundle(), nil
 	}
 	return b, nil
 }
 
-// newSeed reports whether PLEOAUTH_REFRESH_TOKEN is set to a refresh token that b's login did
-// not start from, does not hold, and this machine never sent: one that may be sent in its place.
+// seed is PLEOAUTH_REFRESH_TOKEN, where a store on this machine may start from it: not for the
+// redis store, whose many machines would each send it (Pleo revokes the login on the second).
+func (g *Grant) seed() string {
+	if g.store.Name() == config.StoreRedis {
+		return ""
+	}
+	return g.d.Getenv("PLEOAUTH_REFRESH_TOKEN")
+}
+
+// newSeed reports whether PLEOAUTH_REFRESH_TOKEN has moved past b's login, so that it is to be
+// sent in its place: it is set, it is not the refresh token b holds nor the one b started from,
+// and this machine never sent it. That is the CI variable after another runner refreshed and
+// wrote the new token back (b's refresh token is then spent), or after a refusal or a lost
+// answer ended b. A variable this machine sent already is older than b — its own write-back
+// failed — and is never sent again. A login of "pleoauth login" (no seed) is replaced only once
+// refused or lost.
 func (g *Grant) newSeed(b *store.Bundle) bool {
-	seed := g.d.Getenv("PLEOAUTH_REFRESH_TOKEN")
+	seed := g.seed()
 	if seed == "" || seed == b.RefreshToken {
 		return false
 	}
 	hash := store.TokenHash(seed)
-	return hash != b.Seed && !g.journal.SeedSpent(g.Name, hash)
+	return hash != b.Seed && !g.spent.Holds(g.Env.Name, hash)
 }
 
 // seedBundle is a login that starts from PLEOAUTH_REFRESH_TOKEN.
 func (g *Grant) seedBundle() *store.Bundle {
-	seed := g.d.Getenv("PLEOAUTH_REFRESH_TOKEN")
+	seed := g.seed()
 	return &store.Bundle{RefreshToken: seed, Seed: store.TokenHash(seed)}
 }

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/pleoauth/pleoauth/internal/privatefile"
 )
@@ -177,50 +176,10 @@ func (j Journal) Remove(name string) error {
 	return nil
 }
 
-// seedsPath is where the seeds this machine spent for name are listed: beside the journal, with
-// a "+" no login name can hold.
-func (j Journal) seedsPath(name string) (string, error) {
-	if err := checkEnvName(name); err != nil {
-		return "", err
-	}
-	return filepath.Join(j.Dir, name+"+seeds"), nil
-}
 
-// SeedSpent reports whether this machine already sent the seed (PLEOAUTH_REFRESH_TOKEN) whose
-// [TokenHash] is hash for name. The list outlives logouts and exports: a CI variable still
-// set after its login moved on must never be sent again.
-func (j Journal) SeedSpent(name, hash string) bool {
-	path, err := j.seedsPath(name)
-	if err != nil {
-		return false
-	}
-	data, err := readPrivateFile(path)
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if line == hash {
-			return true
-		}
-	}
-	return false
-}
-
-// RecordSeed lists hash among the seeds this machine sent for name, before it is sent.
-func (j Journal) RecordSeed(name, hash string) error {
-	path, err := j.seedsPath(name)
-	if err != nil {
-		return err
-	}
-	if j.SeedSpent(name, hash) {
-		return nil
-	}
-	if err := privatefile.EnsureDir(j.Dir); err != nil {
-		return err
-	}
-	data, err := readPrivateFile(path)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return privatefile.Write(path, append(data, hash+"\n"...))
+// Profiles lists the profiles of env with an entry waiting here ("" is the default profile):
+// a login whose store lost it (Redis restarted empty) is still listed, so that the command
+// that lists logins finishes its save too.
+func (j Journal) Profiles(env string) []string {
+	return logins(env, globNames(j.Dir, env, ""))
 }

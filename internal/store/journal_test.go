@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -235,19 +236,34 @@ func TestSpendRecordsRoundTrip(t *testing.T) {
 	}
 }
 
-// TestSeedsAreListedOnce: a seed recorded twice is listed once, and only its own hash matches.
-func TestSeedsAreListedOnce(t *testing.T) {
-	j := Journal{Dir: filepath.Join(t.TempDir(), "journal")}
+// TestSpentList: a hash added twice is listed once, removed on demand, the list is bounded
+// and kept per environment.
+func TestSpentList(t *testing.T) {
+	s := Spent{Dir: filepath.Join(t.TempDir(), "journal")}
 	for range 2 {
-		if err := j.RecordSeed("local", TokenHash("s1")); err != nil {
+		if err := s.Add("local", TokenHash("s1")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !j.SeedSpent("local", TokenHash("s1")) || j.SeedSpent("local", TokenHash("s2")) || j.SeedSpent("other", TokenHash("s1")) {
-		t.Error("SeedSpent answers for the wrong seed or login")
+	if !s.Holds("local", TokenHash("s1")) || s.Holds("local", TokenHash("s2")) || s.Holds("other", TokenHash("s1")) {
+		t.Error("Holds answers for the wrong token or environment")
 	}
-	data, _ := os.ReadFile(filepath.Join(j.Dir, "local+seeds"))
-	if n := strings.Count(string(data), "\n"); n != 1 {
-		t.Errorf("the seed is listed %d times; want once", n)
+	data, _ := os.ReadFile(filepath.Join(s.Dir, "local+spent"))
+	if n := strings.Count(string(data), TokenHash("s1")); n != 1 {
+		t.Errorf("the hash is listed %d times; want once", n)
+	}
+	if fi, err := os.Stat(filepath.Join(s.Dir, "local+spent")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the list's mode: %v, %v; want 0600", fi.Mode(), err)
+	}
+	if err := s.Remove("local", TokenHash("s1")); err != nil || s.Holds("local", TokenHash("s1")) {
+		t.Errorf("Remove = %v; still held %v", err, s.Holds("local", TokenHash("s1")))
+	}
+	for i := range MaxSpent + 5 {
+		if err := s.Add("local", TokenHash(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Holds("local", TokenHash("0")) || !s.Holds("local", TokenHash(fmt.Sprint(MaxSpent+4))) {
+		t.Error("the list is not bounded to the newest MaxSpent")
 	}
 }
