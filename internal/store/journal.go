@@ -176,7 +176,6 @@ func (j Journal) Remove(name string) error {
 	return nil
 }
 
-
 // Profiles lists the profiles of env with an entry waiting here ("" is the default profile):
 // a login whose store lost it (Redis restarted empty) is still listed, so that the command
 // that lists logins finishes its save too.
