@@ -647,3 +647,19 @@ func TestProfilesListJournalledLogins(t *testing.T) {
 		t.Errorf("Profiles = %v, %v; want the default one and acme", got, err)
 	}
 }
+
+// TestJournalIsFinishedBeforeACachedToken: an answer waiting in the journal is saved before any
+// token is handed out, even where the store holds one that looks valid (a Redis back from an
+// older snapshot: the server revoked that token when it rotated).
+func TestJournalIsFinishedBeforeACachedToken(t *testing.T) {
+	st := &memStore{b: bundle("a1", "r1", 10*time.Minute)}
+	f := newFixture(t, st, issued("a9", "r9", 900))
+	key, _ := st.JournalKey("staging")
+	if err := f.g.journal.Write("staging", key, &store.JournalEntry{Answers: "s1", Spends: store.TokenHash("r1"), Bundle: bundle("a2", "r2", 15*time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if err != nil || res.Bundle.AccessToken != "a2" || f.g.journal.Holds("staging") {
+		t.Errorf("Token = %+v, %v (journal held: %v); want a2 from the journal, saved first", res.Bundle, err, f.g.journal.Holds("staging"))
+	}
+}

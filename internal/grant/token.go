@@ -54,9 +54,10 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 	if err != nil && !g.journal.Holds(g.Name) {
 		return Result{}, err
 	}
-	// A spend recorded, a save a crash interrupted or an answer journalled: the locked way
-	// finishes or explains it. Otherwise a token valid long enough needs no lock.
-	if err == nil && seen.Spent == nil && !g.store.Pending(g.Name) {
+	// A spend recorded, a save a crash interrupted or an answer journalled (a Redis back from
+	// an older snapshot holds a valid-looking token the server revoked on rotation): the locked
+	// way finishes or explains it first. Otherwise a token valid long enough needs no lock.
+	if err == nil && seen.Spent == nil && !g.store.Pending(g.Name) && !g.journal.Waiting(g.Name) {
 		if minTTL := effectiveMinTTL(seen, r.MinTTL); !r.Force && seen.ValidFor(g.d.Now(), minTTL) {
 			return g.result(seen, false, r.MinTTL), nil
 		}

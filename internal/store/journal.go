@@ -118,6 +118,18 @@ func (j Journal) Holds(name string) bool {
 	return len(privatefile.Leftovers(path)) > 0
 }
 
+// Waiting reports whether a whole entry for name is in place: one stat, for the cached path
+// (an entry still in a temporary file comes with a spend record in the store, which sends
+// that path the locked way anyway).
+func (j Journal) Waiting(name string) bool {
+	path, err := j.path(name)
+	if err != nil {
+		return false
+	}
+	_, err = os.Lstat(path)
+	return err == nil
+}
+
 // Read returns name's entry, or [ErrNotFound]. An entry a killed writer left in its temporary
 // file (written and synced: it holds an answer too) is put in place first; one that does not
 // open under key, or does not decode, is a [CorruptError].
