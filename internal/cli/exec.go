@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -12,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/config"
-	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
 )
 
@@ -38,9 +38,13 @@ SIGHUP to it.`,
 }
 
 func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error {
+	// As a shell does: 127 for a command not found, 126 for one found that cannot run.
 	path, err := exec.LookPath(args[0])
-	if err != nil {
-		return failure.Wrap(failure.Usage, fmt.Errorf("exec: %s is not a command found on PATH; check its name", args[0]))
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		return &ExitStatus{Code: 126, Message: fmt.Sprintf("exec: %s cannot be run (permission denied); check its mode", args[0])}
+	case err != nil:
+		return &ExitStatus{Code: 127, Message: fmt.Sprintf("exec: %s is not a command found on PATH; check its name", args[0])}
 	}
 	bundle, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL()})
 	if err != nil {
@@ -56,7 +60,7 @@ func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error 
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)
 	if err := child.Start(); err != nil {
-		return fmt.Errorf("exec %s: %w", args[0], err)
+		return &ExitStatus{Code: 126, Message: fmt.Sprintf("exec: %s cannot be run (%v)", args[0], errors.Unwrap(err))}
 	}
 	done := make(chan error, 1)
 	go func() { done <- child.Wait() }()

@@ -22,13 +22,21 @@ const exitCodesHelp = `Exit codes:
   0    success
   1    error (the message says what to fix)
   2    usage: unknown command, flag or environment, or a setting that makes no sense
-  4    login required: no token, or the refresh token was refused; run "pleoauth login"
-  5    temporary failure: network, timeout, HTTP 5xx or 429; retry later
+  4    login required: no token, the refresh token was refused, or a refresh's answer was lost;
+       run "pleoauth login"
+  5    temporary failure: network, HTTP 5xx or 429, a lock held too long, or a refresh another
+       machine has not saved yet; retry later
+  126  exec: the command was found but cannot run
+  127  exec: the command was not found
   130  interrupted (Ctrl-C)`
 
 // ExitStatus is an exit code decided elsewhere — the command run by "pleoauth exec" — passed on
-// as it is and without a message.
-type ExitStatus struct{ Code int }
+// as it is, with Message (when set) as the one line said; the codes a shell gives a command it
+// cannot run (126) or find (127) are among them.
+type ExitStatus struct {
+	Code    int
+	Message string
+}
 
 func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 

@@ -27,8 +27,8 @@ func TestMessagesNameTheObjectOnce(t *testing.T) {
 		h := newHarness(t)
 		h.seedExpired("local")
 		r := h.main("exec", "--env", "local", "--", "/nonexistent")
-		if r.code != ExitUsage || strings.Contains(r.stderr, "exec: exec:") || !strings.Contains(r.stderr, "/nonexistent is not a command") {
-			t.Errorf("%+v; want exit 2 naming the command once", r)
+		if r.code != 127 || strings.Contains(r.stderr, "exec: exec:") || !strings.Contains(r.stderr, "/nonexistent is not a command") {
+			t.Errorf("%+v; want exit 127 (as a shell says) naming the command once", r)
 		}
 	})
 	t.Run("env shows an override only where it applies", func(t *testing.T) {

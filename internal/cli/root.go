@@ -31,6 +31,11 @@ func Main(ctx context.Context, args []string, d *Deps) int {
 		fmt.Fprintln(d.Stderr, "pleoauth: interrupted")
 	case err != nil && !errors.As(err, new(*ExitStatus)):
 		fmt.Fprintf(d.Stderr, "pleoauth: %v%s\n", err, nextStep(err))
+	default:
+		var status *ExitStatus
+		if errors.As(err, &status) && status.Message != "" {
+			fmt.Fprintf(d.Stderr, "pleoauth: %s\n", status.Message)
+		}
 	}
 	return code
 }
