@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/pleoauth/pleoauth/internal/grant"
@@ -45,10 +46,15 @@ func runLogout(ctx context.Context, d *Deps, g *grant.Grant, o *logoutOptions) e
 		}
 	}
 	for _, l := range logins {
-		if err := l.Logout(ctx, o.ForgetSecret, o.Force); err != nil {
+		err := l.Logout(ctx, o.ForgetSecret, o.Force)
+		switch {
+		case errors.Is(err, grant.ErrAlreadyLoggedOut):
+			fmt.Fprintf(d.Stderr, "Already logged out of %s, profile %s (%s store).\n", l.Env.Name, l.Profile, l.StoreName())
+			continue
+		case err != nil:
 			return err
 		}
-		fmt.Fprintf(d.Stderr, "Logged out of %s, profile %s (%s store).\n", l.Env.Name, l.Profile, l.StoreName())
+		fmt.Fprintf(d.Stderr, "Logged out of %s, profile %s (%s store). The tokens are forgotten here but stay valid at Pleo until they expire; DELETE /v1/installations/me revokes every token of the installation.\n", l.Env.Name, l.Profile, l.StoreName())
 	}
 	return nil
 }

@@ -291,11 +291,14 @@ func TestStatusAndLogout(t *testing.T) {
 	if r.code != 0 {
 		t.Errorf("status exit %d; want 0 (expired but refreshable)", r.code)
 	}
-	if r := h.main("logout", "--env", "local"); r.code != 0 {
-		t.Fatalf("logout: %+v", r)
+	if r := h.main("logout", "--env", "local"); r.code != 0 || !strings.Contains(r.stderr, "Logged out of local") || !strings.Contains(r.stderr, "stay valid at Pleo until they expire") {
+		t.Fatalf("logout: %+v; want it to say the tokens stay valid at Pleo", r)
 	}
 	if _, err := os.Stat(h.tokenFile("local")); !os.IsNotExist(err) {
 		t.Error("logout left the token file")
+	}
+	if r := h.main("logout", "--env", "local"); r.code != 0 || !strings.Contains(r.stderr, "Already logged out of local") {
+		t.Errorf("a second logout: %+v; want exit 0 saying it was already done", r)
 	}
 	if _, err := os.Stat(h.tokenFile("staging")); err != nil {
 		t.Error("logout of local removed staging's tokens")

@@ -48,20 +48,28 @@ func (g *Grant) otherKey(err error) error {
 	return failure.Wrap(failure.Usage, &OtherKeyError{Login: g.Name, Have: wk.Have, Got: wk.Want})
 }
 
+// ErrAlreadyLoggedOut means there was no login to forget (a second logout).
+var ErrAlreadyLoggedOut = errors.New("already logged out")
+
 // Logout forgets the login's tokens, any answer of it kept on this machine and, with
 // forgetSecret, the client secret kept in the keychain. It holds the lock, so a refresh in
 // flight is not undone by the delete or the other way round. A login sealed under another
-// store key is removed only with force.
+// store key is removed only with force. With nothing to forget (and no answer waiting in the
+// journal), it does nothing else and says so with [ErrAlreadyLoggedOut].
 func (g *Grant) Logout(ctx context.Context, forgetSecret, force bool) error {
 	unlock, err := g.lockOnly(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if _, err := g.store.Load(g.Name); !force {
+	_, err = g.store.Load(g.Name)
+	if !force {
 		if err := g.otherKey(err); err != nil {
 			return err
 		}
+	}
+	if errors.Is(err, store.ErrNotFound) && !g.journal.Holds(g.Name) && !forgetSecret {
+		return ErrAlreadyLoggedOut
 	}
 	if err := g.store.Delete(g.Name); err != nil {
 		return fmt.Errorf("env %s: %w", g.Name, err)
