@@ -65,6 +65,20 @@ func TestSpendIsRecordedBeforeTheRefreshIsSent(t *testing.T) {
 	}
 }
 
+// TestRefreshKeepsWhoseLoginItIs: the subject recorded at login survives a refresh, so status
+// still says whose login it is.
+func TestRefreshKeepsWhoseLoginItIs(t *testing.T) {
+	b := bundle("a1", "r1", 0)
+	b.Subject = "urn:pleo:company:00000000-0000-4000-8000-000000000001"
+	f := newFixture(t, &memStore{b: b}, issued("a2", "r2", 900))
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.st.stored(); got.AccessToken != "a2" || got.Subject != b.Subject {
+		t.Errorf("after the refresh: %+v; want a2 with the subject kept", got)
+	}
+}
+
 func TestResponseWithoutRefreshTokenKeepsTheOld(t *testing.T) {
 	f := newFixture(t, &memStore{b: bundle("a1", "r1", 0)}, issued("a2", "", 900))
 	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
