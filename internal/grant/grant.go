@@ -1,8 +1,9 @@
 // Package grant owns one login — the tokens an environment's authorization granted — through
 // its whole life: it chooses where the tokens are kept, the lock that serialises refreshes,
-// where the client secret comes from, how a refresh is sent and who hears of a rotation. It is
-// the only caller of the tokens and store packages, so every way a login can change passes
-// through here, under the lock.
+// where the client secret comes from, and who hears of a rotation; and it runs the refresh
+// protocol, with the spend record and the journal that keep a rotating refresh token from
+// being sent twice or its answer lost (spend.go). It is the only caller of the store package,
+// so every way a login can change passes through here, under the lock.
 package grant
 
 import (
