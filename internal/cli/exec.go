@@ -60,7 +60,11 @@ func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error 
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)
 	if err := child.Start(); err != nil {
-		return &ExitStatus{Code: 126, Message: fmt.Sprintf("exec: %s cannot be run (%v)", args[0], errors.Unwrap(err))}
+		cause := errors.Unwrap(err) // the errno, without "fork/exec" and the path again
+		if cause == nil {
+			cause = err
+		}
+		return &ExitStatus{Code: 126, Message: fmt.Sprintf("exec: %s cannot be run (%v); check that it is a program for this machine", args[0], cause)}
 	}
 	done := make(chan error, 1)
 	go func() { done <- child.Wait() }()

@@ -231,6 +231,7 @@ func TestSpentTokenIsNeverSentAgain(t *testing.T) {
 		{"this machine, the sender gone", store.Spend{Host: "host-a", PID: 1 << 30, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
 		{"this process", store.Spend{Host: "host-a", PID: 4242, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
 		{"this host name, another home", store.Spend{Host: "host-a", PID: 1 << 30, Home: "/other"}, time.Second, failure.Temporary, "has not been saved yet"},
+		{"a host name with terminal escapes is cleaned", store.Spend{Host: "evil\x1b]52;c;eA==\x07\nforged", PID: 7, Home: home}, time.Minute, failure.Temporary, "evil ]52;c;eA== forged (pid 7"},
 		{"another machine, its answer known lost", store.Spend{Host: "host-b", PID: 7, Home: home, Lost: true}, time.Second, failure.LoginRequired, "was never saved"},
 	}
 	for _, tt := range tests {
@@ -260,14 +261,7 @@ func TestSpentTokenIsNeverSentAgain(t *testing.T) {
 // the answer is kept in the journal and the command says so (temporary); the next command
 // saves it without sending anything.
 func TestAnswerTheStoreRefusedIsJournalledAndSavedNext(t *testing.T) {
-	st := &memStore{b: bundle("a1", "r1", 0)}
-	down := true
-	st.failWrite = func(n int, b *store.Bundle) error {
-		if n >= 2 && down {
-			return errors.New("redis: connection refused")
-		}
-		return nil
-	}
+	st, down := downAfterTheSpend(bundle("a1", "r1", 0))
 	f := newFixture(t, st, issued("a2", "r2", 900))
 	_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
 	if failure.KindOf(err) != failure.Temporary || err == nil || !strings.Contains(err.Error(), "kept on this machine") {
@@ -279,7 +273,7 @@ func TestAnswerTheStoreRefusedIsJournalledAndSavedNext(t *testing.T) {
 	if !f.g.journal.Holds("staging") {
 		t.Fatal("the answer is not in the journal")
 	}
-	down = false
+	*down = false
 	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
 	if err != nil || res.Bundle.AccessToken != "a2" || len(f.presented) != 1 {
 		t.Fatalf("next command: %+v, %v after %d refreshes; want a2 from the journal and no new refresh", res.Bundle, err, len(f.presented))
@@ -453,20 +447,13 @@ func TestSeedAfterALostSpend(t *testing.T) {
 // the login back without its spend record; when the store refuses that write, the journal
 // keeps it, and the next command sends the refresh token, which is still good.
 func TestUndoneSpendIsKeptLikeAnAnswer(t *testing.T) {
-	st := &memStore{b: bundle("a1", "r1", 0)}
-	down := true
-	st.failWrite = func(n int, _ *store.Bundle) error {
-		if n >= 2 && down {
-			return errors.New("redis: connection refused")
-		}
-		return nil
-	}
+	st, down := downAfterTheSpend(bundle("a1", "r1", 0))
 	f := newFixture(t, st, failing(500, "", 0), failing(500, "", 0), failing(500, "", 0), issued("a2", "r2", 900))
 	_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
 	if failure.KindOf(err) != failure.Temporary || !strings.Contains(err.Error(), "kept on this machine") {
 		t.Fatalf("error %v; want temporary, the login kept on this machine", err)
 	}
-	down = false
+	*down = false
 	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
 	if err != nil || res.Bundle.AccessToken != "a2" || f.presented[len(f.presented)-1] != "r1" {
 		t.Fatalf("next command: %+v, %v, sent %v; want r1 sent again (it never reached the server's rotation) and a2", res.Bundle, err, f.presented)
@@ -548,14 +535,7 @@ func TestSpendSendsTheCachedPathTheLockedWay(t *testing.T) {
 // journal, still hands its new refresh token to on_rotate (a CI secret written back late is
 // written back), once.
 func TestJournalledRotationReachesOnRotate(t *testing.T) {
-	st := &memStore{b: bundle("a1", "r1", 0)}
-	down := true
-	st.failWrite = func(n int, _ *store.Bundle) error {
-		if n >= 2 && down {
-			return errors.New("redis: connection refused")
-		}
-		return nil
-	}
+	st, down := downAfterTheSpend(bundle("a1", "r1", 0))
 	f := newFixture(t, st, issued("a2", "r2", 900))
 	written := filepath.Join(t.TempDir(), "secret")
 	f.g.Env.OnRotate = "cat >> " + written
@@ -565,7 +545,7 @@ func TestJournalledRotationReachesOnRotate(t *testing.T) {
 	if data, _ := os.ReadFile(written); len(data) != 0 {
 		t.Fatalf("on_rotate ran before the tokens were saved: %q", data)
 	}
-	down = false
+	*down = false
 	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
@@ -676,4 +656,18 @@ func TestJournalIsFinishedBeforeACachedToken(t *testing.T) {
 	if err != nil || res.Bundle.AccessToken != "a2" || f.g.journal.Holds("staging") {
 		t.Errorf("Token = %+v, %v (journal held: %v); want a2 from the journal, saved first", res.Bundle, err, f.g.journal.Holds("staging"))
 	}
+}
+
+// downAfterTheSpend is a store holding b that takes the spend record and then refuses every
+// write (Redis gone) while *down is set.
+func downAfterTheSpend(b *store.Bundle) (*memStore, *bool) {
+	down := true
+	st := &memStore{b: b}
+	st.failWrite = func(n int, _ *store.Bundle) error {
+		if n >= 2 && down {
+			return errors.New("redis: connection refused")
+		}
+		return nil
+	}
+	return st, &down
 }

@@ -72,8 +72,8 @@ func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*sto
 		// and is told from one that moved past this login (see newSeed).
 		spentHash = store.TokenHash(current.RefreshToken)
 		if err := g.spent.Add(g.Env.Name, spentHash); err != nil {
-			_ = g.undoSpend(current)
-			return nil, fmt.Errorf("env %s: not refreshed, as the refresh token could not be listed as sent: %w", g.Name, err)
+			err = fmt.Errorf("env %s: not refreshed, as the refresh token could not be listed as sent: %w", g.Name, err)
+			return nil, g.undoSpend(ctx, key, spend, current, err)
 		}
 	}
 	crashpoint.Hit(crashpoint.SpentRecorded)
@@ -117,35 +117,34 @@ func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*sto
 		return nil, failure.NeedLogin(g.Name, "the refresh was sent but its answer was lost, so the refresh token is spent", lost.err)
 	}
 	// Not carried out (the server answered with a failure, or the request never left): the
-	// refresh token is still good, so the spend is undone — kept like an answer, so that a
-	// store failing now does not turn a good refresh token into a spent one.
+	// refresh token is still good, so the spend is undone.
 	if spentHash != "" {
 		_ = g.spent.Remove(g.Env.Name, spentHash)
 	}
-	if current.AccessToken == "" {
-		_ = g.store.Delete(g.Name) // a seed: nothing was stored but the spend
-		return nil, err
-	}
-	restored := *current
-	restored.Spent = nil
-	if undoErr := g.keep(ctx, key, &store.JournalEntry{Answers: spend.ID, Bundle: &restored}, "the refresh was not carried out"); undoErr != nil {
-		if failure.KindOf(undoErr) == failure.LoginRequired {
-			return nil, undoErr // the spend stays recorded: the next command says so too
-		}
-		return nil, fmt.Errorf("%w; %v", err, undoErr)
-	}
-	return nil, err
+	return nil, g.undoSpend(ctx, key, spend, current, err)
 }
 
-// undoSpend puts back the bundle a spend was recorded on, after a request the server did not
-// carry out. A bundle that held nothing but the spend (a seed) is removed.
-func (g *Grant) undoSpend(previous *store.Bundle) error {
+// undoSpend puts back the bundle a spend was recorded on, after a request that was not carried
+// out (why), and returns why — unless the undo failed everywhere, which leaves the spend
+// recorded and the login lost, and says so. The undo is kept like an answer (journal, then
+// store, retried), so that a store failing now does not turn a good refresh token into a
+// spent one. A bundle that held nothing but the spend (a seed) is removed.
+func (g *Grant) undoSpend(ctx context.Context, key store.JournalKey, spend *store.Spend, previous *store.Bundle, why error) error {
 	if previous.AccessToken == "" {
-		return g.store.Delete(g.Name)
+		_ = g.store.Delete(g.Name)
+		return why
 	}
 	restored := *previous
-	restored.Spent, restored.Replacing = nil, nil
-	return g.store.Save(g.Name, &restored)
+	restored.Spent = nil
+	err := g.keep(ctx, key, &store.JournalEntry{Answers: spend.ID, Bundle: &restored}, "the refresh was not carried out")
+	switch {
+	case err == nil:
+		return why
+	case failure.KindOf(err) == failure.LoginRequired:
+		return err // the spend stays recorded: the next command says so too
+	default:
+		return fmt.Errorf("%w; %v", why, err)
+	}
 }
 
 // keep saves the answer to a spend (entry): first to this machine's journal (synced), then to

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -26,7 +27,8 @@ func (e *UnsavedError) Error() string {
 	if what == "" {
 		what = "a refresh"
 	}
-	where := fmt.Sprintf("%s (pid %d, at %s)", s.Host, s.PID, s.At.UTC().Format(time.RFC3339))
+	// The host name comes from the store, which other machines write: cleaned to one line.
+	where := fmt.Sprintf("%s (pid %d, at %s)", sanitize.Line(s.Host, 64), s.PID, s.At.UTC().Format(time.RFC3339))
 	if e.Lost {
 		return fmt.Sprintf("%s started on %s was never saved, and what it spent cannot be sent again", what, where)
 	}
