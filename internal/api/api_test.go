@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -55,6 +56,55 @@ func TestRefreshOn401(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != tt.final || forced != tt.forced || sent != tt.sent {
 				t.Errorf("status %d after %d requests and %d forced refreshes; want %d, %d and %d", resp.StatusCode, sent, forced, tt.final, tt.sent, tt.forced)
+			}
+		})
+	}
+}
+
+// TestRequestShape: the method defaults to GET, or POST with a body; a body is JSON and arrives
+// whole; the caller's headers are sent, but never its Authorization: the bearer token is the
+// only credential, in the header only (RFC 6750 §2.1).
+func TestRequestShape(t *testing.T) {
+	tests := []struct {
+		name        string
+		req         Request
+		method      string
+		contentType string
+		body        string
+	}{
+		{"no method, no body", Request{Path: "/v2/employees"}, "GET", "", ""},
+		{"no method, a body", Request{Path: "/v2/employees", Body: []byte(`{"a":1}`)}, "POST", "application/json", `{"a":1}`},
+		{"a method in lower case", Request{Method: "delete", Path: "/v1/installations/me"}, "DELETE", "", ""},
+		{"a caller's header, and its Authorization ignored", Request{Path: "/x", Headers: http.Header{"Authorization": {"Basic stolen"}, "X-Trace": {"t1"}}}, "GET", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got *http.Request
+			var body []byte
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got = r
+				body, _ = io.ReadAll(r.Body)
+			}))
+			defer srv.Close()
+			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, bool) (Token, error) {
+				return Token{Value: "the-token", Issued: time.Now(), Expiry: time.Now().Add(time.Hour)}, nil
+			}}
+			resp, err := c.Do(context.Background(), tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got.Method != tt.method || got.Header.Get("Content-Type") != tt.contentType || string(body) != tt.body {
+				t.Errorf("sent %s with Content-Type %q and body %q; want %s, %q, %q", got.Method, got.Header.Get("Content-Type"), body, tt.method, tt.contentType, tt.body)
+			}
+			if auth := got.Header.Values("Authorization"); len(auth) != 1 || auth[0] != "Bearer the-token" {
+				t.Errorf("Authorization %q; want only the bearer token", auth)
+			}
+			if tt.req.Headers != nil && got.Header.Get("X-Trace") != "t1" {
+				t.Error("the caller's header was not sent")
+			}
+			if got.URL.RawQuery != "" {
+				t.Errorf("query %q: the token must never be in the URL", got.URL.RawQuery)
 			}
 		})
 	}
