@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -161,5 +162,39 @@ func TestLogoutAllRevokesEachInstallationOnce(t *testing.T) {
 	}
 	if n := strings.Count(r.stderr, "Logged out of local"); n != 3 {
 		t.Errorf("%d logins forgotten; want 3:\n%s", n, r.stderr)
+	}
+}
+
+// TestRevokeFleetLogin: a login kept in redis and shared by two machines is revoked from either
+// with the same command; the other machine's access token is refused by the API afterwards, and
+// the shared login is gone from redis for both.
+func TestRevokeFleetLogin(t *testing.T) {
+	redis := oauthtest.StartRedis(t)
+	h := newHarness(t)
+	h.startDevserver(devserver.Options{AutoApprove: true})
+	h.browser = followRedirects
+	t.Setenv("PLEOAUTH_STORE", "redis")
+	t.Setenv("PLEOAUTH_REDIS_URL", redis.URL())
+	t.Setenv("PLEOAUTH_STORE_KEY", store.NewStoreKey())
+	if r := h.main("login", "--env", "local"); r.code != ExitOK {
+		t.Fatalf("login: %+v", r)
+	}
+	laptop, host := h.home, t.TempDir()
+	t.Setenv("PLEOAUTH_HOME", host)
+	tok := h.main("token", "--env", "local")
+	if tok.code != ExitOK {
+		t.Fatalf("token on the host: %+v", tok)
+	}
+	t.Setenv("PLEOAUTH_HOME", laptop)
+	r := h.main("logout", "--env", "local", "--revoke")
+	if r.code != ExitOK || !strings.Contains(r.stderr, "fleet member") || !strings.Contains(r.stderr, "(redis store)") {
+		t.Fatalf("logout --revoke on the laptop: %+v", r)
+	}
+	if got := apiStatus(t, h, "/v1/introspect", strings.TrimSpace(tok.stdout)); got != http.StatusUnauthorized {
+		t.Errorf("the host's access token after the revocation: %d; want 401", got)
+	}
+	t.Setenv("PLEOAUTH_HOME", host)
+	if r := h.main("token", "--env", "local"); r.code != ExitLoginRequired {
+		t.Errorf("token on the host after the revocation: %+v; want exit 4", r)
 	}
 }
