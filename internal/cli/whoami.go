@@ -54,7 +54,7 @@ func runWhoami(ctx context.Context, d *Deps, g *grant.Grant, o *whoamiOptions) e
 	if err != nil {
 		return err
 	}
-	id, _, err := c.Introspect(ctx)
+	id, err := c.Introspect(ctx)
 	if err != nil {
 		return apiError(g, err)
 	}
