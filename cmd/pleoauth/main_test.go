@@ -79,6 +79,7 @@ func TestScripts(t *testing.T) {
 		Setup:               setupScript,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"devstat":         devstat,
+			"devfault":        devfault,
 			"postman-env-ok":  postmanEnvOK,
 			"same-postman-id": samePostmanID,
 		},
@@ -134,20 +135,30 @@ func setupScript(e *testscript.Env) error {
 
 func freePort() (int, error) { return oauthtest.PickPort() }
 
-// devstat asserts one of the devserver's counters: devstat refreshes|revoked|code-exchanges N.
+// devstat asserts one of the devserver's counters: devstat
+// refreshes|revoked|code-exchanges|disconnects N.
 func devstat(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: devstat refreshes|revoked|code-exchanges N")
+		ts.Fatalf("usage: devstat refreshes|revoked|code-exchanges|disconnects N")
 	}
 	st := ts.Value("devserver").(*devserver.Server).Stats()
 	got := map[string]int{
 		"refreshes":      st.TokensIssued["refresh_token"],
 		"revoked":        st.FamiliesRevoked,
 		"code-exchanges": st.TokensIssued["authorization_code"],
+		"disconnects":    st.Disconnects,
 	}[args[0]]
 	if (fmt.Sprint(got) == args[1]) == neg {
 		ts.Fatalf("devserver %s = %d; want %s%s", args[0], got, map[bool]string{true: "not ", false: ""}[neg], args[1])
 	}
+}
+
+// devfault makes the devserver's next request to the fault's endpoint misbehave: devfault NAME.
+func devfault(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: devfault NAME")
+	}
+	ts.Value("devserver").(*devserver.Server).InjectFault(devserver.Fault(args[0]), 1, 0)
 }
 
 // scanCmdlinesMain looks for $PLEO_ACCESS_TOKEN in the command line of every process on the

@@ -18,27 +18,26 @@ type Identity struct {
 	SubjectURN string `json:"subjectURN"`
 }
 
-// Introspect asks the API who the token speaks for (Pleo: GET {api}/v1/introspect), and returns
-// the answer both parsed and as the server's raw "data" object.
-func (c *Client) Introspect(ctx context.Context) (Identity, json.RawMessage, error) {
+// Introspect asks the API who the token speaks for (Pleo: GET {api}/v1/introspect).
+func (c *Client) Introspect(ctx context.Context) (Identity, error) {
 	resp, err := c.Do(ctx, Request{Path: "/v1/introspect"})
 	if err != nil {
-		return Identity{}, nil, err
+		return Identity{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return Identity{}, nil, err
+		return Identity{}, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Identity{}, nil, fmt.Errorf("GET %s answered %s", resp.Request.URL.Redacted(), resp.Status)
+		return Identity{}, fmt.Errorf("GET %s answered %s", resp.Request.URL.Redacted(), resp.Status)
 	}
 	var doc struct {
 		Data json.RawMessage `json:"data"`
 	}
 	var id Identity
 	if json.Unmarshal(body, &doc) != nil || len(doc.Data) == 0 || json.Unmarshal(doc.Data, &id) != nil {
-		return Identity{}, nil, fmt.Errorf("GET %s answered no {\"data\": …} document", resp.Request.URL.Redacted())
+		return Identity{}, fmt.Errorf("GET %s answered no {\"data\": …} document", resp.Request.URL.Redacted())
 	}
-	return id, doc.Data, nil
+	return id, nil
 }

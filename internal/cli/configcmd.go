@@ -1,14 +1,9 @@
 package cli
 
 import (
-	"context"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-
-	"github.com/pleoauth/pleoauth/internal/config"
-	"github.com/pleoauth/pleoauth/internal/grant"
 )
 
 func newConfigCmd(d *Deps) *cobra.Command {
@@ -27,29 +22,7 @@ writes settings to config.yaml. The client secret is never shown and never writt
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(
-		&cobra.Command{
-			Use: "list", Short: "List the settings and their sources", Args: cobra.NoArgs,
-			Long: `List shows every setting of the selected environment, its value and where the value comes
-from: a flag, a PLEOAUTH_* variable, config.yaml, a built-in default, or derived from
-auth_server_url. The client secret is shown only as set or not.`,
-			Example: "  pleoauth config list --env production",
-			RunE: func(cmd *cobra.Command, _ []string) error {
-				cfg, err := loadConfig(cmd, d)
-				if err != nil {
-					return err
-				}
-				settings, err := cfg.Settings()
-				if err != nil {
-					return asUsage(err)
-				}
-				w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "SETTING\tVALUE\tFROM")
-				for _, s := range settings {
-					fmt.Fprintf(w, "%s\t%s\t%s\n", s.Key, orDash(s.Value), s.Source)
-				}
-				return w.Flush()
-			},
-		},
+		newConfigListCmd(d),
 		&cobra.Command{
 			Use: "get KEY", Short: "Print one setting's value", Args: cobra.ExactArgs(1),
 			Long:    "Get prints the resolved value of one setting of the selected environment, for scripts.",
@@ -101,58 +74,6 @@ client secret is refused: it never goes in a file pleoauth reads.`,
 		},
 	)
 	return cmd
-}
-
-func newEnvCmd(d *Deps) *cobra.Command {
-	return &cobra.Command{
-		Use:   "env",
-		Short: "List the environments, the default one, and which are logged in",
-		Long: `Env lists every environment pleoauth knows — the built-in staging, production and local, and
-those in config.yaml — with its authorization server, whether it is the one selected (by --env,
-PLEOAUTH_ENV or default_env), and whether tokens are stored for it. It contacts no server.`,
-		Example: "  pleoauth env",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd, d)
-			if err != nil {
-				return err
-			}
-			selected := cfg.Env
-			w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ENV\tSELECTED\tLOGGED IN\tAUTH SERVER")
-			for _, name := range cfg.Names() {
-				cfg.Env = name
-				e, _ := cfg.Configured(name)
-				if name == selected {
-					// The selected environment is shown as this run would use it.
-					if resolved, err := cfg.Environment(); err == nil {
-						e = resolved
-					}
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", name, map[bool]string{true: "*", false: ""}[name == selected], loggedIn(cmd.Context(), cfg, e, d), orDash(e.AuthServerURL))
-			}
-			cfg.Env = selected
-			return w.Flush()
-		},
-	}
-}
-
-func loggedIn(ctx context.Context, cfg *config.Config, env config.Environment, d *Deps) string {
-	g, err := grant.Open(cfg, env, d.grantDeps())
-	if err != nil {
-		return "unknown (" + err.Error() + ")"
-	}
-	st, err := g.Status(ctx)
-	switch {
-	case err != nil:
-		return "unknown (" + err.Error() + ")"
-	case st.Bundle == nil:
-		return "no"
-	case st.Bundle.Refused != nil:
-		return "refused"
-	default:
-		return "yes"
-	}
 }
 
 func orDash(s string) string {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -10,7 +9,7 @@ import (
 )
 
 type doctorOptions struct {
-	JSON bool
+	jsonOutput
 }
 
 func newDoctorCmd(d *Deps) *cobra.Command {
@@ -25,17 +24,26 @@ folder); the browser launcher; the redirect
 port on 127.0.0.1 and ::1; the authorization server (reachable, TLS, and the clock skew read
 from its Date header); and the stored token. It exits 1 when a check fails.`,
 		Example: `  pleoauth doctor --env staging
-  pleoauth doctor --json | jq '.checks[] | select(.status != "ok")'`,
+  pleoauth doctor --jq '.checks[] | select(.status != "ok")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDoctor(cmd, d, o)
 		},
 	}
-	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the checks as JSON")
+	addJSONFlags(cmd, &o.jsonOutput, "the checks")
 	return cmd
 }
 
+// doctorReport is what doctor --json prints.
+type doctorReport struct {
+	OK     bool           `json:"ok"`
+	Checks []doctor.Check `json:"checks"`
+}
+
 func runDoctor(cmd *cobra.Command, d *Deps, o *doctorOptions) error {
+	if err := o.prepare(); err != nil {
+		return err
+	}
 	cfg, err := loadConfig(cmd, d)
 	checks := doctor.Run(cmd.Context(), cfg, err, d.grantDeps())
 	failed := 0
@@ -44,8 +52,8 @@ func runDoctor(cmd *cobra.Command, d *Deps, o *doctorOptions) error {
 			failed++
 		}
 	}
-	if o.JSON {
-		if err := json.NewEncoder(d.Stdout).Encode(map[string]any{"ok": failed == 0, "checks": checks}); err != nil {
+	if o.on() {
+		if err := o.write(d.Stdout, doctorReport{OK: failed == 0, Checks: checks}); err != nil {
 			return err
 		}
 	} else {

@@ -123,7 +123,7 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	subject := o.Subject
 	if c, err := apiClient(d, g); err == nil {
 		askCtx, cancel := context.WithTimeout(ctx, 10*time.Second) // a slow API must not hold a finished login
-		if id, _, err := c.Introspect(askCtx); err == nil && id.SubjectURN != "" {
+		if id, err := c.Introspect(askCtx); err == nil && id.SubjectURN != "" {
 			subject = id.SubjectURN
 		}
 		cancel()

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,22 +17,6 @@ import (
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
 )
-
-// compileJQ compiles a --jq expression, or returns nil for none; an expression that does not
-// parse or compile is a usage error, found before any request is sent.
-func compileJQ(expr string) (*gojq.Code, error) {
-	if expr == "" {
-		return nil, nil
-	}
-	q, err := gojq.Parse(expr)
-	if err == nil {
-		var code *gojq.Code
-		if code, err = gojq.Compile(q); err == nil {
-			return code, nil
-		}
-	}
-	return nil, failure.Wrap(failure.Usage, fmt.Errorf("--jq %q: %v; see https://jqlang.org/manual/", expr, err))
-}
 
 // paginateUsage refuses what --paginate cannot do: pages are fetched with GET and no body.
 func paginateUsage(o *apiOptions) error {
@@ -182,37 +165,4 @@ func filterBody(out io.Writer, resp *http.Response, code *gojq.Code) error {
 		return err
 	}
 	return bw.Flush()
-}
-
-// runJQ writes each result of code over the JSON document raw on its own line: strings raw,
-// everything else as JSON (as gh api --jq prints them).
-func runJQ(out *bufio.Writer, code *gojq.Code, raw []byte) error {
-	var input any
-	if err := json.Unmarshal(raw, &input); err != nil {
-		return fmt.Errorf("--jq: the answer is not JSON: %w", err)
-	}
-	iter := code.Run(input)
-	for {
-		v, ok := iter.Next()
-		if !ok {
-			return nil
-		}
-		switch v := v.(type) {
-		case error:
-			var halt *gojq.HaltError
-			if errors.As(v, &halt) && halt.Value() == nil {
-				return nil
-			}
-			return fmt.Errorf("--jq: %w", v)
-		case string:
-			out.WriteString(v)
-		default:
-			b, err := gojq.Marshal(v)
-			if err != nil {
-				return fmt.Errorf("--jq: %w", err)
-			}
-			out.Write(b)
-		}
-		out.WriteByte('\n')
-	}
 }

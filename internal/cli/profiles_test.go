@@ -52,7 +52,7 @@ func TestProfiles(t *testing.T) {
 	if r := h.main("whoami", "--env", "local", "--profile", "acme"); r.code != ExitOK || !strings.Contains(r.stdout, "subject:      "+acme) {
 		t.Errorf("whoami --profile acme: %+v", r)
 	}
-	if r := h.main("whoami", "--env", "local", "--json"); r.code != ExitOK || !strings.Contains(r.stdout, `"subjectURN":"`+devserver.DemoCompany+`"`) {
+	if r := h.main("whoami", "--env", "local", "--json"); r.code != ExitOK || !strings.Contains(r.stdout, `"subject":"`+devserver.DemoCompany+`"`) {
 		t.Errorf("whoami --json: %+v", r)
 	}
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -105,7 +106,7 @@ func runServe(ctx context.Context, d *Deps, g *grant.Grant, o *serveOptions) err
 			return res.Bundle, res.Refreshed, res.Warning, err
 		},
 		WriteToken: func(w io.Writer, b *store.Bundle) error {
-			return tokenFormats["json"](w, g.Env.Name, b, d.Now())
+			return json.NewEncoder(w).Encode(newTokenReport(g.Env.Name, b, d.Now()))
 		},
 		Explain: func(err error) string { return err.Error() + nextStep(err) },
 	}, hosts)

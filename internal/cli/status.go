@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 )
 
 type statusOptions struct {
-	JSON bool
+	jsonOutput
 }
 
 func newStatusCmd(d *Deps) *cobra.Command {
@@ -33,13 +32,13 @@ With --json the first login's fields are at the top, as before profiles existed,
 "profiles" lists every login.`,
 		Example: `  pleoauth status --env staging
   pleoauth status --env staging --profile acme
-  pleoauth status --json | jq '.profiles[] | {profile, subject, expires_in}'`,
+  pleoauth status --jq '.profiles[] | {profile, subject, expires_in}'`,
 		Args: cobra.NoArgs,
 		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, _ []string) error {
 			return runStatus(ctx, d, g, o)
 		}),
 	}
-	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the status as JSON")
+	addJSONFlags(cmd, &o.jsonOutput, "the status")
 	return cmd
 }
 
@@ -67,6 +66,9 @@ type statusReport struct {
 }
 
 func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) error {
+	if err := o.prepare(); err != nil {
+		return err
+	}
 	logins := []*grant.Grant{g}
 	if !g.ProfileChosen() {
 		all, err := g.AllProfiles()
@@ -85,12 +87,12 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 		}
 		reports = append(reports, r)
 	}
-	if o.JSON {
+	if o.on() {
 		out := reports[0]
 		if !g.ProfileChosen() {
 			out.Profiles = reports
 		}
-		if err := json.NewEncoder(d.Stdout).Encode(out); err != nil {
+		if err := o.write(d.Stdout, out); err != nil {
 			return err
 		}
 	} else {

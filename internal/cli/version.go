@@ -50,20 +50,40 @@ func (b Build) orUnknown() Build {
 	return b
 }
 
+// versionReport is what version --json prints.
+type versionReport struct {
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+	Built   string `json:"built"`
+	Go      string `json:"go"`
+	OS      string `json:"os"`
+	Arch    string `json:"arch"`
+}
+
 func newVersionCmd(d *Deps) *cobra.Command {
-	return &cobra.Command{
+	o := &jsonOutput{}
+	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print pleoauth's version, commit, build date and Go version",
 		Long: `Version prints the release, the commit it was built from, the build date and the Go
 version. Release binaries carry these from the build; a "go install" build reads them from the
 module's build information.`,
-		Args:    cobra.NoArgs,
-		Example: "  pleoauth version",
+		Args: cobra.NoArgs,
+		Example: `  pleoauth version
+  pleoauth version --jq .version`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.prepare(); err != nil {
+				return err
+			}
 			b := d.Build.Resolve()
+			if o.on() {
+				return o.write(d.Stdout, versionReport{b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH})
+			}
 			_, err := fmt.Fprintf(d.Stdout, "pleoauth %s\ncommit:  %s\nbuilt:   %s\ngo:      %s %s/%s\n",
 				b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return err
 		},
 	}
+	addJSONFlags(cmd, o, "the build")
+	return cmd
 }

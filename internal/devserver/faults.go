@@ -54,16 +54,18 @@ func Faults() []Fault {
 		FaultHTMLError, FaultTruncated, FaultHugeBody, FaultWrongTokenType, FaultExpiresInString,
 		FaultExpiresInNegative, FaultExpiresInMissing, FaultNoRefreshToken, FaultRedirect,
 		FaultRotateThenDrop, FaultRotateThenTruncate, FaultInvalidGrant, FaultSecondCode, FaultIssMismatch,
-		FaultAPIRateLimit, FaultAPIUnavailable, FaultAPIDelay, FaultAPIRepeatCursor, FaultAPIHTML}
+		FaultAPIRateLimit, FaultAPIUnavailable, FaultAPIDelay, FaultAPIRepeatCursor, FaultAPIHTML, FaultAPINotFound}
 }
 
-// API faults, applied to the list endpoints (/v2/employees, /v1/expenses).
+// API faults, applied to the list endpoints (/v2/employees, /v1/expenses) and the disconnect
+// (DELETE /v1/installations/me).
 const (
 	FaultAPIRateLimit    Fault = "api-rate-limit"    // 429 with Retry-After: 1
 	FaultAPIUnavailable  Fault = "api-503"           // 503 without Retry-After
 	FaultAPIDelay        Fault = "api-delay"         // wait Delay, then answer normally
 	FaultAPIRepeatCursor Fault = "api-repeat-cursor" // the page's endCursor points at the first item
 	FaultAPIHTML         Fault = "api-html"          // 200 with an HTML page, as a captive portal sends
+	FaultAPINotFound     Fault = "api-404"           // 404, as Pleo answers a disconnect with no installation
 )
 
 // Authorize endpoint faults, applied to the redirect back to the client.

@@ -168,6 +168,8 @@ func (s *Server) faultyAPI(next http.HandlerFunc) http.HandlerFunc {
 		case FaultAPIHTML:
 			w.Header().Set("Content-Type", "text/html")
 			fmt.Fprint(w, "<html><body>Sign in to the Wi-Fi</body></html>")
+		case FaultAPINotFound:
+			writeJSON(w, http.StatusNotFound, map[string]string{"message": "no installation of this client"})
 		}
 	}
 }

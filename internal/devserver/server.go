@@ -2,7 +2,8 @@
 // github.com/ory/fosite and kept in memory. It lets the whole pleoauth flow, the demo and the
 // tests run on one machine without Pleo credentials: /oauth/authorize with a login and consent
 // page, /oauth/token (client_secret_basic only, PKCE S256 only, rotating refresh tokens whose
-// replay revokes the whole family), /oauth/token/introspect, and two API routes.
+// replay revokes the whole family), /oauth/token/introspect, and a few API routes: who am I, two
+// lists, and the disconnect that revokes every token of the installation.
 package devserver
 
 import (
@@ -126,6 +127,7 @@ func New(o Options) (*Server, error) {
 	s.mux.HandleFunc("GET /v1/introspect", s.locked(s.apiIntrospect))
 	s.mux.HandleFunc("GET /v2/employees", s.faultyAPI(s.locked(s.employees)))
 	s.mux.HandleFunc("GET /v1/expenses", s.faultyAPI(s.locked(s.expenses)))
+	s.mux.HandleFunc("DELETE /v1/installations/me", s.faultyAPI(s.locked(s.disconnect)))
 	s.mux.HandleFunc("GET /debug/stats", s.serveStats)
 	s.mux.HandleFunc("POST /debug/faults", s.serveFaults)
 	s.mux.HandleFunc("DELETE /debug/faults", s.serveFaults)

@@ -22,6 +22,8 @@ type Stats struct {
 	Authorizations int `json:"authorizations"`
 	// APIRequests counts requests to the API routes by path.
 	APIRequests map[string]int `json:"api_requests"`
+	// Disconnects counts installations revoked by DELETE /v1/installations/me.
+	Disconnects int `json:"disconnects"`
 	// FaultsShown counts injected faults by name.
 	FaultsShown map[string]int `json:"faults_shown"`
 }

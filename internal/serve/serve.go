@@ -45,7 +45,7 @@ type Options struct {
 	// Token returns a token valid for at least minTTL, whether this call refreshed it, and a
 	// warning when the token is valid for less (the server issues no longer-lived ones).
 	Token func(ctx context.Context, minTTL time.Duration) (b *store.Bundle, refreshed bool, warning string, err error)
-	// WriteToken writes a token as "pleoauth token --format json" does.
+	// WriteToken writes a token as "pleoauth token --json" does.
 	WriteToken func(w io.Writer, b *store.Bundle) error
 	// Explain is the one-line message for a failed request, with its next step.
 	Explain func(error) string
