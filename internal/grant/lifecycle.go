@@ -68,8 +68,14 @@ func (g *Grant) Logout(ctx context.Context, forgetSecret, force bool) error {
 			return err
 		}
 	}
-	if errors.Is(err, store.ErrNotFound) && !g.journal.Holds(g.Name) && !forgetSecret {
-		return ErrAlreadyLoggedOut
+	if errors.Is(err, store.ErrNotFound) && !g.journal.Holds(g.Name) {
+		if other := g.notFoundHere(); other != nil {
+			return other
+		}
+		if !forgetSecret {
+			g.forgetSecretWithLogin()
+			return ErrAlreadyLoggedOut
+		}
 	}
 	if err := g.store.Delete(g.Name); err != nil {
 		return fmt.Errorf("env %s: %w", g.Name, err)
@@ -77,12 +83,20 @@ func (g *Grant) Logout(ctx context.Context, forgetSecret, force bool) error {
 	if err := g.journal.Remove(g.Name); err != nil {
 		return fmt.Errorf("env %s: the tokens are gone, but %w", g.Name, err)
 	}
-	if forgetSecret && g.store.Name() == "keyring" {
-		if err := g.clientSecrets().Delete(g.Env.Name); err != nil {
-			return fmt.Errorf("env %s: the tokens are gone, but the client secret could not be removed: %w", g.Name, err)
+	if k := g.secrets; k != nil && (forgetSecret || k.withLogin) {
+		if err := k.keeper.Delete(k.key); err != nil {
+			return fmt.Errorf("env %s: the tokens are gone, but the client secret kept in %s could not be removed: %w", g.Name, k.where, err)
 		}
 	}
 	return nil
+}
+
+// forgetSecretWithLogin removes a client secret kept with a login that is gone, as the file
+// store keeps it; quietly, as the login it belonged to is already gone.
+func (g *Grant) forgetSecretWithLogin() {
+	if k := g.secrets; k != nil && k.withLogin {
+		_ = k.keeper.Delete(k.key)
+	}
 }
 
 // ErrNoRefreshToken means the login holds no refresh token to export.
@@ -100,6 +114,9 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 	b, err := g.store.Load(g.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		if other := g.notFoundHere(); other != nil {
+			return other
+		}
 		return failure.NeedLogin(g.Name, "not logged in", nil)
 	case err != nil:
 		return fmt.Errorf("env %s: %w", g.Name, err)
@@ -119,6 +136,7 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 	if err := g.store.Delete(g.Name); err != nil {
 		return fmt.Errorf("env %s: the refresh token was handed out, but the login here could not be removed: %w", g.Name, err)
 	}
+	g.forgetSecretWithLogin()
 	return nil
 }
 
@@ -260,7 +278,7 @@ func (g *Grant) Status(ctx context.Context) (Status, error) {
 	b, err := g.store.Load(g.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return st, nil
+		return st, g.notFoundHere()
 	case err != nil:
 		if ok := g.otherKey(err); ok != nil {
 			return st, ok
