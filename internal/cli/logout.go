@@ -21,7 +21,8 @@ func newLogoutCmd(d *Deps) *cobra.Command {
 		Use:   "logout",
 		Short: "Forget an environment's tokens",
 		Long: `Logout removes the environment's stored tokens and, for the keychain store, their key
-in the OS keychain. Other environments are untouched. Pleo documents no endpoint to revoke a
+in the OS keychain; for the file store, also the client secret kept beside them. Other
+environments are untouched. Pleo documents no endpoint to revoke a
 single token, so the tokens stay valid at Pleo until they expire; to revoke every token of the
 installation, call DELETE /v1/installations/me.`,
 		Example: `  pleoauth logout --env staging
@@ -31,7 +32,7 @@ installation, call DELETE /v1/installations/me.`,
 			return runLogout(ctx, d, g, o)
 		}),
 	}
-	cmd.Flags().BoolVar(&o.ForgetSecret, "forget-secret", false, "also remove the client secret kept in the keychain")
+	cmd.Flags().BoolVar(&o.ForgetSecret, "forget-secret", false, "also remove the client secret kept in the keychain (the file store's goes with the login)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "log out of every profile of the environment")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "remove a login sealed under another store key (the machines with that key lose it)")
 	return cmd
