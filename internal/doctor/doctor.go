@@ -65,7 +65,7 @@ func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps) []
 		add("client secret", "warn", "none found", "set PLEOAUTH_CLIENT_SECRET, or run pleoauth login in a terminal to be asked for it")
 	}
 	if err := g.Check(); err != nil {
-		add("store", "fail", err.Error(), "see the message; --store file keeps tokens in a 0600 file instead")
+		add("store", "fail", err.Error(), "see the message; --store file keeps the tokens (and a client secret typed or piped at login) in 0600 files instead")
 	} else if g.StoreName() == config.StoreRedis {
 		if err := g.ProbeStore(ctx); err != nil {
 			add("store", "fail", err.Error(), "check PLEOAUTH_REDIS_URL, PLEOAUTH_REDIS_PASSWORD and PLEOAUTH_STORE_KEY")
