@@ -39,7 +39,7 @@ func TestNoKeychainFirstHour(t *testing.T) {
 			if r.code != ExitError || *opened != 0 {
 				t.Fatalf("login without a keychain: %+v, browser opened %d times; want exit 1 before the browser", r, *opened)
 			}
-			for _, w := range []string{"no keychain answers", "--store file", "0600", "PLEOAUTH_CLIENT_SECRET", "Secret Service"} {
+			for _, w := range []string{"the OS keychain is not available", "--store file", "0600", "PLEOAUTH_CLIENT_SECRET", "Secret Service"} {
 				if !strings.Contains(r.stderr, w) {
 					t.Errorf("login without a keychain said %q; want %q", r.stderr, w)
 				}
@@ -144,5 +144,47 @@ func TestStatusSaysTheNextRefreshCannotBeSent(t *testing.T) {
 	r = h.main("token", "--env", "local", "--force-refresh")
 	if r.code == ExitOK || !strings.Contains(r.stderr, "no client secret to refresh the token with; set PLEOAUTH_CLIENT_SECRET, or log in again") {
 		t.Errorf("token --force-refresh: %+v", r)
+	}
+}
+
+// A login is in one store: "login --store keyring" after "login --store file" (the remedy the
+// message names) replaces the file store's login and its kept secret, so commands without
+// --store find the new one; profiles are found each in its own store.
+func TestLoginMovesBetweenStores(t *testing.T) {
+	h, _ := noKeychainHarness(t)
+	h.keychain = &oauthtest.Keychain{} // a keychain answers now
+	h.stdin = "devserver-test-secret\n"
+	for _, args := range [][]string{{"--store", "file"}, {"--store", "file", "--profile", "acme"}} {
+		h.stdin = "devserver-test-secret\n"
+		if r := h.main(append([]string{"login", "--env", "local", "--client-secret-stdin"}, args...)...); r.code != ExitOK {
+			t.Fatalf("login %v: %+v", args, r)
+		}
+	}
+	h.stdin = "devserver-test-secret\n"
+	r := h.main("login", "--env", "local", "--store", "keyring", "--client-secret-stdin")
+	if r.code != ExitOK || !strings.Contains(r.stderr, "env local: the earlier login in the file store is removed; this one in the keyring store replaces it.") {
+		t.Fatalf("login --store keyring: %+v", r)
+	}
+	for _, gone := range []string{"local.json", "local.client-secret"} {
+		if _, err := os.Stat(filepath.Join(h.home, "tokens", gone)); !os.IsNotExist(err) {
+			t.Errorf("%s after the login moved: %v; want it gone", gone, err)
+		}
+	}
+	h.stdin = ""
+	r = h.main("status", "--env", "local", "--json")
+	var st statusReport
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != ExitOK {
+		t.Fatalf("status: %+v", r)
+	}
+	var got []string
+	for _, p := range st.Profiles {
+		got = append(got, p.Profile+":"+p.Store+":"+p.NextRefresh.Why)
+	}
+	want := "default:keyring:client secret from the keychain acme:file:client secret from the file store"
+	if strings.Join(got, " ") != want {
+		t.Errorf("status profiles = %q; want %q", strings.Join(got, " "), want)
+	}
+	if r := h.main("token", "--env", "local", "--profile", "acme", "--force-refresh"); r.code != ExitOK {
+		t.Errorf("token of the profile in the file store: %+v", r)
 	}
 }

@@ -231,7 +231,7 @@ func (g *Grant) Check() error {
 	case errors.As(err, &keychain) && keychain.Kind == store.ErrKeychainUnavailable:
 		// Said before a login asks for anything or opens a browser: a login kept nowhere, or
 		// one that could not refresh, is worse than none.
-		return fmt.Errorf("env %s: the keyring store keeps tokens with a key in the OS keychain, and no keychain answers (%v); log in with --store file to keep the tokens, and a client secret typed or piped at login, in 0600 files in %s (set PLEOAUTH_CLIENT_SECRET to keep the secret out of files), or start a Secret Service such as gnome-keyring",
+		return fmt.Errorf("env %s: the OS keychain is not available (%v), and the keyring store keeps the tokens' key there; log in with --store file to keep the tokens, and a client secret typed or piped at login, in 0600 files in %s (set PLEOAUTH_CLIENT_SECRET to keep the secret out of files), or start a Secret Service such as gnome-keyring",
 			g.Name, keychain.Err, g.tokensDir())
 	case err != nil:
 		return fmt.Errorf("env %s: tokens cannot be stored: %w", g.Name, err)

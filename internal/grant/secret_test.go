@@ -200,9 +200,37 @@ func TestNoKeychainNamesTheWaysOut(t *testing.T) {
 	if err == nil {
 		t.Fatal("Check = nil; want the keychain missing")
 	}
-	for _, w := range []string{"env local", "no keychain answers", "--store file", "0600 files", "PLEOAUTH_CLIENT_SECRET", "start a Secret Service"} {
+	for _, w := range []string{"env local", "the OS keychain is not available", "--store file", "0600 files", "PLEOAUTH_CLIENT_SECRET", "start a Secret Service"} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("Check = %q; want it to say %q", err, w)
 		}
+	}
+}
+
+// The keychain store keeps a secret that came in at login in the keychain, per environment,
+// quietly; logout keeps it for the next login unless told to forget it.
+func TestKeychainKeepsTheSecretUntilForgotten(t *testing.T) {
+	home := t.TempDir()
+	kc := &oauthtest.Keychain{}
+	var stderr syncBuffer
+	g := openIn(t, home, config.Config{Store: config.StoreKeyring, LockTimeout: time.Second}, "", kc, nil, &stderr)
+	if err := g.keepSecret("typed", true); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := g.clientSecrets().Load("local"); s != "typed" || stderr.String() != "" {
+		t.Errorf("keychain holds %q, login said %q; want typed, said nothing", s, stderr.String())
+	}
+	if src := g.SecretSource(); src != "the keychain" {
+		t.Errorf("SecretSource = %q; want the keychain", src)
+	}
+	_ = g.Logout(context.Background(), false, false)
+	if s, _ := g.clientSecrets().Load("local"); s != "typed" {
+		t.Errorf("after logout the keychain holds %q; want the secret kept", s)
+	}
+	if err := g.Logout(context.Background(), true, false); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := g.clientSecrets().Load("local"); s != "" {
+		t.Errorf("after logout --forget-secret the keychain holds %q; want nothing", s)
 	}
 }
