@@ -188,3 +188,16 @@ func TestLoginMovesBetweenStores(t *testing.T) {
 		t.Errorf("token of the profile in the file store: %+v", r)
 	}
 }
+
+// An expired access token whose refresh cannot be sent is not a login: status exits 4 and says
+// why, where it used to say "logged in: yes".
+func TestStatusExpiredWithoutSecret(t *testing.T) {
+	h := newHarness(t)
+	h.seedExpired("local")
+	r := h.main("status", "--env", "local")
+	if r.code != ExitLoginRequired || !strings.Contains(r.stdout, "logged in:     no") ||
+		!strings.Contains(r.stderr, "env local: the access token expired and the next refresh cannot be sent: no client secret; set PLEOAUTH_CLIENT_SECRET") {
+		t.Errorf("status: %+v", r)
+	}
+	oneLine(t, r.stderr)
+}

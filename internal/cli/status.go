@@ -150,7 +150,7 @@ func loginStatus(ctx context.Context, d *Deps, g *grant.Grant) (statusReport, er
 		next := g.NextRefresh(b)
 		r.NextRefresh = &nextRefresh{OK: next.OK, Why: next.Why, Fix: next.Fix}
 		r.LoggedIn = (!r.Expired || next.OK) && b.Refused == nil && st.Unsaved == nil
-		if r.Expired && !next.OK && b.Refused == nil && st.Unsaved == nil {
+		if r.Expired && r.RefreshToken && !next.OK && b.Refused == nil && st.Unsaved == nil {
 			r.stuck = failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: the access token expired and the next refresh cannot be sent: %s; %s", g.Name, next.Why, next.Fix))
 		}
 	}

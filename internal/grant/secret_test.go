@@ -234,3 +234,19 @@ func TestKeychainKeepsTheSecretUntilForgotten(t *testing.T) {
 		t.Errorf("after logout --forget-secret the keychain holds %q; want nothing", s)
 	}
 }
+
+// Moving the login out (export-refresh-token without --keep) takes the secret kept with it too;
+// with --keep both stay.
+func TestExportForgetsTheSecretWithTheLogin(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		home := t.TempDir()
+		g := fileLogin(t, home, &syncBuffer{})
+		if err := g.Export(context.Background(), keep, func(string) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		_, err := os.Stat(filepath.Join(home, "tokens", "local.client-secret"))
+		if kept := err == nil; kept != keep {
+			t.Errorf("export keep=%v: secret kept %v; want %v", keep, kept, keep)
+		}
+	}
+}
