@@ -51,8 +51,8 @@ func (g *Grant) otherKey(err error) error {
 // ErrAlreadyLoggedOut means there was no login to forget (a second logout).
 var ErrAlreadyLoggedOut = errors.New("already logged out")
 
-// Logout forgets the login's tokens, any answer of it kept on this machine and, with
-// forgetSecret, the client secret kept in the keychain. It holds the lock, so a refresh in
+// Logout forgets the login's tokens, any answer of it kept on this machine, the client secret
+// the file store keeps with it and, with forgetSecret, the one kept in the keychain. It holds the lock, so a refresh in
 // flight is not undone by the delete or the other way round. A login sealed under another
 // store key is removed only with force. With nothing to forget (and no answer waiting in the
 // journal), it does nothing else and says so with [ErrAlreadyLoggedOut].
@@ -68,14 +68,12 @@ func (g *Grant) Logout(ctx context.Context, forgetSecret, force bool) error {
 			return err
 		}
 	}
-	if errors.Is(err, store.ErrNotFound) && !g.journal.Holds(g.Name) {
+	if errors.Is(err, store.ErrNotFound) && !g.journal.Holds(g.Name) && !forgetSecret {
 		if other := g.notFoundHere(); other != nil {
 			return other
 		}
-		if !forgetSecret {
-			g.forgetSecretWithLogin()
-			return ErrAlreadyLoggedOut
-		}
+		g.forgetSecretWithLogin()
+		return ErrAlreadyLoggedOut
 	}
 	if err := g.store.Delete(g.Name); err != nil {
 		return fmt.Errorf("env %s: %w", g.Name, err)
