@@ -52,8 +52,8 @@ func (g *Grant) otherKey(err error) error {
 var ErrAlreadyLoggedOut = errors.New("already logged out")
 
 // Logout forgets the login's tokens, any answer of it kept on this machine, the client secret
-// the file store keeps with it and, with forgetSecret, the one kept in the keychain. It holds the lock, so a refresh in
-// flight is not undone by the delete or the other way round. A login sealed under another
+// the file store keeps with it and, with forgetSecret, the one kept in the keychain. It holds
+// the lock, so a refresh in flight is not undone by the delete or the other way round. A login sealed under another
 // store key is removed only with force. With nothing to forget (and no answer waiting in the
 // journal), it does nothing else and says so with [ErrAlreadyLoggedOut].
 func (g *Grant) Logout(ctx context.Context, forgetSecret, force bool) error {
