@@ -22,7 +22,8 @@ when it fails: the config file; the environment's settings; a client secret (nev
 token store (the keychain answers, and a file can be written and removed in the real tokens
 folder); the browser launcher; the redirect
 port on 127.0.0.1 and ::1; the authorization server (reachable, TLS, and the clock skew read
-from its Date header); and the stored token. It exits 1 when a check fails.`,
+from its Date header); the stored token; and whether its next refresh can be sent from here (a
+client secret from PLEOAUTH_CLIENT_SECRET or kept by the store). It exits 1 when a check fails.`,
 		Example: `  pleoauth doctor --env staging
   pleoauth doctor --jq '.checks[] | select(.status != "ok")'`,
 		Args: cobra.NoArgs,

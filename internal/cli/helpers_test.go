@@ -49,6 +49,9 @@ type harness struct {
 	server *httptest.Server
 	// sleep, when set, is the runs' Deps.Sleep.
 	sleep func(ctx context.Context, d time.Duration) error
+	// typed, when set, is what a person types at a prompt for a secret: the runs are then
+	// interactive.
+	typed string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -86,13 +89,17 @@ func (h *harness) deps(stdout io.Writer) *Deps {
 	if h.timeout != 0 {
 		client.Timeout = h.timeout
 	}
+	readSecret := func(string) (string, error) { return "", fmt.Errorf("no terminal in tests") }
+	if h.typed != "" {
+		readSecret = func(string) (string, error) { return h.typed, nil }
+	}
 	return &Deps{
 		Stdin:            strings.NewReader(h.stdin),
 		Stdout:           stdout,
 		Stderr:           io.Discard,
-		Interactive:      func() bool { return false },
+		Interactive:      func() bool { return h.typed != "" },
 		StdoutIsTerminal: func() bool { return h.terminal },
-		ReadSecret:       func(string) (string, error) { return "", fmt.Errorf("no terminal in tests") },
+		ReadSecret:       readSecret,
 		Getenv:           os.Getenv,
 		Now:              time.Now,
 		HTTPClient:       client,

@@ -39,7 +39,14 @@ checks the redirect's state, exchanges the code with the client authenticated by
 header, and stores the tokens. The URL is always printed on stderr, so it can be opened by hand.
 
 The client secret comes from PLEOAUTH_CLIENT_SECRET, from stdin with --client-secret-stdin, or from
-a prompt without echo; never from the command line.`,
+a prompt without echo; never from the command line. A secret typed or piped in is kept with the
+login, so that refreshes find it: in the OS keychain (the keyring store), or in a 0600 file beside
+the tokens (the file store, which says so). Set PLEOAUTH_CLIENT_SECRET to keep it out of both; the
+redis store keeps none, so every machine that refreshes sets PLEOAUTH_CLIENT_SECRET.
+
+The keyring store, the default, needs an OS keychain: without one, login stops before it asks for
+anything, naming the ways out (--store file, or starting a Secret Service). The store a login
+went to is where later commands find it, with no --store.`,
 		Example: `  pleoauth login --env staging
   pleoauth login --env staging --scope "users:read export-jobs:read"
   pleoauth login --env local --no-browser`,

@@ -22,7 +22,8 @@ func newLogoutCmd(d *Deps) *cobra.Command {
 		Use:   "logout",
 		Short: "Forget an environment's tokens, and with --revoke revoke them at Pleo first",
 		Long: `Logout removes the environment's stored tokens and, for the keychain store, their key
-in the OS keychain. Other environments are untouched. Pleo documents no endpoint to revoke a
+in the OS keychain; for the file store, also the client secret kept beside them. Other
+environments are untouched. Pleo documents no endpoint to revoke a
 single token, so without --revoke the tokens stay valid at Pleo until they expire.
 
 --revoke first calls Pleo's DELETE {api_url}/v1/installations/me with the login's access token
@@ -41,7 +42,7 @@ With --all, each profile's installation is revoked once, its company named by th
 			return runLogout(ctx, d, g, o)
 		}),
 	}
-	cmd.Flags().BoolVar(&o.ForgetSecret, "forget-secret", false, "also remove the client secret kept in the keychain")
+	cmd.Flags().BoolVar(&o.ForgetSecret, "forget-secret", false, "also remove the client secret kept in the keychain (the file store's goes with the login)")
 	cmd.Flags().BoolVar(&o.All, "all", false, "log out of every profile of the environment")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "remove a login sealed under another store key (the machines with that key lose it)")
 	cmd.Flags().BoolVar(&o.Revoke, "revoke", false, "first revoke at Pleo EVERY access and refresh token of the client's installation (DELETE /v1/installations/me), every machine's; the login is kept when that fails")

@@ -24,9 +24,11 @@ func newStatusCmd(d *Deps) *cobra.Command {
 		Long: `Status shows the stored logins of an environment without contacting any server: for each
 profile (or only the one --profile names), whether it is logged in, when the access token
 expires (RFC 3339 UTC and seconds left), the scopes, whose login it is (the Pleo company or
-organisation), whether a refresh token is held, and the store. It exits with 4 unless every
-login listed is usable (no tokens, an expired access token without a refresh token, or a
-refresh token the server refused, which it names with when and why), also with --json.
+organisation), whether a refresh token is held, whether the next refresh can be sent from here
+(and where its client secret comes from, or why not and what to do), and the store. It exits
+with 4 unless every login listed is usable (no tokens, an expired access token that cannot be
+refreshed, or a refresh token the server refused, which it names with when and why), also with
+--json.
 
 With --json the first login's fields are at the top, as before profiles existed, and
 "profiles" lists every login.`,
@@ -42,6 +44,12 @@ With --json the first login's fields are at the top, as before profiles existed,
 	return cmd
 }
 
+type nextRefresh struct {
+	OK  bool   `json:"ok"`
+	Why string `json:"why"`
+	Fix string `json:"fix,omitempty"`
+}
+
 type statusReport struct {
 	Env          string `json:"env"`
 	Profile      string `json:"profile"`
@@ -52,7 +60,10 @@ type statusReport struct {
 	Scope        string `json:"scope,omitempty"`
 	Subject      string `json:"subject,omitempty"`
 	RefreshToken bool   `json:"refresh_token"`
-	Store        string `json:"store"`
+	// NextRefresh says whether the next refresh can be sent from here: where its client
+	// secret comes from, or why not and what to do.
+	NextRefresh *nextRefresh `json:"next_refresh,omitempty"`
+	Store       string       `json:"store"`
 	// Refused says when and why the server refused the refresh token; the login is over.
 	Refused *store.Refusal `json:"refused,omitempty"`
 	// Unsaved says why the login waits for a refresh (or login, or import) that another
@@ -62,6 +73,7 @@ type statusReport struct {
 	Profiles []statusReport `json:"profiles,omitempty"`
 
 	name    string // the login's name, for the error
+	stuck   error  // an expired access token whose refresh cannot be sent
 	unsaved error  // what token would answer while a spend waits for its answer
 }
 
@@ -107,6 +119,8 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 		switch {
 		case r.unsaved != nil:
 			return r.unsaved
+		case r.stuck != nil:
+			return r.stuck
 		case r.Refused != nil:
 			return failure.NeedLogin(r.name, fmt.Sprintf("refresh token refused at %s (%s)", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason), nil)
 		case !r.LoggedIn:
@@ -135,7 +149,12 @@ func loginStatus(ctx context.Context, d *Deps, g *grant.Grant) (statusReport, er
 		r.Subject = b.Subject
 		r.RefreshToken = b.RefreshToken != ""
 		r.Refused = b.Refused
-		r.LoggedIn = (!r.Expired || r.RefreshToken) && b.Refused == nil && st.Unsaved == nil
+		next := g.NextRefresh(b)
+		r.NextRefresh = &nextRefresh{OK: next.OK, Why: next.Why, Fix: next.Fix}
+		r.LoggedIn = (!r.Expired || next.OK) && b.Refused == nil && st.Unsaved == nil
+		if r.Expired && r.RefreshToken && !next.OK && b.Refused == nil && st.Unsaved == nil {
+			r.stuck = failure.Wrap(failure.LoginRequired, fmt.Errorf("env %s: the access token expired and the next refresh cannot be sent: %s; %s", g.Name, next.Why, next.Fix))
+		}
 	}
 	return r, nil
 }
@@ -156,6 +175,11 @@ func printStatus(d *Deps, r statusReport) {
 			fmt.Fprintf(w, "subject:       %s\n", r.Subject)
 		}
 		fmt.Fprintf(w, "refresh token: %s\n", map[bool]string{true: "held", false: "none"}[r.RefreshToken])
+	}
+	if n := r.NextRefresh; n != nil && n.OK {
+		fmt.Fprintf(w, "next refresh:  yes (%s)\n", n.Why)
+	} else if n != nil && r.Refused == nil {
+		fmt.Fprintf(w, "next refresh:  no: %s; %s\n", n.Why, n.Fix)
 	}
 	if r.Refused != nil {
 		fmt.Fprintf(w, "refused:       %s by the server (%s); log in again\n", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason)

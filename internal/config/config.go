@@ -28,11 +28,14 @@ type Config struct {
 	// told otherwise); ProfileChosen tells whether a flag, variable or file chose it.
 	Profile       string
 	ProfileChosen bool
-	// Store is the token store backend: "keyring" (the default) or "file".
+	// Store is the token store backend: "keyring" (the default), "file" or "redis".
 	Store string
 	// StoreChosen tells whether Store was set by flag, variable or file rather than defaulted;
-	// only a defaulted store may fall back to the file store in CI.
+	// only a defaulted store follows a login to the store that holds it, or falls back to the
+	// file store in CI. StoreFrom names what chose it, for messages: "--store",
+	// "PLEOAUTH_STORE" or "store: in <config file>" ("" when defaulted).
 	StoreChosen bool
+	StoreFrom   string
 	// MinTTL is how long a token handed out must stay valid.
 	MinTTL time.Duration
 	// LockTimeout bounds the wait for another process's refresh.
@@ -128,6 +131,7 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 	c.Env, c.Store, c.Profile = top["env"], top["store"], top["profile"]
 	c.ProfileChosen = source["profile"] != "default"
 	c.StoreChosen = source["store"] != "default"
+	c.StoreFrom = c.chosenBy(source["store"], "store")
 	c.MinTTL, _ = time.ParseDuration(top["min_ttl"])
 	c.LockTimeout, _ = time.ParseDuration(top["lock_timeout"])
 	c.OnRotateTimeout, _ = time.ParseDuration(top["on_rotate_timeout"])
@@ -168,6 +172,26 @@ func (c *Config) resolve(s Spec, env string) (value, source string) {
 		return v, "file (" + s.fileKey() + ")"
 	}
 	return s.Default, "default"
+}
+
+// chosenBy names, for a message, what set the top-level setting key, from the source
+// [Config.resolve] gave: the flag, the variable, or the key in the config file; "" for the
+// built-in default.
+func (c *Config) chosenBy(source, key string) string {
+	for _, s := range Specs() {
+		if s.Key != key {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(source, "flag "):
+			return "--" + s.Flag
+		case strings.HasPrefix(source, "env "):
+			return s.Var
+		case strings.HasPrefix(source, "file"):
+			return s.fileKey() + ": in " + c.File
+		}
+	}
+	return ""
 }
 
 // checkValue refuses a value of s that makes no sense, naming where to fix it.

@@ -255,3 +255,41 @@ func writeHome(t *testing.T, yaml string) string {
 	}
 	return home
 }
+
+// What chose the store is named in messages, so a user knows what to drop: the flag, the
+// variable or the file's key; nothing when the store is the built-in default.
+func TestStoreFrom(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		args       []string
+		vars       vars
+		want       string
+		chosen     bool
+	}{
+		{"default", "", nil, nil, "", false},
+		{"flag", "", []string{"--store", "file"}, nil, "--store", true},
+		{"variable", "", nil, vars{"PLEOAUTH_STORE": "file"}, "PLEOAUTH_STORE", true},
+		{"config file", "store: file\n", nil, nil, "store: in ", true},
+		{"flag over variable", "", []string{"--store", "keyring"}, vars{"PLEOAUTH_STORE": "file"}, "--store", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := setHome(t, tt.yaml)
+			for k, val := range tt.vars {
+				v[k] = val
+			}
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			AddFlags(fs, "store")
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(fs, v.get)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(c.StoreFrom, tt.want) || (tt.want == "") != (c.StoreFrom == "") || c.StoreChosen != tt.chosen {
+				t.Errorf("StoreFrom, StoreChosen = %q, %v; want %q…, %v", c.StoreFrom, c.StoreChosen, tt.want, tt.chosen)
+			}
+		})
+	}
+}

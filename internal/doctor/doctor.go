@@ -1,6 +1,6 @@
 // Package doctor checks what a login and a refresh need — the config file, the environment's
 // settings, a client secret, the token store, the browser launcher, the redirect port, the
-// authorization server and the stored token — and gives each problem its fix. Its fixes are
+// authorization server, the stored token and whether its next refresh can be sent — and gives each problem its fix. Its fixes are
 // its output, so it is the one package below the command line that words them.
 package doctor
 
@@ -20,6 +20,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/loopback"
+	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // Check is one line of the report.
@@ -64,7 +65,7 @@ func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps) []
 		add("client secret", "warn", "none found", "set PLEOAUTH_CLIENT_SECRET, or run pleoauth login in a terminal to be asked for it")
 	}
 	if err := g.Check(); err != nil {
-		add("store", "fail", err.Error(), "see the message; --store file keeps tokens in a 0600 file instead")
+		add("store", "fail", err.Error(), "see the message; --store file keeps the tokens (and a client secret typed or piped at login) in 0600 files instead")
 	} else if g.StoreName() == config.StoreRedis {
 		if err := g.ProbeStore(ctx); err != nil {
 			add("store", "fail", err.Error(), "check PLEOAUTH_REDIS_URL, PLEOAUTH_REDIS_PASSWORD and PLEOAUTH_STORE_KEY")
@@ -85,7 +86,23 @@ func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps) []
 
 	add(serverCheck(ctx, d, g))
 	add(tokenCheck(ctx, d, g))
+	if st, err := g.Status(ctx); err == nil && st.Bundle != nil && st.Bundle.AccessToken != "" && st.Bundle.Refused == nil && st.Unsaved == nil {
+		add(refreshCheck(g, st.Bundle))
+	}
 	return out
+}
+
+// refreshCheck says whether the next refresh can be sent from here: a login whose client secret
+// is kept nowhere works until its access token expires, and then not at all.
+func refreshCheck(g *grant.Grant, b *store.Bundle) (string, string, string, string) {
+	next := g.NextRefresh(b)
+	switch {
+	case next.OK:
+		return "next refresh", "ok", "can be sent (" + next.Why + ")", ""
+	case b.RefreshToken == "":
+		return "next refresh", "warn", next.Why, next.Fix
+	}
+	return "next refresh", "fail", "cannot be sent: " + next.Why, next.Fix
 }
 
 func browserCheck(d grant.Deps) (string, string, string, string) {

@@ -9,6 +9,7 @@ package grant
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -73,6 +74,9 @@ type Grant struct {
 	store         Store
 	locks         locker
 	journal       store.Journal
+	// secrets is where this login's store keeps a client secret that came in at login; nil
+	// for none (the redis store).
+	secrets *keptSecret
 	// spent lists the refresh tokens this machine sent, where PLEOAUTH_REFRESH_TOKEN is set.
 	spent store.Spent
 	// send sends one token request: a refresh, or an import's first refresh. It is
@@ -117,10 +121,12 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 		g.store = r
 		g.locks = store.RedisLock{R: r, Timeout: cfg.LockTimeout, Waiting: waiting}
 		g.journal = g.journalOf(r)
+		g.secrets = g.keptSecretOf(r)
 		return g, nil
 	}
 	g.store = g.openStore()
 	g.journal = g.journalOf(g.store)
+	g.secrets = g.keptSecretOf(g.store)
 	g.locks = store.FileLock{
 		Dir:     filepath.Join(cfg.Home, "locks"),
 		Timeout: cfg.LockTimeout,
@@ -173,6 +179,12 @@ func (g *Grant) Profiles() ([]string, error) {
 		return nil, fmt.Errorf("env %s: %w", g.Env.Name, err)
 	}
 	found = append(found, g.journal.Profiles(g.Env.Name)...)
+	if other := g.otherLocal(); other != nil && !g.cfg.StoreChosen {
+		// Each login is found where it is (see [Grant.openStore]), so a store nobody chose
+		// lists the logins of both stores on this machine.
+		more, _ := other.Profiles(g.Env.Name)
+		found = append(found, more...)
+	}
 	slices.Sort(found)
 	found = slices.Compact(found)
 	out := make([]string, len(found))
@@ -207,13 +219,21 @@ func (g *Grant) MinTTL() time.Duration { return g.cfg.MinTTL }
 // Home is PLEOAUTH_HOME, the per-user folder of config.yaml, tokens and locks.
 func (g *Grant) Home() string { return g.cfg.Home }
 
-// StoreName is the backend keeping this login: "keyring" or "file".
+// StoreName is the backend keeping this login: "keyring", "file" or "redis".
 func (g *Grant) StoreName() string { return g.store.Name() }
 
 // Check proves that a login's tokens could be kept now: the keychain answers (for the keyring
 // store) and a file can be written in the tokens folder.
 func (g *Grant) Check() error {
-	if err := g.store.Check(); err != nil {
+	err := g.store.Check()
+	var keychain *store.KeychainError
+	switch {
+	case errors.As(err, &keychain) && keychain.Kind == store.ErrKeychainUnavailable:
+		// Said before a login asks for anything or opens a browser: a login kept nowhere, or
+		// one that could not refresh, is worse than none.
+		return fmt.Errorf("env %s: the OS keychain is not available (%v), and the keyring store keeps the tokens' key there; log in with --store file to keep the tokens, and a client secret typed or piped at login, in 0600 files in %s (set PLEOAUTH_CLIENT_SECRET to keep the secret out of files), or start a Secret Service such as gnome-keyring",
+			g.Name, keychain.Err, g.tokensDir())
+	case err != nil:
 		return fmt.Errorf("env %s: tokens cannot be stored: %w", g.Name, err)
 	}
 	return nil

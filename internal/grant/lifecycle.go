@@ -51,9 +51,9 @@ func (g *Grant) otherKey(err error) error {
 // ErrAlreadyLoggedOut means there was no login to forget (a second logout).
 var ErrAlreadyLoggedOut = errors.New("already logged out")
 
-// Logout forgets the login's tokens, any answer of it kept on this machine and, with
-// forgetSecret, the client secret kept in the keychain. It holds the lock, so a refresh in
-// flight is not undone by the delete or the other way round. A login sealed under another
+// Logout forgets the login's tokens, any answer of it kept on this machine, the client secret
+// the file store keeps with it and, with forgetSecret, the one kept in the keychain. It holds
+// the lock, so a refresh in flight is not undone by the delete or the other way round. A login sealed under another
 // store key is removed only with force. With nothing to forget (and no answer waiting in the
 // journal), it does nothing else and says so with [ErrAlreadyLoggedOut].
 func (g *Grant) Logout(ctx context.Context, forgetSecret, force bool) error {
@@ -69,6 +69,10 @@ func (g *Grant) Logout(ctx context.Context, forgetSecret, force bool) error {
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) && !g.journal.Holds(g.Name) && !forgetSecret {
+		if other := g.notFoundHere(); other != nil {
+			return other
+		}
+		g.forgetSecretWithLogin()
 		return ErrAlreadyLoggedOut
 	}
 	if err := g.store.Delete(g.Name); err != nil {
@@ -77,12 +81,20 @@ func (g *Grant) Logout(ctx context.Context, forgetSecret, force bool) error {
 	if err := g.journal.Remove(g.Name); err != nil {
 		return fmt.Errorf("env %s: the tokens are gone, but %w", g.Name, err)
 	}
-	if forgetSecret && g.store.Name() == "keyring" {
-		if err := g.clientSecrets().Delete(g.Env.Name); err != nil {
-			return fmt.Errorf("env %s: the tokens are gone, but the client secret could not be removed: %w", g.Name, err)
+	if k := g.secrets; k != nil && (forgetSecret || k.withLogin) {
+		if err := k.keeper.Delete(k.key); err != nil {
+			return fmt.Errorf("env %s: the tokens are gone, but the client secret kept in %s could not be removed: %w", g.Name, k.where, err)
 		}
 	}
 	return nil
+}
+
+// forgetSecretWithLogin removes a client secret kept with a login that is gone, as the file
+// store keeps it; quietly, as the login it belonged to is already gone.
+func (g *Grant) forgetSecretWithLogin() {
+	if k := g.secrets; k != nil && k.withLogin {
+		_ = k.keeper.Delete(k.key)
+	}
 }
 
 // ErrNoRefreshToken means the login holds no refresh token to export.
@@ -100,6 +112,9 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 	b, err := g.store.Load(g.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		if other := g.notFoundHere(); other != nil {
+			return other
+		}
 		return failure.NeedLogin(g.Name, "not logged in", nil)
 	case err != nil:
 		return fmt.Errorf("env %s: %w", g.Name, err)
@@ -119,6 +134,7 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 	if err := g.store.Delete(g.Name); err != nil {
 		return fmt.Errorf("env %s: the refresh token was handed out, but the login here could not be removed: %w", g.Name, err)
 	}
+	g.forgetSecretWithLogin()
 	return nil
 }
 
@@ -260,7 +276,7 @@ func (g *Grant) Status(ctx context.Context) (Status, error) {
 	b, err := g.store.Load(g.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return st, nil
+		return st, g.notFoundHere()
 	case err != nil:
 		if ok := g.otherKey(err); ok != nil {
 			return st, ok

@@ -42,7 +42,7 @@ type LoginOptions struct {
 // have a place to go — and the answer is journalled on this machine before it is saved. The
 // lock keeps a concurrent refresh from interleaving with this login's write.
 func (g *Grant) Login(ctx context.Context, o LoginOptions) (*store.Bundle, error) {
-	secret, err := g.clientSecret(true, o.SecretIn)
+	secret, fresh, err := g.loginSecret(o.SecretIn)
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +107,11 @@ func (g *Grant) Login(ctx context.Context, o LoginOptions) (*store.Bundle, error
 			_ = g.undoReplacing(current) // the code brought nothing to keep
 		}
 		return nil, err
+	}
+	// Still under the lock, which both stores on this machine share.
+	g.forgetElsewhere()
+	if err := g.keepSecret(secret, fresh); err != nil {
+		return kept, err
 	}
 	if hook := g.onRotate(); hook != nil && kept.RefreshToken != "" {
 		if err := hook(kept); err != nil {

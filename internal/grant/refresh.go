@@ -33,7 +33,7 @@ const MaxRetryAfter = 5 * time.Second
 // when a refresh is actually needed, so the cached path touches nothing but the store.
 func (g *Grant) sendRefresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	env := g.Env
-	secret, err := g.clientSecret(false, nil)
+	secret, err := g.refreshSecret()
 	if err != nil {
 		return nil, err
 	}

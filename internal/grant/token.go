@@ -149,6 +149,9 @@ func (g *Grant) load() (*store.Bundle, error) {
 	case errors.Is(err, store.ErrNotFound) && g.store.Name() == config.StoreRedis && g.d.Getenv("PLEOAUTH_REFRESH_TOKEN") != "":
 		return nil, failure.NeedLogin(g.Name, "not logged in; the redis store does not start from PLEOAUTH_REFRESH_TOKEN, which every machine of the fleet would send: import it once, with printenv PLEOAUTH_REFRESH_TOKEN | pleoauth import-refresh-token", nil)
 	case errors.Is(err, store.ErrNotFound):
+		if other := g.notFoundHere(); other != nil {
+			return nil, other
+		}
 		return nil, failure.NeedLogin(g.Name, "not logged in", nil)
 	case errors.Is(err, store.ErrKeychainItemNotFound):
 		return nil, failure.NeedLogin(g.Name, "the stored tokens cannot be read", err)

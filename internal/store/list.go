@@ -1,6 +1,7 @@
 package store
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -58,4 +59,23 @@ func (r *Redis) Profiles(env string) ([]string, error) {
 		}
 	}
 	return logins(env, names), nil
+}
+
+// Holder names the store on this machine whose folder dir holds login's tokens: "file" for
+// the plain file, "keyring" for the sealed one, "" for neither. Where both are (a login moved
+// by an older pleoauth, which left the first behind), the one written last is the one in use,
+// as every refresh rewrites it. It only looks at the folder, so it costs no keychain call.
+func Holder(dir, login string) string {
+	if checkEnvName(login) != nil {
+		return ""
+	}
+	plain, errPlain := os.Stat(filepath.Join(dir, login+".json"))
+	sealed, errSealed := os.Stat(filepath.Join(dir, login+".enc"))
+	switch {
+	case errPlain == nil && (errSealed != nil || plain.ModTime().After(sealed.ModTime())):
+		return File{}.Name()
+	case errSealed == nil:
+		return Keyring{}.Name()
+	}
+	return ""
 }

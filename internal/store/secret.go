@@ -3,6 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -51,4 +55,64 @@ func (c ClientSecrets) Delete(env string) error {
 		return nil
 	}
 	return err
+}
+
+// FileSecret keeps a client secret that came in at login (typed at the prompt or piped with
+// --client-secret-stdin) beside the login's tokens in the file store: "<login>.client-secret",
+// 0600, in the tokens folder (0700), as plain text like the tokens beside it. It is the file
+// store's answer to a machine without a keychain (as gh's --insecure-storage): a login whose
+// secret is kept nowhere could not refresh. One file per login, so logging out of one profile
+// leaves the others able to refresh.
+type FileSecret struct {
+	// Dir is the file store's folder.
+	Dir string
+}
+
+// Path is where login's secret is kept, for messages.
+func (f FileSecret) Path(login string) (string, error) {
+	if err := checkEnvName(login); err != nil {
+		return "", err
+	}
+	return filepath.Join(f.Dir, login+".client-secret"), nil
+}
+
+// Load returns login's kept secret; none kept is "" and no error.
+func (f FileSecret) Load(login string) (string, error) {
+	path, err := f.Path(login)
+	if err != nil {
+		return "", err
+	}
+	data, err := readPrivateFile(path)
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(data), "\n"), nil
+}
+
+// Save keeps login's secret, replacing the file atomically.
+func (f FileSecret) Save(login, secret string) error {
+	path, err := f.Path(login)
+	if err != nil {
+		return err
+	}
+	if secret == "" || strings.ContainsAny(secret, "\r\n") {
+		return fmt.Errorf("keep the client secret in %s: it must be one non-empty line", path)
+	}
+	return writeFileAtomic(path, []byte(secret+"\n"))
+}
+
+// Delete forgets login's secret; deleting nothing is not an error.
+func (f FileSecret) Delete(login string) error {
+	path, err := f.Path(login)
+	if err != nil {
+		return err
+	}
+	removeLeftovers(path)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", path, err)
+	}
+	return nil
 }
