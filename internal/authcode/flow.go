@@ -77,6 +77,7 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 		return nil, fmt.Errorf("redirect URI %s is a page off this machine, so its address must be pasted, and nothing can be pasted here; run pleoauth login in a terminal", redirect)
 	}
 	var receiver *loopback.Server
+	var portInUse error // why there is no listener on a loopback redirect URI
 	if !pasteBack {
 		// Listen before the browser opens, so the redirect always finds us.
 		receiver, err = loopback.Listen(redirect)
@@ -84,7 +85,7 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 		switch {
 		case errors.As(err, &inUse) && l.Paste != nil:
 			fmt.Fprintf(out, "%v\nContinuing without it: paste the address instead.\n", err)
-			receiver = nil
+			receiver, portInUse = nil, err
 		case err != nil:
 			return nil, err
 		default:
@@ -148,6 +149,9 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	}
 
 	code, err := l.wait(waitCtx, receiver, redirect, state, out)
+	if errors.Is(err, ErrNothingPasted) && portInUse != nil {
+		err = fmt.Errorf("%w, and stdin ended before an address was pasted", portInUse)
+	}
 	stopProgress()
 	stopWaiting()
 	if err == nil && l.BeforeExchange != nil {
