@@ -135,16 +135,14 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 				return
 			}
 			stopProgress()
-			switch {
-			case pasteBack || receiver == nil:
+			if l.Paste == nil || receiver == nil {
+				// Nothing new to ask: the paste prompt, if any, was shown already.
 				fmt.Fprintf(out, "Could not open a browser (%v); open the URL above yourself.\n", err)
-			case l.Paste != nil:
-				// As gcloud does: the same run goes on by paste, and the listener keeps
-				// waiting too, for a browser opened by hand on this machine.
-				fmt.Fprintf(out, "Could not open a browser (%v).\nOpen the URL above in a browser on any machine, log in, then paste the address your browser ends on here and press Enter.\n", err)
-			default:
-				fmt.Fprintf(out, "Could not open a browser (%v); open the URL above yourself.\n", err)
+				return
 			}
+			// As gcloud does: the same run goes on by paste, and the listener keeps waiting
+			// too, for a browser opened by hand on this machine.
+			fmt.Fprintf(out, "Could not open a browser (%v).\nOpen the URL above in a browser on any machine, log in, then paste the address your browser ends on here and press Enter.\n", err)
 		}()
 	}
 
