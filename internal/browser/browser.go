@@ -130,5 +130,5 @@ func CanOpen(getenv func(string) string, goos string) (bool, string) {
 	if getenv("DISPLAY") != "" || getenv("WAYLAND_DISPLAY") != "" || getenv("WSL_DISTRO_NAME") != "" {
 		return true, ""
 	}
-	return false, "no display to open a browser on: DISPLAY and WAYLAND_DISPLAY are unset (an SSH session or a container?)"
+	return false, "no display to open a browser on: DISPLAY and WAYLAND_DISPLAY are unset"
 }

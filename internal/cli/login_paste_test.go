@@ -125,3 +125,24 @@ func TestLoginPasteBackNeedsStdin(t *testing.T) {
 		t.Errorf("a code was sent to the token endpoint")
 	}
 }
+
+// TestLoginPasteBackTimeout: nobody pastes before --timeout; the error says so, not that a
+// redirect failed to reach a listener there is none of.
+func TestLoginPasteBackTimeout(t *testing.T) {
+	h := newHarness(t)
+	t.Setenv("PLEOAUTH_REDIRECT_URI", postmanCallback)
+	h.startDevserver(devserver.Options{AutoApprove: true, RedirectURIs: []string{postmanCallback}})
+	stdinR, stdinW := io.Pipe()
+	defer stdinW.Close()
+	var stderr bytes.Buffer
+	d := h.deps(io.Discard)
+	d.Stdin, d.Stderr = stdinR, &stderr
+	if code := Main(context.Background(), []string{"login", "--env", "local", "--no-browser", "--timeout", "200ms"}, d); code != ExitError {
+		t.Fatalf("exit %d; want %d:\n%s", code, ExitError, stderr.String())
+	}
+	last := lastLine(stderr.String())
+	oneLine(t, last)
+	if want := "login local: no address was pasted within 200ms; log in again (--timeout waits longer)"; !strings.Contains(last, want) {
+		t.Errorf("error %q; want %q", last, want)
+	}
+}
