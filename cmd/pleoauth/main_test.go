@@ -30,6 +30,9 @@ func TestMain(m *testing.M) {
 		"follow-redirects":  followRedirectsMain,
 		"scan-cmdlines":     scanCmdlinesMain,
 		"count-connections": countConnectionsMain,
+		"stop-at-redirect":  stopAtRedirectMain,
+		"paste-landed":      pasteLandedMain,
+		"paste-redirect":    pasteRedirectMain,
 	})
 }
 
@@ -103,7 +106,7 @@ func setupScript(e *testscript.Env) error {
 
 	dev, err := devserver.New(devserver.Options{
 		ClientID: "pleoauth-local", ClientSecret: "devserver-script-secret",
-		RedirectURIs: []string{redirect}, AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour, AutoApprove: true,
+		RedirectURIs: []string{redirect, postmanCallback}, AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour, AutoApprove: true,
 	})
 	if err != nil {
 		return err
@@ -132,6 +135,10 @@ func setupScript(e *testscript.Env) error {
 	e.Setenv("MOCKOIDC_SECRET", mock.ClientSecret)
 	return nil
 }
+
+// postmanCallback is the redirect URI Pleo's Postman how-to has developers register; the
+// scripts' devserver registers it too, for logins that paste the address back.
+const postmanCallback = "https://oauth.pstmn.io/v1/callback"
 
 func freePort() (int, error) { return oauthtest.PickPort() }
 

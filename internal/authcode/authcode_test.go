@@ -143,6 +143,7 @@ func FuzzCheckCallback(f *testing.F) {
 }
 
 func TestParsePasted(t *testing.T) {
+	redirect, _ := url.Parse("http://localhost:8765/callback")
 	tests := []struct {
 		in, wantCode, wantErr string
 	}{
@@ -151,9 +152,10 @@ func TestParsePasted(t *testing.T) {
 		{"?code=abc&state=s", "abc", ""},
 		{"code=abc&state=s", "abc", ""},
 		{"abc", "", "not only the code"},
+		{"http://127.0.0.1:8765/callback?code=abc&state=s", "", "not the registered redirect URI"},
 	}
 	for _, tt := range tests {
-		q, err := ParsePasted(tt.in)
+		q, err := ParsePasted(tt.in, redirect)
 		if tt.wantErr != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("ParsePasted(%q) = %v; want error %q", tt.in, err, tt.wantErr)
@@ -166,6 +168,57 @@ func TestParsePasted(t *testing.T) {
 	}
 }
 
+// TestCheckPasted: a pasted address is checked as a received redirect is — state first, then
+// the issuer (RFC 9207), then the server's error or the code — after its address was matched
+// with the registered redirect URI. What is not this login's redirect can be pasted again;
+// what came with this login's state decides it.
+func TestCheckPasted(t *testing.T) {
+	const postman = "https://oauth.pstmn.io/v1/callback"
+	redirect, _ := url.Parse(postman)
+	tests := []struct {
+		name      string
+		pasted    string
+		wantCode  string
+		wantAgain bool
+		wantErr   string
+	}{
+		{"the redirect", postman + "?code=abc&state=s", "abc", false, ""},
+		{"with iss", postman + "?code=abc&state=s&iss=https%3A%2F%2Fauth.example", "abc", false, ""},
+		{"host in capitals and the default port", "https://OAUTH.pstmn.io:443/v1/callback?code=abc&state=s", "abc", false, ""},
+		{"only the query", "?code=abc&state=s", "abc", false, ""},
+		{"wrong host", "https://evil.example/v1/callback?code=abc&state=s", "", true, "https://evil.example/v1/callback is not the registered redirect URI " + postman},
+		{"wrong path", "https://oauth.pstmn.io/v1/browser-callback?code=abc&state=s", "", true, "not the registered redirect URI"},
+		{"wrong scheme", "http://oauth.pstmn.io/v1/callback?code=abc&state=s", "", true, "not the registered redirect URI"},
+		{"wrong port", "https://oauth.pstmn.io:8443/v1/callback?code=abc&state=s", "", true, "not the registered redirect URI"},
+		{"the login URL itself", "https://auth.example/oauth/authorize?client_id=c&state=s", "", true, "not the registered redirect URI"},
+		{"address without its query", postman, "", true, "carries no code and state"},
+		{"a bare code", "abc", "", true, "not only the code"},
+		{"wrong state", postman + "?code=abc&state=tampered", "", true, "state does not match"},
+		{"no state", postman + "?code=abc", "", true, "state does not match"},
+		{"error with another state", postman + "?error=access_denied&state=tampered", "", true, "state does not match"},
+		{"cut before the code", postman + "?state=s", "", true, "no authorization code"},
+		{"refused", postman + "?error=access_denied&error_description=User+said+no&state=s", "", false, "access_denied (User said no)"},
+		{"another issuer", postman + "?code=abc&state=s&iss=https%3A%2F%2Fevil.example", "", false, `names issuer "https://evil.example"`},
+		{"two codes", postman + "?code=a&code=b&state=s", "", false, "more than one authorization code"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, again, err := checkPasted(tt.pasted, redirect, "s", "https://auth.example")
+			if code != tt.wantCode || again != tt.wantAgain {
+				t.Errorf("checkPasted(%q) = code %q, again %v; want %q, %v", tt.pasted, code, again, tt.wantCode, tt.wantAgain)
+			}
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("err = %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("err = %v; want one containing %q", err, tt.wantErr)
+			case err != nil && strings.Contains(err.Error(), "\n"):
+				t.Errorf("a message of more than one line: %q", err)
+			}
+		})
+	}
+}
+
 // FuzzParsePasted: whatever a person pastes, parsing and checking it never panics, and only an
 // address with the login's state yields a code.
 func FuzzParsePasted(f *testing.F) {
@@ -175,10 +228,15 @@ func FuzzParsePasted(f *testing.F) {
 	f.Add("http://[::1]:8765/callback?code=%zz&state=s")
 	f.Add("http://localhost:8765/callback?code=abc&state=wrong")
 	f.Add("http://localhost:8765/callback?code=abc")
+	f.Add("https://evil.example/callback?code=abc&state=s")
+	redirect, _ := url.Parse("http://localhost:8765/callback")
 	f.Fuzz(func(t *testing.T, pasted string) {
-		q, err := ParsePasted(pasted)
+		q, err := ParsePasted(pasted, redirect)
 		if err != nil {
 			return
+		}
+		if u, perr := url.Parse(strings.TrimSpace(pasted)); perr == nil && u.Host != "" && !sameAddress(u, redirect) {
+			t.Fatalf("accepted %q, which is not the redirect URI's address", pasted)
 		}
 		code, err := CheckCallback(q, "s", "https://auth.example")
 		if err == nil && (q.Get("state") != "s" || code == "") {

@@ -53,17 +53,3 @@ func CheckCallback(q url.Values, state, issuer string) (string, error) {
 	}
 	return q.Get("code"), nil
 }
-
-// ParsePasted reads what a person pastes after logging in with a browser that cannot reach the
-// loopback listener: the whole address the browser ended on, or its query. A bare code is
-// refused: without the state nothing shows it belongs to this login (RFC 9700 §4.7.1).
-func ParsePasted(s string) (url.Values, error) {
-	s = strings.TrimSpace(s)
-	if u, err := url.Parse(s); err == nil && u.RawQuery != "" {
-		return u.Query(), nil
-	}
-	if strings.Contains(s, "=") {
-		return url.ParseQuery(strings.TrimPrefix(s, "?"))
-	}
-	return nil, errors.New("paste the whole address from the browser's address bar, not only the code: its state shows it belongs to this login")
-}

@@ -1,5 +1,6 @@
 // Package authcode runs the OAuth 2.0 authorization code flow with PKCE (RFC 6749 §4.1,
-// RFC 7636) for a native app: loopback redirect, browser, state check, code exchange.
+// RFC 7636) for a native app: loopback redirect or pasted address, browser, state check, code
+// exchange.
 package authcode
 
 import (
@@ -39,10 +40,13 @@ type Login struct {
 	Stderr io.Writer
 	// Paste, when set, is read for a redirect address pasted by hand while the listener waits;
 	// whichever arrives first wins. With Paste set, a redirect port held by another program is
-	// not fatal: the login continues by paste alone.
+	// not fatal: the login continues by paste alone. A redirect URI off this machine needs it:
+	// the paste is then the only way the redirect arrives, and its end fails the login.
 	Paste io.Reader
-	// Waiting, when set, runs while the login waits, with a context that ends when it stops
-	// waiting (a progress display).
+	// Waiting, when set, runs while the login waits for a browser it opened on the loopback
+	// redirect, with a context that ends — and Run waits for it to return — before anything
+	// asks the person to paste and before the wait ends (a progress display, which must have
+	// cleared its line by then).
 	Waiting func(ctx context.Context)
 	// BeforeExchange, when set, runs once a valid redirect arrived and before its code is
 	// exchanged; an error stops the login without spending the code. The caller proves there
@@ -55,6 +59,10 @@ type Login struct {
 
 // Run listens on the redirect URI, sends the user to the authorization URL, waits for the
 // redirect until ctx ends, checks it, and exchanges the code for tokens.
+//
+// A redirect URI off this machine (an https page such as Postman's callback) is not listened
+// on: the person pastes the address the browser ends on, and it is checked as a received
+// redirect would be. Such a login needs Paste.
 func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	redirect, err := url.Parse(l.OAuth2.RedirectURL)
 	if err != nil {
@@ -64,17 +72,25 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	// a paste) write through out, which goes quiet when Run returns.
 	out := &lateWriter{w: l.Stderr}
 	defer out.close()
-	// Listen before the browser opens, so the redirect always finds us.
-	receiver, err := loopback.Listen(redirect)
-	var inUse *loopback.PortInUseError
-	switch {
-	case errors.As(err, &inUse) && l.Paste != nil:
-		fmt.Fprintf(out, "%v\nContinuing without it: paste the address instead.\n", err)
-		receiver = nil
-	case err != nil:
-		return nil, err
-	default:
-		defer receiver.Close()
+	pasteBack := !loopback.Receivable(redirect)
+	if pasteBack && l.Paste == nil {
+		return nil, fmt.Errorf("redirect URI %s is a page off this machine, so its address must be pasted, and nothing can be pasted here; run pleoauth login in a terminal", redirect)
+	}
+	var receiver *loopback.Server
+	var portInUse error // why there is no listener on a loopback redirect URI
+	if !pasteBack {
+		// Listen before the browser opens, so the redirect always finds us.
+		receiver, err = loopback.Listen(redirect)
+		var inUse *loopback.PortInUseError
+		switch {
+		case errors.As(err, &inUse) && l.Paste != nil:
+			fmt.Fprintf(out, "%v\nContinuing without it: paste the address instead.\n", err)
+			receiver, portInUse = nil, err
+		case err != nil:
+			return nil, err
+		default:
+			defer receiver.Close()
+		}
 	}
 
 	verifier := l.Verifier
@@ -91,26 +107,50 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	authURL := l.OAuth2.AuthCodeURL(state, opts...)
 
 	fmt.Fprintf(out, "Open this URL in a browser to log in:\n\n    %s\n\n", authURL)
-	if receiver != nil {
+	switch {
+	case pasteBack:
+		// Said once, before the browser opens: where the code goes, and why that is safe.
+		fmt.Fprintf(out, "The redirect goes to %s, a page off this machine. After you log in, paste the address your browser ends on here and press Enter.\n"+
+			"The code in that address is protected by PKCE: it is useless without the verifier, which never leaves this machine.\n", redirect)
+	case receiver != nil:
 		fmt.Fprintf(out, "Waiting for the redirect to %s ...\n", redirect)
 	}
-	if l.Paste != nil {
+	if !pasteBack && l.Paste != nil && (receiver == nil || l.OpenBrowser == nil) {
 		fmt.Fprintf(out, "If the browser cannot reach this machine, paste the address it ends on (%s?...) here and press Enter.\n", redirect)
-	}
-	if l.OpenBrowser != nil {
-		go func() {
-			if err := l.OpenBrowser(authURL); err != nil {
-				fmt.Fprintf(out, "Could not open a browser (%v); open the URL above yourself.\n", err)
-			}
-		}()
 	}
 
 	waitCtx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
-	if l.Waiting != nil {
-		go l.Waiting(waitCtx)
+	// The progress display runs only while nobody is asked to type: it stops, its line
+	// cleared, before a paste prompt and before the wait ends.
+	stopProgress := func() {}
+	if l.Waiting != nil && l.OpenBrowser != nil && !pasteBack && receiver != nil {
+		stopProgress = l.progress(waitCtx)
 	}
-	code, err := l.wait(waitCtx, receiver, state, out)
+	defer stopProgress()
+	if l.OpenBrowser != nil {
+		go func() {
+			err := l.OpenBrowser(authURL)
+			if err == nil {
+				return
+			}
+			stopProgress()
+			if l.Paste == nil || receiver == nil {
+				// Nothing new to ask: the paste prompt, if any, was shown already.
+				fmt.Fprintf(out, "Could not open a browser (%v); open the URL above yourself.\n", err)
+				return
+			}
+			// As gcloud does: the same run goes on by paste, and the listener keeps waiting
+			// too, for a browser opened by hand on this machine.
+			fmt.Fprintf(out, "Could not open a browser (%v).\nOpen the URL above in a browser on any machine, log in, then paste the address your browser ends on here and press Enter.\n", err)
+		}()
+	}
+
+	code, err := l.wait(waitCtx, receiver, redirect, state, out)
+	if errors.Is(err, ErrNothingPasted) && portInUse != nil {
+		err = fmt.Errorf("%w, and stdin ended before an address was pasted", portInUse)
+	}
+	stopProgress()
 	stopWaiting()
 	if err == nil && l.BeforeExchange != nil {
 		err = l.BeforeExchange(ctx)
@@ -131,8 +171,26 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 	return tok, nil
 }
 
+// progress starts l.Waiting and returns what stops it: the stop returns only once Waiting has
+// returned, so its line is cleared before anything else is written.
+func (l *Login) progress(ctx context.Context) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Waiting(ctx)
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
+	}
+}
+
 // wait returns the code from the first valid redirect, by the listener or by paste.
-func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state string, out io.Writer) (string, error) {
+func (l *Login) wait(ctx context.Context, receiver *loopback.Server, redirect *url.URL, state string, out io.Writer) (string, error) {
 	type outcome struct {
 		code string
 		err  error
@@ -164,19 +222,22 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, state strin
 		go func() {
 			sc := bufio.NewScanner(l.Paste)
 			for sc.Scan() {
-				if strings.TrimSpace(sc.Text()) == "" {
+				line := strings.TrimSpace(sc.Text())
+				if line == "" {
 					continue
 				}
-				q, err := ParsePasted(sc.Text())
-				if err == nil {
-					var code string
-					if code, err = CheckCallback(q, state, l.Issuer); err == nil {
-						done <- outcome{code, nil}
-						return
-					}
+				code, again, err := checkPasted(line, redirect, state, l.Issuer)
+				if again {
+					// A mistyped paste is not the end of the login: say why and keep waiting.
+					fmt.Fprintf(out, "That address was not accepted: %v. Paste it again.\n", err)
+					continue
 				}
-				// A mistyped paste is not the end of the login: say why and keep waiting.
-				fmt.Fprintf(out, "That address was not accepted: %v. Paste it again.\n", err)
+				done <- outcome{code, err}
+				return
+			}
+			if receiver == nil {
+				// Nothing else can bring the redirect: waiting on would only time out.
+				done <- outcome{"", fmt.Errorf("%w; the redirect goes to %s, so run pleoauth login in a terminal and paste that address, or give it on stdin", ErrNothingPasted, redirect)}
 			}
 		}()
 	}

@@ -20,10 +20,12 @@ func newDoctorCmd(d *Deps) *cobra.Command {
 		Long: `Doctor checks what a login and a refresh need, and prints each check with a one-line fix
 when it fails: the config file; the environment's settings; a client secret (never shown); the
 token store (the keychain answers, and a file can be written and removed in the real tokens
-folder); the browser launcher; the redirect
-port on 127.0.0.1 and ::1; the authorization server (reachable, TLS, and the clock skew read
-from its Date header); the stored token; and whether its next refresh can be sent from here (a
-client secret from PLEOAUTH_CLIENT_SECRET or kept by the store). It exits 1 when a check fails.`,
+folder); the browser launcher (on Linux only with a display, DISPLAY or WAYLAND_DISPLAY, or with
+$BROWSER set; otherwise login asks for the address to be pasted); the redirect port on 127.0.0.1
+and ::1, or "paste-back" for a redirect URI off this machine; the authorization server
+(reachable, TLS, and the clock skew read from its Date header); the stored token; and whether
+its next refresh can be sent from here (a client secret from PLEOAUTH_CLIENT_SECRET or kept by
+the store). It exits 1 when a check fails.`,
 		Example: `  pleoauth doctor --env staging
   pleoauth doctor --jq '.checks[] | select(.status != "ok")'`,
 		Args: cobra.NoArgs,

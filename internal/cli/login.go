@@ -38,6 +38,18 @@ environment's loopback redirect URI, opens the browser on the authorization serv
 checks the redirect's state, exchanges the code with the client authenticated by an HTTP Basic
 header, and stores the tokens. The URL is always printed on stderr, so it can be opened by hand.
 
+When the browser cannot open (no display, a failing $BROWSER or xdg-open), the same run asks for
+the address the browser ends on: open the URL on any machine, log in, and paste that address on
+stdin; the listener keeps waiting too, and whichever arrives first wins. --no-browser goes
+straight to that.
+
+A redirect_uri off this machine — an https page such as Postman's callback,
+https://oauth.pstmn.io/v1/callback, so a client registered for Postman works as it is — is not
+listened on: after you log in, the browser shows that page, and you paste its address. The
+address must be the registered redirect URI's; its state and issuer are checked as for a
+loopback redirect, and the code it carries is useless without the PKCE verifier, which never
+leaves this machine. Plain http is allowed only for localhost, 127.0.0.1 and [::1].
+
 The client secret comes from PLEOAUTH_CLIENT_SECRET, from stdin with --client-secret-stdin, or from
 a prompt without echo; never from the command line. A secret typed or piped in is kept with the
 login, so that refreshes find it: in the OS keychain (the keyring store), or in a 0600 file beside
@@ -49,7 +61,8 @@ anything, naming the ways out (--store file, or starting a Secret Service). The 
 went to is where later commands find it, with no --store.`,
 		Example: `  pleoauth login --env staging
   pleoauth login --env staging --scope "users:read export-jobs:read"
-  pleoauth login --env local --no-browser`,
+  pleoauth login --env local --no-browser
+  PLEOAUTH_REDIRECT_URI=https://oauth.pstmn.io/v1/callback pleoauth login --env staging`,
 		Args: cobra.NoArgs,
 		RunE: withGrant(d, true, func(ctx context.Context, g *grant.Grant, _ []string) error {
 			return runLogin(ctx, d, g, o)
@@ -57,7 +70,7 @@ went to is where later commands find it, with no --store.`,
 	}
 	f := cmd.Flags()
 	config.AddFlags(f, "scopes")
-	f.BoolVar(&o.NoBrowser, "no-browser", false, "print the login URL but do not open a browser")
+	f.BoolVar(&o.NoBrowser, "no-browser", false, "print the login URL but do not open a browser; paste the address the browser ends on")
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser's redirect")
 	f.StringVar(&o.CodeVerifier, "code-verifier", "", "PKCE code verifier to use instead of a fresh one (43-128 characters of A-Z a-z 0-9 - . _ ~); for debugging only: other users of the machine can read a command line")
 	f.StringVar(&o.Subject, "subject", "", "Pleo subject URN to pass as urn_pleo_params_oauth_subject, e.g. urn:pleo:company:<uuid>")
@@ -97,20 +110,25 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	if o.Subject != "" {
 		lo.AuthParams = url.Values{"urn_pleo_params_oauth_subject": {o.Subject}}
 	}
+	// The address the browser ends on can always be pasted: it is how a redirect off this
+	// machine arrives, and how a login goes on when the browser cannot open or cannot reach
+	// this machine. The loopback listener, when there is one, keeps waiting too.
+	lo.Paste = stdin
+	// Every message of the login goes through the progress line, which erases itself first.
+	progress := newProgressLine(d)
+	lo.Stderr = progress
 	if o.NoBrowser {
-		// The browser may be on another machine: take the address it ends on by paste too.
-		lo.Paste = stdin
-		if d.Getenv("SSH_CONNECTION") != "" {
+		if d.Getenv("SSH_CONNECTION") != "" && !config.IsPasteBack(env.RedirectURI) {
 			port := redirectPort(env.RedirectURI)
 			fmt.Fprintf(d.Stderr, "You are connected over SSH. To let the browser on your computer reach this machine, log in from a shell started with:\n    ssh -L %s:localhost:%s %s\n", port, port, sshTarget(d))
 		}
 	} else {
 		lo.OpenBrowser = d.OpenBrowser
 		if lo.OpenBrowser == nil {
-			lo.OpenBrowser = browser.Opener{Command: d.Getenv("BROWSER"), Output: d.Stderr}.Open
+			lo.OpenBrowser = browser.Opener{Command: d.Getenv("BROWSER"), Getenv: d.Getenv}.Open
 		}
-		if d.StderrIsTerminal != nil && d.StderrIsTerminal() {
-			lo.Waiting = spinner(d, o.Timeout)
+		if drawsProgress(d) {
+			lo.Waiting = progress.run(o.Timeout)
 		}
 	}
 
@@ -118,6 +136,8 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	defer cancel()
 	bundle, err := g.Login(waitCtx, lo)
 	switch {
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && bundle == nil && config.IsPasteBack(env.RedirectURI):
+		return fmt.Errorf("login %s: no address was pasted within %s; log in again (--timeout waits longer)", env.Name, o.Timeout)
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil && bundle == nil:
 		return fmt.Errorf("login %s: no redirect reached %s within %s; log in again (--timeout waits longer)", env.Name, env.RedirectURI, o.Timeout)
 	case err != nil && bundle == nil:

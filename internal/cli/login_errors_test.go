@@ -256,7 +256,7 @@ func TestLoginConfigErrors(t *testing.T) {
 		{"plain http auth server", map[string]string{"PLEOAUTH_AUTH_SERVER_URL": "http://auth.example.com", "PLEOAUTH_CLIENT_SECRET": "s"},
 			[]string{"--env", "local"}, ExitUsage, []string{"env local", "auth_server_url", "http://auth.example.com", "must use https", "fix PLEOAUTH_AUTH_SERVER_URL"}},
 		{"redirect on another host", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://example.com:8765/callback", "PLEOAUTH_CLIENT_SECRET": "s"},
-			[]string{"--env", "local"}, ExitUsage, []string{"env local", "redirect_uri", "not on localhost", "fix PLEOAUTH_REDIRECT_URI"}},
+			[]string{"--env", "local"}, ExitUsage, []string{"env local", "redirect_uri", "must use https", "fix PLEOAUTH_REDIRECT_URI"}},
 		{"redirect without port", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://localhost/callback", "PLEOAUTH_CLIENT_SECRET": "s"},
 			[]string{"--env", "local"}, ExitUsage, []string{"env local", "explicit port"}},
 		{"no client secret and no terminal", nil, []string{"--env", "local"}, ExitError,

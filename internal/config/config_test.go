@@ -183,8 +183,12 @@ func TestLoginValidation(t *testing.T) {
 		{"ftp token url", map[string]string{"PLEOAUTH_TOKEN_URL": "ftp://auth.example.com/t"}, "must be an https URL"},
 		{"relative token url", map[string]string{"PLEOAUTH_TOKEN_URL": "/oauth/token"}, "not an absolute URL"},
 		{"http on 127.0.0.2 is loopback", map[string]string{"PLEOAUTH_TOKEN_URL": "http://127.0.0.2:1/t"}, ""},
-		{"redirect on a LAN address", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://192.168.1.2:8765/cb"}, "not on localhost"},
-		{"https redirect", map[string]string{"PLEOAUTH_REDIRECT_URI": "https://localhost:8765/cb"}, "must use http"},
+		{"http redirect on a LAN address", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://192.168.1.2:8765/cb"}, "must use https"},
+		{"http redirect to a web page", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://oauth.pstmn.io/v1/callback"}, "must use https"},
+		{"custom-scheme redirect", map[string]string{"PLEOAUTH_REDIRECT_URI": "com.example.app://cb"}, "must be an https page"},
+		{"Postman's callback is pasted back", map[string]string{"PLEOAUTH_REDIRECT_URI": "https://oauth.pstmn.io/v1/callback"}, ""},
+		{"https page with a fragment", map[string]string{"PLEOAUTH_REDIRECT_URI": "https://oauth.pstmn.io/v1/callback#x"}, "fragment"},
+		{"https redirect on loopback", map[string]string{"PLEOAUTH_REDIRECT_URI": "https://localhost:8765/cb"}, "must use http"},
 		{"redirect on ::1", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://[::1]:8765/cb"}, ""},
 		{"redirect with query", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://127.0.0.1:8765/cb?x=1"}, "query"},
 		{"client auth", map[string]string{"PLEOAUTH_CLIENT_AUTH": "both"}, `client_auth "both"`},
@@ -291,5 +295,23 @@ func TestStoreFrom(t *testing.T) {
 				t.Errorf("StoreFrom, StoreChosen = %q, %v; want %q…, %v", c.StoreFrom, c.StoreChosen, tt.want, tt.chosen)
 			}
 		})
+	}
+}
+
+func TestIsPasteBack(t *testing.T) {
+	tests := []struct {
+		uri  string
+		want bool
+	}{
+		{"http://localhost:8765/callback", false},
+		{"http://127.0.0.1:8765/callback", false},
+		{"http://[::1]:8765/callback", false},
+		{"https://oauth.pstmn.io/v1/callback", true},
+		{"https://example.com/landing", true},
+	}
+	for _, tt := range tests {
+		if got := IsPasteBack(tt.uri); got != tt.want {
+			t.Errorf("IsPasteBack(%q) = %v; want %v", tt.uri, got, tt.want)
+		}
 	}
 }

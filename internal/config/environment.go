@@ -25,8 +25,8 @@ type Environment struct {
 	// PLEOAUTH_CLIENT_SECRET, stdin or a prompt; see the cli package.
 	ClientSecret string
 
-	// RedirectURI must match the value registered with the server exactly, and be a loopback
-	// address pleoauth can listen on (RFC 8252 §7.3).
+	// RedirectURI must match the value registered with the server exactly: a loopback address
+	// pleoauth listens on (RFC 8252 §7.3), or an https page whose address is pasted back.
 	RedirectURI string
 	Scopes      []string
 
@@ -160,16 +160,28 @@ func CheckServerURL(raw string) error {
 	}
 }
 
-// ParseRedirectURI checks that raw is a redirect URI pleoauth can receive: plain http on a
-// loopback host with an explicit port (RFC 8252 §7.3; Pleo allows http only for localhost).
+// ParseRedirectURI checks that raw is a redirect URI pleoauth can complete a login with. Either
+// plain http on a loopback host with an explicit port, which pleoauth listens on (RFC 8252 §7.3;
+// Pleo allows http only for localhost), or an https page elsewhere — Postman's callback, say —
+// whose address the person pastes back ([IsPasteBack]). Plain http to any other host is
+// refused: the code would cross the network in the clear.
 func ParseRedirectURI(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("%q is not an absolute URL", raw)
 	}
-	host := u.Hostname()
-	if !IsLoopbackName(host) {
-		return nil, fmt.Errorf("%q is not on localhost, 127.0.0.1 or [::1], so pleoauth cannot receive the redirect", raw)
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%q must not have a query or fragment", raw)
+	}
+	if !IsLoopbackName(u.Hostname()) {
+		switch u.Scheme {
+		case "https":
+			return u, nil
+		case "http":
+			return nil, fmt.Errorf("%q must use https: plain http is allowed only for localhost, 127.0.0.1 or [::1], where pleoauth receives the redirect itself", raw)
+		default:
+			return nil, fmt.Errorf("%q must be an https page, or http://localhost:<port>/<path> for pleoauth to receive the redirect itself", raw)
+		}
 	}
 	if u.Scheme != "http" {
 		return nil, fmt.Errorf("%q must use http: the loopback listener has no TLS certificate (RFC 8252 §7.3)", raw)
@@ -177,10 +189,15 @@ func ParseRedirectURI(raw string) (*url.URL, error) {
 	if u.Port() == "" || u.Port() == "0" {
 		return nil, fmt.Errorf("%q needs an explicit port, the one registered with the server", raw)
 	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%q must not have a query or fragment", raw)
-	}
 	return u, nil
+}
+
+// IsPasteBack reports whether a redirect URI (one [ParseRedirectURI] accepted) leads off this
+// machine, so that pleoauth cannot receive the redirect and the person pastes the address the
+// browser ends on instead.
+func IsPasteBack(redirectURI string) bool {
+	u, err := url.Parse(redirectURI)
+	return err == nil && !IsLoopbackName(u.Hostname())
 }
 
 // IsLoopbackName reports whether host is one of the three names RFC 8252 §7.3 allows for a

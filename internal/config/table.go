@@ -95,7 +95,7 @@ func buildSpecs() []Spec {
 		derived(perEnv("introspect_url", "introspection endpoint (default: {auth_server_url}/oauth/token/introspect)", CheckServerURL, func(e *Environment) *string { return &e.IntrospectURL })),
 		perEnv("api_url", "API base URL", CheckServerURL, func(e *Environment) *string { return &e.APIURL }),
 		perEnv("client_id", "client ID (Pleo sends it when it registers your client)", nil, func(e *Environment) *string { return &e.ClientID }),
-		perEnv("redirect_uri", "loopback redirect URI, exactly as registered", checkRedirectURI, func(e *Environment) *string { return &e.RedirectURI }),
+		perEnv("redirect_uri", "redirect URI, exactly as registered: http://localhost:<port>/<path> to receive it here, or an https page (Postman's https://oauth.pstmn.io/v1/callback) whose address you paste back", checkRedirectURI, func(e *Environment) *string { return &e.RedirectURI }),
 		{Key: "scopes", PerEnv: true, Var: "PLEOAUTH_SCOPES", Flag: "scope", Help: "space-separated scopes to ask for",
 			get: func(e Environment) string { return strings.Join(e.Scopes, " ") },
 			set: func(e *Environment, v string) { e.Scopes = splitScopes(v) }},

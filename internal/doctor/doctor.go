@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pleoauth/pleoauth/internal/browser"
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
@@ -75,14 +76,8 @@ func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps) []
 	} else {
 		add("store", "ok", g.StoreName()+" store: a file written and removed in "+filepath.Join(cfg.Home, "tokens"), "")
 	}
-	add(browserCheck(d))
-
-	if l, err := loopback.Listen(mustParse(env.RedirectURI)); err != nil {
-		add("redirect port", "fail", err.Error(), "stop the program holding the port, or use pleoauth login --no-browser and paste the address")
-	} else {
-		l.Close()
-		add("redirect port", "ok", env.RedirectURI+" can be received on loopback", "")
-	}
+	add(browserCheck(d.Getenv, runtime.GOOS, exec.LookPath))
+	add(redirectCheck(env.RedirectURI))
 
 	add(serverCheck(ctx, d, g))
 	add(tokenCheck(ctx, d, g))
@@ -105,29 +100,50 @@ func refreshCheck(g *grant.Grant, b *store.Bundle) (string, string, string, stri
 	return "next refresh", "fail", "cannot be sent: " + next.Why, next.Fix
 }
 
-func browserCheck(d grant.Deps) (string, string, string, string) {
-	if b := d.Getenv("BROWSER"); b != "" {
+// browserCheck says whether login can open a browser here: $BROWSER when set, else a desktop
+// launcher, which needs a display on Linux and the BSDs ([browser.CanOpen]). Without one, login
+// asks for the address to be pasted, which is the fix it names.
+func browserCheck(getenv func(string) string, goos string, lookPath func(string) (string, error)) (string, string, string, string) {
+	const pasteFix = "pleoauth login then asks for the address: open the URL it prints on any machine, log in, and paste the address your browser ends on (--no-browser goes straight to that)"
+	if b := getenv("BROWSER"); b != "" {
 		prog := strings.Fields(b)[0]
-		if _, err := exec.LookPath(prog); err != nil {
-			return "browser", "fail", "$BROWSER names " + prog + ", which is not found", "fix $BROWSER, or use pleoauth login --no-browser"
+		if _, err := lookPath(prog); err != nil {
+			return "browser", "fail", "$BROWSER names " + prog + ", which is not found", "fix $BROWSER, or use pleoauth login --no-browser and paste the address your browser ends on"
 		}
 		return "browser", "ok", "$BROWSER: " + b, ""
 	}
 	var candidates []string
-	switch runtime.GOOS {
+	switch goos {
 	case "darwin":
 		candidates = []string{"open"}
 	case "windows":
 		return "browser", "ok", "the Windows default browser", ""
 	default:
+		if ok, why := browser.CanOpen(getenv, goos); !ok {
+			return "browser", "warn", why, pasteFix + "; or set BROWSER"
+		}
 		candidates = []string{"xdg-open", "x-www-browser", "www-browser", "wslview"}
 	}
 	for _, c := range candidates {
-		if p, err := exec.LookPath(c); err == nil {
+		if p, err := lookPath(c); err == nil {
 			return "browser", "ok", "launcher " + p, ""
 		}
 	}
-	return "browser", "warn", "no browser launcher found (" + strings.Join(candidates, ", ") + ")", "use pleoauth login --no-browser, open the URL on any machine and paste the address back"
+	return "browser", "warn", "no browser launcher found (" + strings.Join(candidates, ", ") + ")", pasteFix
+}
+
+// redirectCheck says how the redirect reaches pleoauth: on its loopback listener, which needs
+// the port free, or by paste when the redirect URI is a page off this machine — not a fault.
+func redirectCheck(redirectURI string) (string, string, string, string) {
+	if config.IsPasteBack(redirectURI) {
+		return "redirect port", "ok", "paste-back (redirect to " + redirectURI + "): pleoauth login listens on no port and asks for the address your browser ends on", ""
+	}
+	l, err := loopback.Listen(mustParse(redirectURI))
+	if err != nil {
+		return "redirect port", "fail", err.Error(), "stop the program holding the port, or use pleoauth login --no-browser and paste the address"
+	}
+	l.Close()
+	return "redirect port", "ok", redirectURI + " can be received on loopback", ""
 }
 
 // serverCheck asks the authorization server for anything, to learn that it answers over TLS,

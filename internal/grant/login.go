@@ -24,10 +24,14 @@ type LoginOptions struct {
 	AuthParams url.Values
 	// OpenBrowser opens the authorization URL; nil only prints it.
 	OpenBrowser func(url string) error
-	// Paste, when set, is read for a redirect address pasted by hand.
+	// Paste, when set, is read for a redirect address pasted by hand; a redirect URI off this
+	// machine needs it.
 	Paste io.Reader
 	// Waiting, when set, runs while the login waits for the browser.
 	Waiting func(ctx context.Context)
+	// Stderr, when set, carries the login's messages instead of the Deps' stderr: a progress
+	// display that erases its line before each.
+	Stderr io.Writer
 	// SecretIn, when set, is read for the client secret (--client-secret-stdin).
 	SecretIn *bufio.Reader
 	// Force replaces a login sealed under another store key.
@@ -50,13 +54,17 @@ func (g *Grant) Login(ctx context.Context, o LoginOptions) (*store.Bundle, error
 	if err != nil {
 		return nil, err
 	}
+	stderr := o.Stderr
+	if stderr == nil {
+		stderr = g.d.Stderr
+	}
 	flow := &authcode.Login{
 		OAuth2:      tokenendpoint.OAuth2Config(g.Env, secret),
 		Issuer:      g.Env.Issuer,
 		Verifier:    o.Verifier,
 		AuthParams:  o.AuthParams,
 		HTTPClient:  client,
-		Stderr:      g.d.Stderr,
+		Stderr:      stderr,
 		OpenBrowser: o.OpenBrowser,
 		Paste:       o.Paste,
 		Waiting:     o.Waiting,

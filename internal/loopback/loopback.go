@@ -72,6 +72,17 @@ func Listen(redirect *url.URL) (*Server, error) {
 	return s, nil
 }
 
+// Receivable reports whether [Listen] can receive redirects to this URI: plain http on
+// localhost, 127.0.0.1 or ::1. A redirect anywhere else (an https page such as Postman's
+// callback) reaches pleoauth only when the person pastes the address.
+func Receivable(redirect *url.URL) bool {
+	switch redirect.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+		return redirect.Scheme == "http"
+	}
+	return false
+}
+
 // PortInUseError reports that another program holds the redirect URI's port.
 type PortInUseError struct {
 	Addr        string
