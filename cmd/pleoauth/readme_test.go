@@ -225,3 +225,44 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	writeExecutable(t, to, string(b))
 }
+
+// TestDocsLinksResolve: every relative link of the README and of docs/ names a file that
+// exists, so moving reference text into docs/ cannot leave the reader at a dead end.
+func TestDocsLinksResolve(t *testing.T) {
+	repo := filepath.Join("..", "..")
+	pages, _ := filepath.Glob(filepath.Join(repo, "docs", "*.md"))
+	pages = append(pages, filepath.Join(repo, "README.md"))
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(page), target)); err != nil {
+				t.Errorf("%s links to %s, which does not exist", page, target)
+			}
+		}
+	}
+	// The README's own anchors, as GitHub makes them from its headings.
+	b, err := os.ReadFile(filepath.Join(repo, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	drop := regexp.MustCompile(`[^a-z0-9 _-]`)
+	for _, line := range strings.Split(string(b), "\n") {
+		if h, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " "); ok && strings.HasPrefix(line, "#") {
+			anchors[strings.ReplaceAll(drop.ReplaceAllString(strings.ToLower(h), ""), " ", "-")] = true
+		}
+	}
+	for _, m := range regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(string(b), -1) {
+		if !anchors[m[1]] {
+			t.Errorf("README.md links to #%s, which no heading makes", m[1])
+		}
+	}
+}
