@@ -1,7 +1,7 @@
 // Package config resolves pleoauth's settings: command-line flag, then PLEOAUTH_* environment
 // variable, then the config file, then the built-in default, each checked the same way
 // whatever its source. Every setting is described once, in the table of [Specs]. It is the only
-// package that knows about viper; the rest of the program sees a typed [Config].
+// package that reads or writes config.yaml; the rest of the program sees a typed [Config].
 package config
 
 import (
@@ -298,8 +298,13 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// splitScopes splits a scope list at spaces or commas; none is nil, as for a key not given.
 func splitScopes(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+	scopes := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+	if len(scopes) == 0 {
+		return nil
+	}
+	return scopes
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
