@@ -59,11 +59,14 @@ version. Release binaries carry these from the build; a "go install" build reads
 module's build information.`,
 		Args:    cobra.NoArgs,
 		Example: "  pleoauth version",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			b := d.Build.Resolve()
-			_, err := fmt.Fprintf(d.Stdout, "pleoauth %s\ncommit:  %s\nbuilt:   %s\ngo:      %s %s/%s\n",
-				b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return err
-		},
+		RunE:    func(*cobra.Command, []string) error { return printVersion(d) },
 	}
+}
+
+// printVersion is what "pleoauth version" and "pleoauth --version" print.
+func printVersion(d *Deps) error {
+	b := d.Build.Resolve()
+	_, err := fmt.Fprintf(d.Stdout, "pleoauth %s\ncommit:  %s\nbuilt:   %s\ngo:      %s %s/%s\n",
+		b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
 }

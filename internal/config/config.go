@@ -262,8 +262,10 @@ func (e *UnknownEnvError) Error() string {
 	return fmt.Sprintf("unknown environment %q%s (known: %s); add it under environments: in %s", e.Name, didYouMean(e.Name, e.Known), strings.Join(e.Known, ", "), e.File)
 }
 
-// didYouMean suggests the known name closest to name, when one is a typo away (an edit
-// distance of at most 2).
+// DidYouMean is ` (did you mean "x"?)` for the known name x closest to name, when one is a typo
+// away (an edit distance of at most 2), and "" when none is.
+func DidYouMean(name string, known []string) string { return didYouMean(name, known) }
+
 func didYouMean(name string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
