@@ -184,6 +184,9 @@ func usageArgs(cmd *cobra.Command) {
 			if check(c, args) == nil {
 				return nil
 			}
+			if c.HasAvailableSubCommands() {
+				return unknownCommand(c, args[0]) // "pleoauth config st"
+			}
 			var msg string
 			switch want := strings.TrimSpace(strings.TrimPrefix(strings.Join(strings.Fields(c.Use)[1:], " "), "[flags]")); {
 			case want == "":

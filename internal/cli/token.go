@@ -53,6 +53,7 @@ Formats:
 	f := cmd.Flags()
 	config.AddFlags(cmd.Flags(), "min_ttl")
 	f.StringVar(&o.Format, "format", "raw", "output format: raw, header, json, env or curl-config")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(tokenFormatNames, cobra.ShellCompDirectiveNoFileComp))
 	f.BoolVar(&o.ForceRefresh, "force-refresh", false, "refresh even a valid token (unless another process just did)")
 	return cmd
 }
@@ -68,6 +69,9 @@ func runToken(ctx context.Context, d *Deps, g *grant.Grant, o *tokenOptions) err
 	}
 	return write(d.Stdout, g.Env.Name, bundle, d.Now())
 }
+
+// tokenFormatNames are the keys of tokenFormats in the order help and completion show them.
+var tokenFormatNames = []string{"raw", "header", "json", "env", "curl-config"}
 
 // tokenFormats write a bundle's access token to stdout; none writes the refresh token.
 var tokenFormats = map[string]func(w io.Writer, env string, b *store.Bundle, now time.Time) error{

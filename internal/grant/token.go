@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/config"
@@ -149,7 +150,7 @@ func (g *Grant) load() (*store.Bundle, error) {
 	case errors.Is(err, store.ErrNotFound) && g.store.Name() == config.StoreRedis && g.d.Getenv("PLEOAUTH_REFRESH_TOKEN") != "":
 		return nil, failure.NeedLogin(g.Name, "not logged in; the redis store does not start from PLEOAUTH_REFRESH_TOKEN, which every machine of the fleet would send: import it once, with printenv PLEOAUTH_REFRESH_TOKEN | pleoauth import-refresh-token", nil)
 	case errors.Is(err, store.ErrNotFound):
-		return nil, failure.NeedLogin(g.Name, "not logged in", nil)
+		return nil, failure.NeedLogin(g.Name, "not logged in"+g.otherProfiles(), nil)
 	case errors.Is(err, store.ErrKeychainItemNotFound):
 		return nil, failure.NeedLogin(g.Name, "the stored tokens cannot be read", err)
 	case err != nil:
@@ -193,4 +194,17 @@ func (g *Grant) newSeed(b *store.Bundle) bool {
 func (g *Grant) seedBundle() *store.Bundle {
 	seed := g.seed()
 	return &store.Bundle{RefreshToken: seed, Seed: store.TokenHash(seed)}
+}
+
+// otherProfiles names the environment's profiles that are logged in, when this one is not the
+// default: a misspelt --profile looks just like a login never made.
+func (g *Grant) otherProfiles() string {
+	if g.cfg.Profile == "" || g.cfg.Profile == config.DefaultProfile {
+		return ""
+	}
+	profiles, err := g.Profiles()
+	if err != nil || len(profiles) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; profiles logged in to %s: %s%s", g.Env.Name, strings.Join(profiles, ", "), config.DidYouMean(g.cfg.Profile, profiles))
 }
