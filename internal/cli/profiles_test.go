@@ -29,9 +29,11 @@ func TestProfiles(t *testing.T) {
 	}
 
 	// A profile with no login names those that have one, and the one it is a typo of.
-	if r := h.main("token", "--env", "local", "--profile", "acm"); r.code != ExitLoginRequired ||
-		strings.TrimSpace(r.stderr) != `pleoauth: env local@acm: not logged in; profiles logged in to local: default, acme (did you mean "acme"?); run "pleoauth login --env local --profile acm"` {
-		t.Errorf("token --profile acm: %+v", r)
+	for _, cmd := range []string{"token", "status", "export-refresh-token"} {
+		if r := h.main(cmd, "--env", "local", "--profile", "acm"); r.code != ExitLoginRequired ||
+			!strings.HasSuffix(strings.TrimSpace(r.stderr), `pleoauth: env local@acm: not logged in; profiles logged in to local: default, acme (did you mean "acme"?); run "pleoauth login --env local --profile acm"`) {
+			t.Errorf("%s --profile acm: %+v", cmd, r)
+		}
 	}
 
 	r := h.main("status", "--env", "local")

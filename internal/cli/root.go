@@ -102,7 +102,7 @@ func newRootCmd(d *Deps, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "pleoauth",
 		Short: "OAuth 2.0 tokens for Pleo's API, from a terminal",
-		Long:  rootSummary,
+		Long:  rootSummary + "\n\n" + rootFooter, // the reference docs' and man page's text
 		Example: `  pleoauth login --env staging
   curl -H "Authorization: Bearer $(pleoauth token)" https://external.staging.pleo.io/v2/employees`,
 		SilenceErrors: true,

@@ -100,7 +100,7 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 	b, err := g.store.Load(g.Name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return failure.NeedLogin(g.Name, "not logged in"+g.otherProfiles(), nil)
+		return g.NotLoggedIn()
 	case err != nil:
 		return fmt.Errorf("env %s: %w", g.Name, err)
 	case b.Spent != nil:

@@ -150,7 +150,7 @@ func (g *Grant) load() (*store.Bundle, error) {
 	case errors.Is(err, store.ErrNotFound) && g.store.Name() == config.StoreRedis && g.d.Getenv("PLEOAUTH_REFRESH_TOKEN") != "":
 		return nil, failure.NeedLogin(g.Name, "not logged in; the redis store does not start from PLEOAUTH_REFRESH_TOKEN, which every machine of the fleet would send: import it once, with printenv PLEOAUTH_REFRESH_TOKEN | pleoauth import-refresh-token", nil)
 	case errors.Is(err, store.ErrNotFound):
-		return nil, failure.NeedLogin(g.Name, "not logged in"+g.otherProfiles(), nil)
+		return nil, g.NotLoggedIn()
 	case errors.Is(err, store.ErrKeychainItemNotFound):
 		return nil, failure.NeedLogin(g.Name, "the stored tokens cannot be read", err)
 	case err != nil:
@@ -196,15 +196,15 @@ func (g *Grant) seedBundle() *store.Bundle {
 	return &store.Bundle{RefreshToken: seed, Seed: store.TokenHash(seed)}
 }
 
-// otherProfiles names the environment's profiles that are logged in, when this one is not the
-// default: a misspelt --profile looks just like a login never made.
-func (g *Grant) otherProfiles() string {
-	if g.cfg.Profile == "" || g.cfg.Profile == config.DefaultProfile {
-		return ""
+// NotLoggedIn is the error of a login with nothing stored. For a profile other than the default
+// it names the environment's profiles that are logged in, and the one it is a typo of: a
+// misspelt --profile looks just like a login never made.
+func (g *Grant) NotLoggedIn() error {
+	why := "not logged in"
+	if g.cfg.Profile != "" && g.cfg.Profile != config.DefaultProfile {
+		if profiles, err := g.Profiles(); err == nil && len(profiles) > 0 {
+			why += fmt.Sprintf("; profiles logged in to %s: %s%s", g.Env.Name, strings.Join(profiles, ", "), config.DidYouMean(g.cfg.Profile, profiles))
+		}
 	}
-	profiles, err := g.Profiles()
-	if err != nil || len(profiles) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("; profiles logged in to %s: %s%s", g.Env.Name, strings.Join(profiles, ", "), config.DidYouMean(g.cfg.Profile, profiles))
+	return failure.NeedLogin(g.Name, why, nil)
 }
