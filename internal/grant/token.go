@@ -201,9 +201,9 @@ func (g *Grant) seedBundle() *store.Bundle {
 // misspelt --profile looks just like a login never made.
 func (g *Grant) NotLoggedIn() error {
 	why := "not logged in"
-	if g.cfg.Profile != "" && g.cfg.Profile != config.DefaultProfile {
+	if g.Profile != "" && g.Profile != config.DefaultProfile {
 		if profiles, err := g.Profiles(); err == nil && len(profiles) > 0 {
-			why += fmt.Sprintf("; profiles logged in to %s: %s%s", g.Env.Name, strings.Join(profiles, ", "), config.DidYouMean(g.cfg.Profile, profiles))
+			why += fmt.Sprintf("; profiles logged in to %s: %s%s", g.Env.Name, strings.Join(profiles, ", "), config.DidYouMean(g.Profile, profiles))
 		}
 	}
 	return failure.NeedLogin(g.Name, why, nil)
