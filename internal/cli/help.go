@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -70,11 +71,11 @@ func newHelpCmd() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target, rest, err := cmd.Root().Find(args)
-			if err == nil && len(rest) > 0 && len(target.Commands()) > 0 || err == nil && target == cmd.Root() && len(args) > 0 {
-				err = unknownCommand(target, rest[0])
-			}
-			if err != nil {
-				return err
+			switch {
+			case err != nil:
+				return failure.Wrap(failure.Usage, err)
+			case len(rest) > 0 && target.HasSubCommands():
+				return unknownCommand(target, rest[0]) // "help tokn", "help config st"
 			}
 			return target.Help()
 		},
@@ -99,7 +100,7 @@ func rootHelp(root *cobra.Command) func(*cobra.Command, []string) {
 	return func(c *cobra.Command, _ []string) {
 		w := c.OutOrStdout()
 		if c != root {
-			if text := strings.TrimRight(cmpOr(c.Long, c.Short), " \n"); text != "" {
+			if text := strings.TrimRight(cmp.Or(c.Long, c.Short), " \n"); text != "" {
 				fmt.Fprintf(w, "%s\n\n", text)
 			}
 			if c.Runnable() || c.HasSubCommands() {
@@ -150,10 +151,3 @@ func plainBooleans(cmd *cobra.Command) {
 }
 
 type plainBool struct{ pflag.Value }
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}

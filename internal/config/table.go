@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -177,7 +178,7 @@ func AddFlags(fs *pflag.FlagSet, keys ...string) {
 		if !ok || s.Flag == "" {
 			panic("config: no flag for setting " + k)
 		}
-		f := fs.VarPF(&flagText{typ: cmpOr(s.Type, "string")}, s.Flag, s.Short, s.Help+" ("+s.Var+")")
+		f := fs.VarPF(&flagText{typ: cmp.Or(s.Type, "string")}, s.Flag, s.Short, s.Help+" ("+s.Var+")")
 		f.DefValue = s.Default
 	}
 }
@@ -188,13 +189,6 @@ type flagText struct{ text, typ string }
 func (v *flagText) String() string     { return v.text }
 func (v *flagText) Set(s string) error { v.text = s; return nil }
 func (v *flagText) Type() string       { return v.typ }
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
 
 // Keys lists the settings by the names "config get" takes; writable leaves out those never
 // written to config.yaml (for "config set" and "config unset").
