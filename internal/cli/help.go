@@ -34,17 +34,25 @@ func newHelpTopics() []*cobra.Command {
 		{
 			Use:   "environment",
 			Short: "The PLEOAUTH_* variables and the settings they give",
-			Long: "Every setting can be given by a flag, a PLEOAUTH_* variable or config.yaml, in that order of\n" +
-				"precedence; \"pleoauth config list\" shows where each value comes from.\n\n" + config.VariablesHelp(),
+			Long: topicText("Every setting can be given by a flag, a PLEOAUTH_* variable or config.yaml, in that order of\n"+
+				"precedence; \"pleoauth config list\" shows where each value comes from.", config.VariablesHelp()),
 			Example: "  PLEOAUTH_ENV=production pleoauth token\n  PLEOAUTH_CLIENT_SECRET=… pleoauth login --env staging",
 		},
 		{
 			Use:     "exit-codes",
 			Short:   "What each exit code means",
-			Long:    "pleoauth's exit code tells a script what to do next.\n\n" + exitCodesHelp,
+			Long:    topicText("pleoauth's exit code tells a script what to do next.", exitCodesHelp),
 			Example: "  pleoauth token >/dev/null; [ $? -eq 4 ] && pleoauth login",
 		},
 	}
+}
+
+// topicText is a help topic's paragraph and its table, which starts with a title line; the table
+// is indented four spaces after a blank line, so that the Markdown and man pages generated from
+// the same text show it as a block, column for column, as the terminal does.
+func topicText(paragraph, table string) string {
+	title, rows, _ := strings.Cut(table, "\n")
+	return paragraph + "\n\n" + title + "\n\n  " + strings.ReplaceAll(rows, "\n", "\n  ")
 }
 
 // newHelpCmd replaces cobra's help command, which shows the root's help for any word it does not
