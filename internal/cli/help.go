@@ -12,11 +12,13 @@ import (
 	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
-// The root help's groups of commands, in the order it shows them.
-var commandGroups = []*cobra.Group{
-	{ID: "core", Title: "Core commands:"},
-	{ID: "scripting", Title: "Scripting commands:"},
-	{ID: "settings", Title: "Settings and setup:"},
+// commandGroups are the root help's groups of commands, in the order it shows them.
+func commandGroups() []*cobra.Group {
+	return []*cobra.Group{
+		{ID: "core", Title: "Core commands:"},
+		{ID: "scripting", Title: "Scripting commands:"},
+		{ID: "settings", Title: "Settings and setup:"},
+	}
 }
 
 const rootSummary = `pleoauth logs you in to Pleo's API with the OAuth 2.0 authorization code flow and PKCE,

@@ -138,7 +138,7 @@ func newRootCmd(d *Deps, args []string) *cobra.Command {
 	})
 
 	chosen := chosenSubcommand(root, args)
-	root.AddGroup(commandGroups...)
+	root.AddGroup(commandGroups()...)
 	root.SetHelpCommand(newHelpCmd())
 	root.SetHelpFunc(rootHelp(root))
 	for i, sub := range subcommands {
