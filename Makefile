@@ -27,7 +27,7 @@ test: vet ## every test, with the race detector (CI=true makes missing real part
 bench: ## benchmarks of whole processes against floors measured in the same run (docs/performance.md)
 	./scripts/bench.sh
 
-docs: ## regenerate docs/cli (Markdown, committed) and man pages in build/man
+docs: ## regenerate docs/cli (Markdown, committed) and man pages in build/man/man1 (MANPATH=build/man man pleoauth-token)
 	$(GO) run ./tools/gendocs -markdown docs/cli -man build/man
 
 tools: ## install the pinned release tools (GoReleaser, cyclonedx-gomod) into $(GOBIN)

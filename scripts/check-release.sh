@@ -49,6 +49,10 @@ trap 'dpkg -r pleoauth >/dev/null' EXIT
 /usr/bin/pleoauth version
 man -w pleoauth
 man -w pleoauth-token
+man -w pleoauth-exit-codes
+# Each page is titled with its own command, not all PLEOAUTH(1).
+title=$(man -P cat pleoauth-token 2>/dev/null | sed -n 1p)
+[[ $title == *"PLEOAUTH-TOKEN(1)"* ]] || { echo "man pleoauth-token is titled \"$title\", not PLEOAUTH-TOKEN(1)"; exit 1; }
 for f in /usr/share/bash-completion/completions/pleoauth /usr/share/zsh/site-functions/_pleoauth \
          /usr/share/fish/vendor_completions.d/pleoauth.fish; do
   [ -s "$f" ] || { echo "the package did not install $f"; exit 1; }

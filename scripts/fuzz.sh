@@ -9,6 +9,7 @@ targets=(
   ./internal/authcode:FuzzParsePasted
   ./internal/tokenendpoint:FuzzTokenResponse
   ./internal/config:FuzzConfigFile
+  ./internal/config:FuzzSetUnset
   ./internal/store:FuzzFileLoad
   ./internal/store:FuzzUnseal
   ./internal/store:FuzzDecodeMatchesUnmarshal

@@ -11,8 +11,8 @@ import (
 	_ "github.com/pkg/browser"
 	_ "github.com/redis/go-redis/v9"
 	_ "github.com/spf13/cobra"
-	_ "github.com/spf13/viper"
 	_ "github.com/zalando/go-keyring"
+	_ "go.yaml.in/yaml/v3"
 	_ "golang.org/x/oauth2"
 	_ "net/http"
 )

@@ -73,6 +73,7 @@ one per line. An expression that does not compile exits 2 before any request.`,
 	f := cmd.Flags()
 	config.AddFlags(cmd.Flags(), "min_ttl")
 	f.StringVarP(&o.Method, "method", "X", "", "HTTP method (default GET, or POST with a body)")
+	_ = cmd.RegisterFlagCompletionFunc("method", cobra.FixedCompletions([]string{"GET", "POST", "PUT", "PATCH", "DELETE"}, cobra.ShellCompDirectiveNoFileComp))
 	f.StringVarP(&o.Data, "data", "d", "", "request body")
 	f.StringVar(&o.Input, "input", "", `file to send as the body ("-" for stdin)`)
 	f.StringArrayVarP(&o.Headers, "header", "H", nil, `extra header "Key: Value" (repeatable)`)

@@ -75,3 +75,20 @@ func completeProfile(d *Deps) cobra.CompletionFunc {
 		return profiles, cobra.ShellCompDirectiveNoFileComp
 	}
 }
+
+// completeSetting offers the settings' keys for "config get" (and, writable, "config set" and
+// "config unset"), then the values of the one named, when they can be listed.
+func completeSetting(d *Deps, writable bool) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		switch {
+		case len(args) == 0:
+			return config.Keys(writable), cobra.ShellCompDirectiveNoFileComp
+		case len(args) == 1 && writable && cmd.Name() == "set":
+			if args[0] == "env" || args[0] == "default_env" {
+				return completeEnv(d)(cmd, nil, "")
+			}
+			return config.Choices(args[0]), cobra.ShellCompDirectiveNoFileComp
+		}
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+}

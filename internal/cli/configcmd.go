@@ -17,6 +17,7 @@ writes settings to config.yaml. The client secret is never shown and never writt
   pleoauth config get token_url
   pleoauth config set client_id 3f2c6d1e-0000-4000-8000-000000000000 --env staging
   pleoauth config set default_env staging
+  pleoauth config unset default_env
   pleoauth config path`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
@@ -25,8 +26,9 @@ writes settings to config.yaml. The client secret is never shown and never writt
 		newConfigListCmd(d),
 		&cobra.Command{
 			Use: "get KEY", Short: "Print one setting's value", Args: cobra.ExactArgs(1),
-			Long:    "Get prints the resolved value of one setting of the selected environment, for scripts.",
-			Example: "  pleoauth config get token_url --env staging",
+			Long:              "Get prints the resolved value of one setting of the selected environment, for scripts.",
+			Example:           "  pleoauth config get token_url --env staging",
+			ValidArgsFunction: completeSetting(d, false),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				cfg, err := loadConfig(cmd, d)
 				if err != nil {
@@ -43,9 +45,12 @@ writes settings to config.yaml. The client secret is never shown and never writt
 		&cobra.Command{
 			Use: "set KEY VALUE", Short: "Write a setting to config.yaml", Args: cobra.ExactArgs(2),
 			Long: `Set checks the value and writes it to config.yaml: default_env and store at the top, every
-other setting under the selected environment. The file is replaced atomically, mode 0600. The
-client secret is refused: it never goes in a file pleoauth reads.`,
-			Example: "  pleoauth config set scopes \"users:read export-jobs:read\" --env staging",
+other setting under the selected environment. Only that setting's line changes: comments, blank
+lines and the order of the other keys stay as they are, and a new key goes at the end of its
+environment. The file is replaced atomically, mode 0600. The client secret is refused: it never
+goes in a file pleoauth reads.`,
+			Example:           "  pleoauth config set scopes \"users:read export-jobs:read\" --env staging",
+			ValidArgsFunction: completeSetting(d, true),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				cfg, err := loadConfig(cmd, d)
 				if err != nil {
@@ -56,6 +61,31 @@ client secret is refused: it never goes in a file pleoauth reads.`,
 					return asUsage(err)
 				}
 				fmt.Fprintf(d.Stderr, "Set %s in %s.\n", path, cfg.File)
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use: "unset KEY", Short: "Remove a setting from config.yaml", Args: cobra.ExactArgs(1),
+			Long: `Unset removes a setting from config.yaml — a top-level one, or one of the selected environment —
+so that its built-in default applies again. Only that setting's lines go, with the environment
+if it was its last setting; comments and everything else stay. It says so when the file did not
+set it.`,
+			Example:           "  pleoauth config unset redirect_uri --env staging\n  pleoauth config unset default_env",
+			ValidArgsFunction: completeSetting(d, true),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				cfg, err := loadConfig(cmd, d)
+				if err != nil {
+					return err
+				}
+				path, was, err := cfg.Unset(args[0])
+				switch {
+				case err != nil:
+					return asUsage(err)
+				case !was:
+					fmt.Fprintf(d.Stderr, "%s is not set in %s; nothing to remove.\n", path, cfg.File)
+				default:
+					fmt.Fprintf(d.Stderr, "Removed %s from %s.\n", path, cfg.File)
+				}
 				return nil
 			},
 		},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
@@ -24,6 +25,9 @@ func TestExitCode(t *testing.T) {
 		{fmt.Errorf("login: %w", context.Canceled), true, ExitInterrupted},
 		{fmt.Errorf("login: %w", context.Canceled), false, ExitError},
 		{&ExitStatus{Code: 7}, true, 7},
+		// A config file that cannot be read as written is the user's to fix: a usage error.
+		{asUsage(fmt.Errorf("load: %w", &config.FileError{Path: "config.yaml", Line: 3, Msg: "unknown key"})), false, ExitUsage},
+		{asUsage(&config.UsageError{Msg: "x"}), false, ExitUsage},
 	}
 	for _, tt := range tests {
 		if got := exitCode(tt.err, tt.interrupted); got != tt.want {

@@ -28,6 +28,14 @@ func TestProfiles(t *testing.T) {
 		t.Fatalf("login --profile acme: %+v", r)
 	}
 
+	// A profile with no login names those that have one, and the one it is a typo of.
+	for _, cmd := range []string{"token", "status", "export-refresh-token"} {
+		if r := h.main(cmd, "--env", "local", "--profile", "acm"); r.code != ExitLoginRequired ||
+			!strings.HasSuffix(strings.TrimSpace(r.stderr), `pleoauth: env local@acm: not logged in; profiles logged in to local: default, acme (did you mean "acme"?); run "pleoauth login --env local --profile acm"`) {
+			t.Errorf("%s --profile acm: %+v", cmd, r)
+		}
+	}
+
 	r := h.main("status", "--env", "local")
 	for _, want := range []string{"profile:       default", "subject:       " + devserver.DemoCompany, "profile:       acme", "subject:       " + acme} {
 		if !strings.Contains(r.stdout, want) {

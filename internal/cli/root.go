@@ -58,9 +58,10 @@ func nextStep(err error) string {
 	return ""
 }
 
-// globalOptions are the flags every command has.
+// globalOptions are the flags every command has, and the root's own --version.
 type globalOptions struct {
-	Debug bool
+	Debug   bool
+	Version bool
 }
 
 // NewRootCmd builds the whole command tree; the reference docs are generated from it.
@@ -72,32 +73,27 @@ func NewRootCmd(d *Deps) *cobra.Command { return newRootCmd(d, nil) }
 // TestSubcommandNames keeps the names the commands' own.
 var subcommands = []struct {
 	names []string
+	group string // the root help's group (commandGroups)
 	build func(*Deps) *cobra.Command
 }{
-	{[]string{"login"}, newLoginCmd},
-	{[]string{"token"}, newTokenCmd},
-	{[]string{"status"}, newStatusCmd},
-	{[]string{"api"}, newAPICmd},
-	{[]string{"exec"}, newExecCmd},
-	{[]string{"export-refresh-token"}, newExportCmd},
-	{[]string{"import-refresh-token", "import"}, newImportCmd},
-	{[]string{"config"}, newConfigCmd},
-	{[]string{"env"}, newEnvCmd},
-	{[]string{"doctor"}, newDoctorCmd},
-	{[]string{"logout"}, newLogoutCmd},
-	{[]string{"version"}, newVersionCmd},
-	{[]string{"completion"}, newCompletionCmd},
-	{[]string{"postman-env"}, newPostmanEnvCmd},
-	{[]string{"store-key"}, newStoreKeyCmd},
-	{[]string{"whoami"}, newWhoamiCmd},
-	{[]string{"serve"}, newServeCmd},
+	{[]string{"login"}, "core", newLoginCmd},
+	{[]string{"token"}, "core", newTokenCmd},
+	{[]string{"status"}, "core", newStatusCmd},
+	{[]string{"logout"}, "core", newLogoutCmd},
+	{[]string{"whoami"}, "core", newWhoamiCmd},
+	{[]string{"api"}, "scripting", newAPICmd},
+	{[]string{"exec"}, "scripting", newExecCmd},
+	{[]string{"serve"}, "scripting", newServeCmd},
+	{[]string{"postman-env"}, "scripting", newPostmanEnvCmd},
+	{[]string{"export-refresh-token"}, "scripting", newExportCmd},
+	{[]string{"import-refresh-token", "import"}, "scripting", newImportCmd},
+	{[]string{"config"}, "settings", newConfigCmd},
+	{[]string{"env"}, "settings", newEnvCmd},
+	{[]string{"store-key"}, "settings", newStoreKeyCmd},
+	{[]string{"doctor"}, "settings", newDoctorCmd},
+	{[]string{"completion"}, "settings", newCompletionCmd},
+	{[]string{"version"}, "settings", newVersionCmd},
 }
-
-const rootHelp = `pleoauth logs you in to Pleo's API with the OAuth 2.0 authorization code flow and PKCE,
-keeps the tokens, and prints an access token that is valid right now, so that scripts can run
-  curl -H "Authorization: Bearer $(pleoauth token)" https://external.staging.pleo.io/v2/employees
-
-`
 
 // newRootCmd builds the root command and the subcommands args may run: only the one they name,
 // or every one when they name none (help, completion, an unknown command) or args is nil.
@@ -106,14 +102,18 @@ func newRootCmd(d *Deps, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "pleoauth",
 		Short: "OAuth 2.0 tokens for Pleo's API, from a terminal",
+		Long:  rootSummary + "\n\n" + rootFooter, // the reference docs' and man page's text
 		Example: `  pleoauth login --env staging
-  pleoauth token --env staging`,
+  curl -H "Authorization: Bearer $(pleoauth token)" https://external.staging.pleo.io/v2/employees`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return failure.Wrap(failure.Usage, fmt.Errorf("unknown command %q; run \"pleoauth --help\"", args[0]))
+			switch {
+			case len(args) > 0:
+				return unknownCommand(cmd, args[0])
+			case g.Version:
+				return printVersion(d)
 			}
 			return cmd.Help()
 		},
@@ -126,6 +126,8 @@ func newRootCmd(d *Deps, args []string) *cobra.Command {
 	// Generated docs stay the same from one build to the next.
 	root.DisableAutoGenTag = true
 	root.PersistentFlags().BoolVar(&g.Debug, "debug", false, "trace every HTTP request on stderr, credentials replaced by fingerprints (PLEOAUTH_DEBUG=1)")
+	root.Flags().BoolVar(&g.Version, "version", false, `print what "pleoauth version" prints`)
+	_ = root.RegisterFlagCompletionFunc("store", cobra.FixedCompletions(config.Choices("store"), cobra.ShellCompDirectiveNoFileComp))
 	root.PersistentPreRun = func(*cobra.Command, []string) {
 		if g.Debug || d.Getenv("PLEOAUTH_DEBUG") == "1" {
 			d.HTTPClient = httpclient.Traced(d.httpClient(), d.Stderr, d.Now)
@@ -136,14 +138,21 @@ func newRootCmd(d *Deps, args []string) *cobra.Command {
 	})
 
 	chosen := chosenSubcommand(root, args)
-	if chosen < 0 { // only a run of no subcommand can show the root's help
-		root.Long = rootHelp + config.VariablesHelp() + "\n\n" + exitCodesHelp
-	}
+	root.AddGroup(commandGroups()...)
+	root.SetHelpCommand(newHelpCmd())
+	root.SetHelpFunc(rootHelp(root))
 	for i, sub := range subcommands {
 		if chosen < 0 || chosen == i {
-			root.AddCommand(sub.build(d))
+			cmd := sub.build(d)
+			cmd.GroupID = sub.group
+			root.AddCommand(cmd)
 		}
 	}
+	if chosen < 0 {
+		root.AddCommand(newHelpTopics()...)
+	}
+	root.InitDefaultHelpCmd()
+	plainBooleans(root)
 	usageArgs(root)
 	return root
 }
@@ -174,6 +183,9 @@ func usageArgs(cmd *cobra.Command) {
 		cmd.Args = func(c *cobra.Command, args []string) error {
 			if check(c, args) == nil {
 				return nil
+			}
+			if c.HasAvailableSubCommands() {
+				return unknownCommand(c, args[0]) // "pleoauth config st"
 			}
 			var msg string
 			switch want := strings.TrimSpace(strings.TrimPrefix(strings.Join(strings.Fields(c.Use)[1:], " "), "[flags]")); {

@@ -18,11 +18,12 @@ func loadConfig(cmd *cobra.Command, d *Deps) (*config.Config, error) {
 }
 
 // asUsage marks the configuration's usage errors — an unknown environment, a setting that makes
-// no sense — for exit code 2.
+// no sense, a config file that cannot be read as written — for exit code 2.
 func asUsage(err error) error {
 	var unknown *config.UnknownEnvError
 	var usage *config.UsageError
-	if errors.As(err, &unknown) || errors.As(err, &usage) {
+	var file *config.FileError
+	if errors.As(err, &unknown) || errors.As(err, &usage) || errors.As(err, &file) {
 		return failure.Wrap(failure.Usage, err)
 	}
 	return err

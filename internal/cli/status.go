@@ -115,7 +115,7 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 			printStatus(d, r)
 		}
 	}
-	for _, r := range reports {
+	for i, r := range reports {
 		switch {
 		case r.unsaved != nil:
 			return r.unsaved
@@ -124,7 +124,7 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 		case r.Refused != nil:
 			return failure.NeedLogin(r.name, fmt.Sprintf("refresh token refused at %s (%s)", r.Refused.At.UTC().Format(time.RFC3339), r.Refused.Reason), nil)
 		case !r.LoggedIn:
-			return failure.NeedLogin(r.name, "not logged in", nil)
+			return logins[i].NotLoggedIn()
 		}
 	}
 	return nil

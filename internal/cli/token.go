@@ -57,6 +57,7 @@ Formats:
 	f := cmd.Flags()
 	config.AddFlags(cmd.Flags(), "min_ttl")
 	f.StringVar(&o.Format, "format", "raw", "output format: raw, header, json, env or curl-config")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(tokenFormatNames, cobra.ShellCompDirectiveNoFileComp))
 	f.BoolVar(&o.ForceRefresh, "force-refresh", false, "refresh even a valid token (unless another process just did)")
 	addJSONFlags(cmd, &o.jsonOutput, "the token and its expiry")
 	return cmd
@@ -103,6 +104,10 @@ func newTokenReport(env string, b *store.Bundle, now time.Time) tokenReport {
 	}
 	return tokenReport{b.AccessToken, tokenType, b.Expiry.UTC().Format(time.RFC3339), int64(b.Expiry.Sub(now).Seconds()), b.Scope, env}
 }
+
+// tokenFormatNames are the --format values in the order help and completion show them: the
+// keys of tokenFormats, and json, which is --json.
+var tokenFormatNames = []string{"raw", "header", "json", "env", "curl-config"}
 
 // tokenFormats write a bundle's access token to stdout; none writes the refresh token. The
 // json format is --json's [tokenReport].

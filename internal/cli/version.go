@@ -79,11 +79,17 @@ module's build information.`,
 			if o.on() {
 				return o.write(d.Stdout, versionReport{b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH})
 			}
-			_, err := fmt.Fprintf(d.Stdout, "pleoauth %s\ncommit:  %s\nbuilt:   %s\ngo:      %s %s/%s\n",
-				b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-			return err
+			return printVersion(d)
 		},
 	}
 	addJSONFlags(cmd, o, "the build")
 	return cmd
+}
+
+// printVersion is what "pleoauth version" and "pleoauth --version" print.
+func printVersion(d *Deps) error {
+	b := d.Build.Resolve()
+	_, err := fmt.Fprintf(d.Stdout, "pleoauth %s\ncommit:  %s\nbuilt:   %s\ngo:      %s %s/%s\n",
+		b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return err
 }

@@ -1,7 +1,7 @@
 // Package config resolves pleoauth's settings: command-line flag, then PLEOAUTH_* environment
 // variable, then the config file, then the built-in default, each checked the same way
 // whatever its source. Every setting is described once, in the table of [Specs]. It is the only
-// package that knows about viper; the rest of the program sees a typed [Config].
+// package that reads or writes config.yaml; the rest of the program sees a typed [Config].
 package config
 
 import (
@@ -286,8 +286,10 @@ func (e *UnknownEnvError) Error() string {
 	return fmt.Sprintf("unknown environment %q%s (known: %s); add it under environments: in %s", e.Name, didYouMean(e.Name, e.Known), strings.Join(e.Known, ", "), e.File)
 }
 
-// didYouMean suggests the known name closest to name, when one is a typo away (an edit
-// distance of at most 2).
+// DidYouMean is ` (did you mean "x"?)` for the known name x closest to name, when one is a typo
+// away (an edit distance of at most 2), and "" when none is.
+func DidYouMean(name string, known []string) string { return didYouMean(name, known) }
+
 func didYouMean(name string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
@@ -322,8 +324,13 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
+// splitScopes splits a scope list at spaces or commas; none is nil, as for a key not given.
 func splitScopes(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+	scopes := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
+	if len(scopes) == 0 {
+		return nil
+	}
+	return scopes
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,31 +143,49 @@ environments:
 	}
 }
 
+// TestFileErrors: a config file that cannot be used is a usage error (exit 2) of one line that
+// names the file and the line to fix, with the key a misspelt one was meant to be.
 func TestFileErrors(t *testing.T) {
-	tests := []struct{ name, yaml, want string }{
-		{"misspelt key", "environments:\n  x:\n    tokn_url: https://a\n", "tokn_url"},
-		{"unknown top-level key", "defualt_env: x\n", "defualt_env"},
-		{"client secret", "environments:\n  x:\n    client_secret: s3cr3t\n", "client_secret is not allowed"},
-		{"not YAML", "environments: [\n", "config.yaml"},
-		{"YAML error on line 4", "default_env: local\nenvironments:\n  local:\n    bad: : :\n", "line 4"},
+	tests := []struct {
+		name, yaml string
+		line       int
+		want       string // the whole message after "FILE:LINE: "
+	}{
+		{"misspelt key", "environments:\n  x:\n    tokn_url: https://a\n", 3,
+			`unknown key "tokn_url" under environments.x (did you mean "token_url"?); fix the file or move it away`},
+		{"misspelt top-level key", "store: file\ndefualt_env: x\n", 2,
+			`unknown key "defualt_env" (did you mean "default_env"?); fix the file or move it away`},
+		{"unknown key, no near one", "colour: blue\n", 1,
+			`unknown key "colour" (known: default_env, default_profile, environments, lock_timeout, lock_ttl, min_ttl, on_rotate_timeout, redis_prefix, redis_timeout, redis_url, store, unsaved_timeout); fix the file or move it away`},
+		{"per-environment key at the top", "store: file\nclient_id: abc\n", 2,
+			"client_id is set per environment; move it under environments.<name>"},
+		{"client secret", "environments:\n  x:\n    client_secret: s3cr3t\n", 3,
+			"environments.x.client_secret is not allowed in a config file; remove it and set PLEOAUTH_CLIENT_SECRET, or let the login prompt ask for it"},
+		{"not YAML", "store: file\nenvironments: [\n", 2,
+			"YAML: did not find expected node content; fix the file or move it away"},
+		{"YAML error on line 4", "default_env: local\nenvironments:\n  local:\n    bad: : :\n", 4,
+			"YAML: mapping values are not allowed in this context; fix the file or move it away"},
+		{"tab indentation", "environments:\n\tlocal:\n", 2,
+			"YAML: found character that cannot start any token; fix the file or move it away"},
+		{"key given twice", "store: file\nStore: keyring\n", 2,
+			"store is given twice (first on line 1); fix the file or move it away"},
+		{"list where one value goes", "store: [file]\n", 1,
+			"store must be a single value; fix the file or move it away"},
+		{"environment not a mapping", "environments:\n  x: https://a\n", 2,
+			"environments.x must be a map of settings; fix the file or move it away"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := setHome(t, tt.yaml)
-			home := v["PLEOAUTH_HOME"]
+			file := filepath.Join(v["PLEOAUTH_HOME"], "config.yaml")
 			_, err := Load(nil, v.get)
-			if err == nil {
-				t.Fatal("Load succeeded")
+			want := fmt.Sprintf("%s:%d: %s", file, tt.line, tt.want)
+			if err == nil || err.Error() != want {
+				t.Errorf("Load = %v\nwant %s", err, want)
 			}
-			msg := err.Error()
-			if !strings.Contains(msg, tt.want) || !strings.Contains(msg, filepath.Join(home, "config.yaml")) || strings.Contains(msg, "\n") {
-				t.Errorf("error %q: want one line naming the file and %q", msg, tt.want)
-			}
-			if strings.Contains(msg, "s3cr3t") {
-				t.Errorf("error %q repeats the secret", msg)
-			}
-			if strings.Contains(msg, "fileConfig") || strings.Contains(msg, "config.") && !strings.Contains(msg, "config.yaml") {
-				t.Errorf("error %q shows a Go type", msg)
+			var fe *FileError
+			if !errors.As(err, &fe) || fe.Line != tt.line {
+				t.Errorf("Load = %#v; want a *FileError (a usage error) of line %d", err, tt.line)
 			}
 		})
 	}

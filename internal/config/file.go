@@ -1,16 +1,16 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
-	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/pleoauth/pleoauth/internal/privatefile"
 )
@@ -33,99 +33,239 @@ func homeDir(getenv func(string) string) (string, error) {
 }
 
 // readFile decodes the config file strictly, so that a misspelt key is an error rather than a
-// silently ignored setting. A missing file is an empty configuration. The file is read once,
-// here, and viper is set up only when there is one to decode: a run without config.yaml (the
-// built-in environments and PLEOAUTH_* variables) starts no viper at all.
+// silently ignored setting. A missing file is an empty configuration. The file is parsed into
+// YAML nodes rather than maps, so that every error names the line to fix, and so that
+// "config set" can change one line and leave the rest (comments, order) as written.
 func readFile(path string) (fileConfig, error) {
-	fc := fileConfig{top: map[string]string{}, envs: map[string]Environment{}}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fc, nil
+		return fileConfig{top: map[string]string{}, envs: map[string]Environment{}}, nil
 	case err != nil:
-		return fc, fileError(path, oneLine(err.Error()))
+		return fileConfig{}, &FileError{Path: path, Msg: oneLine(err.Error())}
 	}
-	v := viper.New() // a fresh viper per run, never the global one (spf13/viper#233)
-	v.SetConfigType("yaml")
-	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
-		return fc, fileError(path, oneLine(err.Error()))
+	doc, err := parseYAML(path, data)
+	if err != nil {
+		return fileConfig{}, err
 	}
-	for key, raw := range v.AllSettings() {
+	return decodeFile(path, doc)
+}
+
+// FileError is a config file that cannot be used as written — a YAML syntax error, an unknown or
+// misplaced key, a value of the wrong shape — with the line to fix (0 when there is none).
+type FileError struct {
+	Path string
+	Line int
+	Msg  string
+	// Next is the step that gets past it; "fix the file or move it away" when empty.
+	Next string
+}
+
+func (e *FileError) Error() string {
+	where := e.Path
+	if e.Line > 0 {
+		where += ":" + strconv.Itoa(e.Line)
+	}
+	next := e.Next
+	if next == "" {
+		next = "fix the file or move it away"
+	}
+	return where + ": " + e.Msg + "; " + next
+}
+
+// parseYAML parses data into its document node. yaml.v3 words a syntax error as
+// "yaml: line 3: mapping values are not allowed in this context"; the line goes where a compiler
+// puts it, after the file name.
+func parseYAML(path string, data []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	err := yaml.Unmarshal(data, &doc)
+	if err == nil {
+		return &doc, nil
+	}
+	msg := strings.TrimPrefix(oneLine(err.Error()), "yaml: ")
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, after, ok := strings.Cut(rest, ": "); ok {
+			if l, err := strconv.Atoi(n); err == nil {
+				line, msg = l, after
+			}
+		}
+	}
+	return nil, &FileError{Path: path, Line: line, Msg: "YAML: " + msg}
+}
+
+// decodeFile reads the settings out of a parsed config file. Keys are matched without regard to
+// case, as they always were.
+func decodeFile(path string, doc *yaml.Node) (fileConfig, error) {
+	fc := fileConfig{top: map[string]string{}, envs: map[string]Environment{}}
+	top := documentMap(doc)
+	if top == nil {
+		return fc, nil // empty, or only comments
+	}
+	if top.Kind != yaml.MappingNode {
+		return fc, &FileError{Path: path, Line: top.Line, Msg: "the file must map setting names to values (default_env: staging)"}
+	}
+	entries, err := mapEntries(path, top, "")
+	if err != nil {
+		return fc, err
+	}
+	for _, en := range entries {
+		key := en.name
 		if key == "environments" {
+			if err := decodeEnvironments(path, en.value, fc.envs); err != nil {
+				return fc, err
+			}
 			continue
 		}
 		s, ok := lookup(key)
-		if ok && s.NotInFile {
-			return fc, fmt.Errorf("%s: %s is not allowed in a config file; remove it and set %s", path, key, s.Var)
+		switch {
+		case ok && s.NotInFile:
+			return fc, &FileError{Path: path, Line: en.key.Line, Msg: key + " is not allowed in a config file", Next: "remove it and set " + s.Var}
+		case ok && s.PerEnv:
+			return fc, &FileError{Path: path, Line: en.key.Line, Msg: key + " is set per environment", Next: "move it under environments.<name>"}
+		case !ok || s.fileKey() != key:
+			return fc, &FileError{Path: path, Line: en.key.Line, Msg: unknownKey(key, "", topFileKeys())}
 		}
-		if !ok || s.PerEnv || s.fileKey() != key {
-			return fc, fileError(path, fmt.Sprintf("unknown key %q (top-level keys: %s)", key, strings.Join(topFileKeys(), ", ")))
-		}
-		value, ok := scalar(raw)
+		value, ok := scalarText(en.value)
 		if !ok {
-			return fc, fileError(path, fmt.Sprintf("%s must be a single value", key))
+			return fc, &FileError{Path: path, Line: en.value.Line, Msg: key + " must be a single value"}
 		}
 		fc.top[s.Key] = value
-	}
-	envs, ok := v.Get("environments").(map[string]any)
-	if v.IsSet("environments") && !ok {
-		return fc, fileError(path, "environments must map names to settings")
-	}
-	for name, raw := range envs {
-		settings, ok := raw.(map[string]any)
-		if !ok {
-			return fc, fileError(path, fmt.Sprintf("environments.%s must be a map of settings", name))
-		}
-		e := Environment{Name: name}
-		for key, rawValue := range settings {
-			s, ok := lookup(key)
-			switch {
-			case ok && s.NotInFile:
-				return fc, fmt.Errorf("%s: environments.%s.%s is not allowed in a config file; remove it and set %s, or let the login prompt ask for it", path, name, key, s.Var)
-			case !ok || !s.PerEnv:
-				return fc, fileError(path, fmt.Sprintf("unknown key %q under environments.%s (known: %s)", key, name, strings.Join(envFileKeys(), ", ")))
-			}
-			value, ok := scalar(rawValue)
-			if !ok && key == "scopes" {
-				value, ok = list(rawValue)
-			}
-			if !ok {
-				return fc, fileError(path, fmt.Sprintf("environments.%s.%s must be a single value", name, key))
-			}
-			s.set(&e, value)
-		}
-		fc.envs[name] = e
 	}
 	return fc, nil
 }
 
-func fileError(path, msg string) error {
-	return fmt.Errorf("read %s: %s; fix the file or move it away", path, msg)
+func decodeEnvironments(path string, node *yaml.Node, envs map[string]Environment) error {
+	node = resolveAlias(node)
+	if isNull(node) {
+		return nil
+	}
+	if node.Kind != yaml.MappingNode {
+		return &FileError{Path: path, Line: node.Line, Msg: "environments must map names to settings"}
+	}
+	entries, err := mapEntries(path, node, "environments.")
+	if err != nil {
+		return err
+	}
+	for _, en := range entries {
+		name, settings := en.name, resolveAlias(en.value)
+		e := Environment{Name: name}
+		if !isNull(settings) && settings.Kind != yaml.MappingNode {
+			return &FileError{Path: path, Line: settings.Line, Msg: fmt.Sprintf("environments.%s must be a map of settings", name)}
+		}
+		fields, err := mapEntries(path, settings, "environments."+name+".")
+		if err != nil {
+			return err
+		}
+		for _, f := range fields {
+			key := f.name
+			s, ok := lookup(key)
+			switch {
+			case ok && s.NotInFile:
+				return &FileError{Path: path, Line: f.key.Line, Msg: fmt.Sprintf("environments.%s.%s is not allowed in a config file", name, key),
+					Next: "remove it and set " + s.Var + ", or let the login prompt ask for it"}
+			case !ok || !s.PerEnv:
+				return &FileError{Path: path, Line: f.key.Line, Msg: unknownKey(key, "environments."+name, envFileKeys())}
+			}
+			value, ok := scalarText(f.value)
+			if !ok && key == "scopes" {
+				value, ok = listText(f.value)
+			}
+			if !ok {
+				return &FileError{Path: path, Line: f.value.Line, Msg: fmt.Sprintf("environments.%s.%s must be a single value", name, key)}
+			}
+			s.set(&e, value)
+		}
+		envs[name] = e
+	}
+	return nil
 }
 
-// scalar is a YAML scalar as the text a variable would give.
-func scalar(v any) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		return v, true
-	case int, int64, float64, bool:
-		return fmt.Sprint(v), true
-	case nil:
+// unknownKey says which key is unknown where, with the known key it is a typo of, or else the
+// keys that are known there.
+func unknownKey(key, under string, known []string) string {
+	msg := fmt.Sprintf("unknown key %q", key)
+	if under != "" {
+		msg += " under " + under
+	}
+	if hint := didYouMean(key, known); hint != "" {
+		return msg + hint
+	}
+	return msg + " (known: " + strings.Join(known, ", ") + ")"
+}
+
+// mapEntry is one key and its value in a YAML mapping.
+type mapEntry struct {
+	name       string // the key, lower case
+	key, value *yaml.Node
+}
+
+// mapEntries lists the entries of the mapping m (nil or null: none), refusing a key given twice.
+func mapEntries(path string, m *yaml.Node, prefix string) ([]mapEntry, error) {
+	m = resolveAlias(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	seen := map[string]int{}
+	var out []mapEntry
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value == "<<" {
+			return nil, &FileError{Path: path, Line: k.Line, Msg: fmt.Sprintf("%ssettings must be plain names (no merge keys or complex keys)", prefix)}
+		}
+		name := strings.ToLower(k.Value)
+		if line, twice := seen[name]; twice {
+			return nil, &FileError{Path: path, Line: k.Line, Msg: fmt.Sprintf("%s%s is given twice (first on line %d)", prefix, name, line)}
+		}
+		seen[name] = k.Line
+		out = append(out, mapEntry{name: name, key: k, value: resolveAlias(v)})
+	}
+	return out, nil
+}
+
+// documentMap is the top node of a parsed file, or nil for a file with no content.
+func documentMap(doc *yaml.Node) *yaml.Node {
+	if doc == nil || doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil
+	}
+	top := resolveAlias(doc.Content[0])
+	if isNull(top) {
+		return nil
+	}
+	return top
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// scalarText is a YAML scalar as the text a variable would give; null is empty.
+func scalarText(n *yaml.Node) (string, bool) {
+	switch {
+	case isNull(n):
 		return "", true
+	case n.Kind == yaml.ScalarNode:
+		return n.Value, true
 	}
 	return "", false
 }
 
-// list joins a YAML list of scalars with spaces, the form OAuth uses for scopes on the wire
+// listText joins a YAML list of scalars with spaces, the form OAuth uses for scopes on the wire
 // (RFC 6749 §3.3).
-func list(v any) (string, bool) {
-	items, ok := v.([]any)
-	if !ok {
+func listText(n *yaml.Node) (string, bool) {
+	if n.Kind != yaml.SequenceNode {
 		return "", false
 	}
-	out := make([]string, 0, len(items))
-	for _, it := range items {
-		s, ok := scalar(it)
+	out := make([]string, 0, len(n.Content))
+	for _, it := range n.Content {
+		s, ok := scalarText(resolveAlias(it))
 		if !ok {
 			return "", false
 		}
@@ -137,7 +277,7 @@ func list(v any) (string, bool) {
 func topFileKeys() []string {
 	out := []string{"environments"}
 	for _, s := range Specs() {
-		if !s.PerEnv {
+		if !s.PerEnv && !s.NotInFile {
 			out = append(out, s.fileKey())
 		}
 	}
@@ -153,57 +293,6 @@ func envFileKeys() []string {
 		}
 	}
 	return out
-}
-
-// Set writes key = value into the config file: top-level settings at the top, the others under
-// the selected environment. The value is checked first with the same check as every other
-// source, the client secret refused, and the file replaced through [privatefile.Write], as the
-// token stores are: mode 0600, synced, renamed into place, so a crash leaves the old file or the
-// new one and no temporary file is left for a second writer to trip on. A config.yaml that is a
-// symbolic link is refused rather than replaced by a plain file behind its owner's back.
-func (c *Config) Set(key, value string) (string, error) {
-	s, ok := lookup(key)
-	switch {
-	case !ok:
-		return "", &UsageError{fmt.Sprintf("unknown setting %q; known: %s", key, strings.Join(keys(), ", "))}
-	case s.NotInFile:
-		return "", &UsageError{fmt.Sprintf("the %s is never written to the config file; set %s, or let the login prompt ask for it and keep it in the keychain", strings.ReplaceAll(s.Key, "_", " "), s.Var)}
-	}
-	if s.check != nil {
-		if err := s.check(value); err != nil {
-			return "", &UsageError{fmt.Sprintf("%s: %v", s.Key, err)}
-		}
-	}
-	path := s.fileKey()
-	if s.PerEnv {
-		// A misspelt --env must not create an environment; a new one starts with its server.
-		if _, known := c.environments[c.Env]; !known && s.Key != "auth_server_url" && s.Key != "authorize_url" && s.Key != "token_url" {
-			return "", &UsageError{fmt.Sprintf("unknown environment %q%s; to add a new one, set its auth_server_url first (pleoauth config set auth_server_url https://… --env %s)", c.Env, didYouMean(c.Env, c.Names()), c.Env)}
-		}
-		path = "environments." + c.Env + "." + s.Key
-	}
-	if err := c.checkWritable(); err != nil {
-		return "", err
-	}
-	f := viper.New()
-	f.SetConfigType("yaml")
-	f.SetConfigFile(c.File)
-	if err := f.ReadInConfig(); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("read %s: %s; fix the file first", c.File, oneLine(err.Error()))
-	}
-	if key == "scopes" {
-		f.Set(path, splitScopes(value))
-	} else {
-		f.Set(path, value)
-	}
-	var data bytes.Buffer
-	if err := f.WriteConfigTo(&data); err != nil {
-		return "", fmt.Errorf("write %s: %w", c.File, err)
-	}
-	if err := privatefile.Write(c.File, data.Bytes()); err != nil {
-		return "", err
-	}
-	return path, nil
 }
 
 // checkWritable makes sure config.yaml can be replaced as a private file: PLEOAUTH_HOME is

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,63 @@ func FuzzConfigFile(f *testing.F) {
 			c.Env = name
 			_, _ = c.LoginEnvironment()
 			_, _ = c.Settings()
+		}
+	})
+}
+
+// FuzzSetUnset: on any config.yaml that loads, "config set" leaves a file that loads with the new
+// value and every other setting as it was, and "config unset" one without it.
+func FuzzSetUnset(f *testing.F) {
+	example, _ := os.ReadFile(filepath.Join("..", "..", "configs", "config.example.yaml"))
+	for _, seed := range []string{
+		string(example),
+		"",
+		"# only a comment\n",
+		"store: file",
+		"environments: {local: {client_id: a}}\n",
+		"environments:\n  local:\n    scopes:\n      - a\n      - b\n    client_id: x\n",
+		"environments:\n  staging:\n    on_rotate: |\n      cat >/dev/null\n    client_id: y\n",
+		"default_env: &e local\nenvironments:\n  local:\n    client_id: *e\n",
+	} {
+		f.Add([]byte(seed), "client_id", "new value: #1")
+		f.Add([]byte(seed), "scopes", "a:read b:write")
+		f.Add([]byte(seed), "store", "file")
+	}
+	f.Fuzz(func(t *testing.T, data []byte, key, value string) {
+		home := t.TempDir()
+		getenv := vars{"PLEOAUTH_HOME": home}.get
+		file := filepath.Join(home, "config.yaml")
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(flagSet("--env", "local"), getenv)
+		if err != nil {
+			return
+		}
+		before := c.file
+		s, err := fileSpec(key)
+		if err != nil || s.check != nil && s.check(value) != nil || strings.ContainsAny(value, "\x00") {
+			return
+		}
+		if _, err := c.Set(key, value); err != nil {
+			return // refused, as for a value of a key that is not a mapping's
+		}
+		c, err = Load(flagSet("--env", "local"), getenv)
+		if err != nil {
+			t.Fatalf("after Set(%q, %q) the file does not load: %v\n%s", key, value, err, fileText(t, file))
+		}
+		if want := before.with(s, c.filePath(s), &value); !reflect.DeepEqual(c.file, want) {
+			t.Fatalf("after Set(%q, %q):\n%+v\nwant\n%+v\n%s", key, value, c.file, want, fileText(t, file))
+		}
+		if _, _, err := c.Unset(key); err != nil {
+			t.Fatalf("Unset(%q): %v", key, err)
+		}
+		c, err = Load(flagSet("--env", "local"), getenv)
+		if err != nil {
+			t.Fatalf("after Unset(%q) the file does not load: %v\n%s", key, err, fileText(t, file))
+		}
+		if c.fileSets(s) {
+			t.Fatalf("after Unset(%q) the file still sets it:\n%s", key, fileText(t, file))
 		}
 	})
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net/url"
-	"strings"
 )
 
 // Setting is one resolved value and where it came from.
@@ -70,7 +69,7 @@ func (c *Config) Settings() ([]Setting, error) {
 func (c *Config) Get(key string) (Setting, error) {
 	spec, ok := lookup(key)
 	if !ok {
-		return Setting{}, &UsageError{fmt.Sprintf("unknown setting %q; known: %s", key, strings.Join(keys(), ", "))}
+		return Setting{}, unknownSetting(key)
 	}
 	all, err := c.Settings()
 	if err != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -37,6 +38,10 @@ type Spec struct {
 	NotInFile bool
 	// Derived settings default to a URL built from auth_server_url.
 	Derived bool
+	// Choices are the values it takes, when they can be listed (for completion); Type is what
+	// a flag's help says it takes: "string" or "duration".
+	Choices []string
+	Type    string
 	// check refuses a value that makes no sense; nil accepts any.
 	check func(string) error
 	// get and set reach the field of an [Environment] (PerEnv settings only).
@@ -73,7 +78,7 @@ func buildSpecs() []Spec {
 		{Key: "profile", FileKey: "default_profile", Var: "PLEOAUTH_PROFILE", Flag: "profile", Default: DefaultProfile,
 			Help: "which login of the environment to use: one per Pleo company, say (lower-case letters, digits, - and _)", check: checkProfile},
 		{Key: "store", Var: "PLEOAUTH_STORE", Flag: "store", Default: StoreKeyring,
-			Help: `where tokens are kept: "keyring" (OS keychain, the default), "file", or "redis" (shared by a fleet)`, check: oneOf(StoreKeyring, StoreFile, StoreRedis)},
+			Help: `where tokens are kept: "keyring" (the OS keychain), "file", or "redis" (shared by a fleet)`, Choices: []string{StoreKeyring, StoreFile, StoreRedis}},
 		{Key: "min_ttl", Var: "PLEOAUTH_MIN_TTL", Flag: "min-ttl", Default: DefaultMinTTL.String(),
 			Help: "the token handed out stays valid at least this long", check: duration(0)},
 		{Key: "lock_timeout", Var: "PLEOAUTH_LOCK_TIMEOUT", Flag: "lock-timeout", Default: DefaultLockTimeout.String(),
@@ -99,10 +104,18 @@ func buildSpecs() []Spec {
 		{Key: "scopes", PerEnv: true, Var: "PLEOAUTH_SCOPES", Flag: "scope", Help: "space-separated scopes to ask for",
 			get: func(e Environment) string { return strings.Join(e.Scopes, " ") },
 			set: func(e *Environment, v string) { e.Scopes = splitScopes(v) }},
-		perEnv("client_auth", `client authentication: "basic" (client_secret_basic, Pleo's) or "body"`, oneOf(ClientAuthBasic, ClientAuthBody), func(e *Environment) *string { return &e.ClientAuth }),
+		withChoices([]string{ClientAuthBasic, ClientAuthBody}, perEnv("client_auth", `client authentication: "basic" (client_secret_basic, Pleo's) or "body"`, nil, func(e *Environment) *string { return &e.ClientAuth })),
 		withFlag("on-rotate", perEnv("on_rotate", "shell command that gets each new refresh token on stdin, after it is stored", nil, func(e *Environment) *string { return &e.OnRotate })),
 		perEnv("ca_file", "PEM file of extra certificate authorities for this environment's servers", nil, func(e *Environment) *string { return &e.CAFile }),
 		derived(perEnv("issuer", `issuer checked against a redirect's "iss" (RFC 9207; default: auth_server_url)`, nil, func(e *Environment) *string { return &e.Issuer })),
+	}
+	for i, sp := range specs {
+		switch {
+		case sp.Choices != nil:
+			specs[i].check = oneOf(sp.Choices...)
+		case strings.HasSuffix(sp.Key, "_ttl") || strings.HasSuffix(sp.Key, "_timeout"):
+			specs[i].Type = "duration"
+		}
 	}
 	secret := perEnv("client_secret", "client secret (never on the command line, never in config.yaml)", nil, func(e *Environment) *string { return &e.ClientSecret })
 	secret.NotInFile = true
@@ -111,6 +124,11 @@ func buildSpecs() []Spec {
 
 func derived(s Spec) Spec {
 	s.Derived = true
+	return s
+}
+
+func withChoices(choices []string, s Spec) Spec {
+	s.Choices = choices
 	return s
 }
 
@@ -151,20 +169,43 @@ func Variables() []string {
 }
 
 // AddFlags registers the flags of the named settings on fs, with the table's help and the
-// variable that also gives each. The flags are strings: their values are checked with every
-// other source's, when the configuration is loaded.
+// variable that also gives each. A flag holds its text as given: it is checked with every other
+// source's value when the configuration is loaded, so that a flag and its variable fail the same
+// way; its help still says what it takes (a duration) and its default.
 func AddFlags(fs *pflag.FlagSet, keys ...string) {
 	for _, k := range keys {
 		s, ok := lookup(k)
 		if !ok || s.Flag == "" {
 			panic("config: no flag for setting " + k)
 		}
-		help := s.Help + " (" + s.Var
-		if s.Default != "" {
-			help += "; default " + s.Default
-		}
-		fs.StringP(s.Flag, s.Short, "", help+")")
+		f := fs.VarPF(&flagText{typ: cmp.Or(s.Type, "string")}, s.Flag, s.Short, s.Help+" ("+s.Var+")")
+		f.DefValue = s.Default
 	}
+}
+
+// flagText is a flag's value as given on the command line.
+type flagText struct{ text, typ string }
+
+func (v *flagText) String() string     { return v.text }
+func (v *flagText) Set(s string) error { v.text = s; return nil }
+func (v *flagText) Type() string       { return v.typ }
+
+// Keys lists the settings by the names "config get" takes; writable leaves out those never
+// written to config.yaml (for "config set" and "config unset").
+func Keys(writable bool) []string {
+	var out []string
+	for _, s := range Specs() {
+		if !writable || !s.NotInFile {
+			out = append(out, s.Key)
+		}
+	}
+	return out
+}
+
+// Choices are the values the setting key takes, when they can be listed.
+func Choices(key string) []string {
+	s, _ := lookup(key)
+	return s.Choices
 }
 
 // VariablesHelp is the help text's list of variables, from the table.

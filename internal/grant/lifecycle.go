@@ -115,7 +115,7 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 		if other := g.notFoundHere(); other != nil {
 			return other
 		}
-		return failure.NeedLogin(g.Name, "not logged in", nil)
+		return g.NotLoggedIn()
 	case err != nil:
 		return fmt.Errorf("env %s: %w", g.Name, err)
 	case b.Spent != nil:

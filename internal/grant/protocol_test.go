@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
@@ -670,4 +671,22 @@ func downAfterTheSpend(b *store.Bundle) (*memStore, *bool) {
 		return nil
 	}
 	return st, &down
+}
+
+// TestNotLoggedInNamesTheProfilesThatAre: a profile other than the default with no login names
+// the environment's profiles that have one, and the one it is a typo of; the default profile's
+// error stays short.
+func TestNotLoggedInNamesTheProfilesThatAre(t *testing.T) {
+	for _, tc := range []struct{ profile, want string }{
+		{config.DefaultProfile, "env staging: not logged in"},
+		{"acme", "env staging: not logged in; profiles logged in to staging: default"},
+		{"defualt", `env staging: not logged in; profiles logged in to staging: default (did you mean "default"?)`},
+	} {
+		f := newFixture(t, &memStore{})
+		f.g.Profile = tc.profile
+		_, err := f.g.Token(context.Background(), Request{MinTTL: time.Minute})
+		if err == nil || err.Error() != tc.want || failure.KindOf(err) != failure.LoginRequired {
+			t.Errorf("profile %s: Token = %v; want %q, login required", tc.profile, err, tc.want)
+		}
+	}
 }

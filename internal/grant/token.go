@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/config"
@@ -152,7 +153,7 @@ func (g *Grant) load() (*store.Bundle, error) {
 		if other := g.notFoundHere(); other != nil {
 			return nil, other
 		}
-		return nil, failure.NeedLogin(g.Name, "not logged in", nil)
+		return nil, g.NotLoggedIn()
 	case errors.Is(err, store.ErrKeychainItemNotFound):
 		return nil, failure.NeedLogin(g.Name, "the stored tokens cannot be read", err)
 	case err != nil:
@@ -196,4 +197,17 @@ func (g *Grant) newSeed(b *store.Bundle) bool {
 func (g *Grant) seedBundle() *store.Bundle {
 	seed := g.seed()
 	return &store.Bundle{RefreshToken: seed, Seed: store.TokenHash(seed)}
+}
+
+// NotLoggedIn is the error of a login with nothing stored. For a profile other than the default
+// it names the environment's profiles that are logged in, and the one it is a typo of: a
+// misspelt --profile looks just like a login never made.
+func (g *Grant) NotLoggedIn() error {
+	why := "not logged in"
+	if g.Profile != "" && g.Profile != config.DefaultProfile {
+		if profiles, err := g.Profiles(); err == nil && len(profiles) > 0 {
+			why += fmt.Sprintf("; profiles logged in to %s: %s%s", g.Env.Name, strings.Join(profiles, ", "), config.DidYouMean(g.Profile, profiles))
+		}
+	}
+	return failure.NeedLogin(g.Name, why, nil)
 }

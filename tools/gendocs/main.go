@@ -8,14 +8,12 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/spf13/cobra/doc"
-
 	"github.com/pleoauth/pleoauth/internal/cli"
 )
 
 func main() {
 	markdown := flag.String("markdown", "docs/cli", "folder for the Markdown reference (none when empty)")
-	man := flag.String("man", "", "folder for man pages (none when empty)")
+	man := flag.String("man", "", "folder for man pages, written into its man1/ (none when empty)")
 	flag.Parse()
 	if err := run(*markdown, *man); err != nil {
 		fmt.Fprintf(os.Stderr, "gendocs: %v\n", err)
@@ -26,18 +24,12 @@ func main() {
 func run(markdown, man string) error {
 	root := cli.NewRootCmd(cli.SystemDeps(cli.Build{}))
 	if markdown != "" {
-		if err := os.MkdirAll(markdown, 0o755); err != nil {
-			return err
-		}
-		if err := doc.GenMarkdownTree(root, markdown); err != nil {
+		if err := cli.WriteMarkdown(root, markdown); err != nil {
 			return err
 		}
 	}
 	if man == "" {
 		return nil
 	}
-	if err := os.MkdirAll(man, 0o755); err != nil {
-		return err
-	}
-	return doc.GenManTree(root, &doc.GenManHeader{Title: "PLEOAUTH", Section: "1", Source: "pleoauth"}, man)
+	return cli.WriteMan(root, man)
 }

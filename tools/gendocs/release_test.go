@@ -2,8 +2,10 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -17,7 +19,7 @@ func TestReleaseShipsEveryManPage(t *testing.T) {
 	if err := run("", dir); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(filepath.Join(dir, "man1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,5 +47,40 @@ func TestReleaseShipsEveryManPage(t *testing.T) {
 	slices.Sort(built)
 	if !slices.Equal(listed, built) {
 		t.Errorf("the cask's manpages in .goreleaser.yaml:\n%v\nthe pages the command tree makes:\n%v", listed, built)
+	}
+}
+
+// TestManPages: "make docs" writes the pages into man1/, where man finds them
+// (MANPATH=build/man man pleoauth-token), every command and help topic has one, and each is
+// titled with its own command — PLEOAUTH-TOKEN(1) — rather than all PLEOAUTH(1).
+func TestManPages(t *testing.T) {
+	dir := t.TempDir()
+	if err := run("", dir); err != nil {
+		t.Fatal(err)
+	}
+	for page, title := range map[string]string{
+		"pleoauth.1":             `.TH "PLEOAUTH" "1"`,
+		"pleoauth-token.1":       `.TH "PLEOAUTH-TOKEN" "1"`,
+		"pleoauth-config-set.1":  `.TH "PLEOAUTH-CONFIG-SET" "1"`,
+		"pleoauth-exit-codes.1":  `.TH "PLEOAUTH-EXIT-CODES" "1"`,
+		"pleoauth-environment.1": `.TH "PLEOAUTH-ENVIRONMENT" "1"`,
+	} {
+		data, err := os.ReadFile(filepath.Join(dir, "man1", page))
+		if err != nil {
+			t.Errorf("no man1/%s: %v", page, err)
+			continue
+		}
+		if !strings.Contains(string(data), title+" ") {
+			first, _, _ := strings.Cut(strings.SplitN(string(data), ".TH", 2)[1], "\n")
+			t.Errorf("man1/%s is titled .TH%s; want %s", page, first, title)
+		}
+	}
+	if _, err := exec.LookPath("man"); err != nil {
+		return
+	}
+	cmd := exec.Command("man", "-w", "pleoauth-exit-codes")
+	cmd.Env = append(os.Environ(), "MANPATH="+dir)
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != filepath.Join(dir, "man1", "pleoauth-exit-codes.1") {
+		t.Errorf("MANPATH=%s man -w pleoauth-exit-codes = %q, %v", dir, out, err)
 	}
 }
