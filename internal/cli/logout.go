@@ -20,7 +20,7 @@ func newLogoutCmd(d *Deps) *cobra.Command {
 	o := &logoutOptions{}
 	cmd := &cobra.Command{
 		Use:   "logout",
-		Short: "Forget an environment's tokens, and with --revoke revoke them at Pleo first",
+		Short: "Forget an environment's tokens; --revoke revokes them at Pleo first",
 		Long: `Logout removes the environment's stored tokens and, for the keychain store, their key
 in the OS keychain; for the file store, also the client secret kept beside them. Other
 environments are untouched. Pleo documents no endpoint to revoke a
