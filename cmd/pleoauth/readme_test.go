@@ -266,3 +266,34 @@ func TestDocsLinksResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigExamplesLoad: each config.yaml shown in docs/configuration.md (a ```yaml block with
+// an environments: key) is one pleoauth reads without complaint, with its placeholders filled.
+func TestConfigExamplesLoad(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "configuration.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(b), -1)
+	bin := buildPleoauth(t)
+	var n int
+	for _, m := range blocks {
+		if !strings.Contains(m[1], "environments:") {
+			continue
+		}
+		n++
+		home := t.TempDir()
+		yaml := strings.ReplaceAll(m[1], "3f2c6d1e-…", readmeClient)
+		if err := os.WriteFile(filepath.Join(home, "config.yaml"), []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, "config", "list")
+		cmd.Env = append(cleanEnv(), "PLEOAUTH_HOME="+home)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("docs/configuration.md: pleoauth refuses the example\n%s\n--- %v:\n%s", yaml, err, out)
+		}
+	}
+	if n < 2 {
+		t.Errorf("docs/configuration.md has %d config.yaml examples; the reader of this test expected two", n)
+	}
+}
