@@ -41,3 +41,25 @@ func TestNothingKeepsEveryMethod(t *testing.T) {
 		t.Fatalf("the linker's dependency dump has %d lines; the check saw no dump", edges)
 	}
 }
+
+// TestLinksNoDocumentationLibraries: the reference writers (cobra/doc, go-md2man, blackfriday)
+// belong to tools/gendocs. Linked into pleoauth, their package initialisation runs in every
+// "pleoauth token" — blackfriday's alone took 0.24 ms, a tenth of the cached path's margin over
+// its floor (docs/performance.md).
+func TestLinksNoDocumentationLibraries(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 100 {
+		t.Fatalf("go list -deps named %d packages; the check saw no list", len(deps))
+	}
+	for _, dep := range deps {
+		for _, banned := range []string{"github.com/spf13/cobra/doc", "github.com/cpuguy83/go-md2man", "github.com/russross/blackfriday"} {
+			if strings.HasPrefix(dep, banned) {
+				t.Errorf("pleoauth links %s; the reference writers belong in internal/clidocs, which only tools/gendocs and tests import", dep)
+			}
+		}
+	}
+}

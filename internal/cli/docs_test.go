@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pleoauth/pleoauth/internal/clidocs"
 	"github.com/pleoauth/pleoauth/internal/config"
 )
 
@@ -23,7 +24,7 @@ func TestReferenceDocsMatchTheCode(t *testing.T) {
 	if *update {
 		dir = committed
 	}
-	if err := WriteMarkdown(NewRootCmd(&Deps{}), dir); err != nil {
+	if err := clidocs.WriteMarkdown(NewRootCmd(&Deps{}), dir); err != nil {
 		t.Fatal(err)
 	}
 	if *update {

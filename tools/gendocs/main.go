@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/pleoauth/pleoauth/internal/cli"
+	"github.com/pleoauth/pleoauth/internal/clidocs"
 )
 
 func main() {
@@ -24,12 +25,12 @@ func main() {
 func run(markdown, man string) error {
 	root := cli.NewRootCmd(cli.SystemDeps(cli.Build{}))
 	if markdown != "" {
-		if err := cli.WriteMarkdown(root, markdown); err != nil {
+		if err := clidocs.WriteMarkdown(root, markdown); err != nil {
 			return err
 		}
 	}
 	if man == "" {
 		return nil
 	}
-	return cli.WriteMan(root, man)
+	return clidocs.WriteMan(root, man)
 }

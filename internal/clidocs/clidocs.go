@@ -1,4 +1,7 @@
-package cli
+// Package clidocs writes the reference of a command tree: Markdown pages (docs/cli) and man
+// pages. It is its own package so that pleoauth itself never links cobra/doc and the Markdown
+// and man libraries behind it (their package initialisation would run in every "pleoauth token").
+package clidocs
 
 import (
 	"os"
