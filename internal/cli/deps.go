@@ -30,8 +30,8 @@ type Deps struct {
 	// Interactive reports whether a person is at the terminal: stdin is a terminal and CI is not
 	// set. A non-interactive run never prompts and never opens a browser on its own.
 	Interactive func() bool
-	// ReadSecret asks for a secret without echo.
-	ReadSecret func(prompt string) (string, error)
+	// ReadSecret asks for a secret without echo, until ctx ends (Ctrl-C at the prompt).
+	ReadSecret func(ctx context.Context, prompt string) (string, error)
 	// Getenv reads the process environment (BROWSER, CI).
 	Getenv func(string) string
 	// Now is the clock.
@@ -61,15 +61,8 @@ func SystemDeps(build Build) *Deps {
 		Interactive: func() bool {
 			return term.IsTerminal(int(os.Stdin.Fd())) && !config.IsCI(os.Getenv)
 		},
-		ReadSecret: func(prompt string) (string, error) {
-			fd := int(os.Stdin.Fd())
-			if !term.IsTerminal(fd) {
-				return "", errors.New("stdin is not a terminal")
-			}
-			fmt.Fprint(stderr, prompt)
-			b, err := term.ReadPassword(fd)
-			fmt.Fprintln(stderr)
-			return string(b), err
+		ReadSecret: func(ctx context.Context, prompt string) (string, error) {
+			return readSecret(ctx, int(os.Stdin.Fd()), stderr, prompt)
 		},
 		StdoutIsTerminal: func() bool { return term.IsTerminal(int(os.Stdout.Fd())) },
 		StderrIsTerminal: func() bool { return term.IsTerminal(int(os.Stderr.Fd())) },
@@ -93,5 +86,38 @@ func (d *Deps) grantDeps() grant.Deps {
 	return grant.Deps{
 		Stderr: d.Stderr, Getenv: d.Getenv, Now: d.Now, HTTPClient: d.httpClient, Keychain: d.Keychain,
 		Interactive: d.Interactive, ReadSecret: d.ReadSecret,
+	}
+}
+
+// readSecret reads a line from the terminal fd without echo. term.ReadPassword cannot be
+// stopped, so it runs on its own while this waits for it or for ctx: on Ctrl-C (SIGINT, caught
+// by the interrupt context) the terminal gets its echo back at once and the login ends with 130,
+// rather than waiting for an Enter that only then reports "no client secret".
+func readSecret(ctx context.Context, fd int, stderr io.Writer, prompt string) (string, error) {
+	if !term.IsTerminal(fd) {
+		return "", errors.New("stdin is not a terminal")
+	}
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(stderr, prompt)
+	type answer struct {
+		line []byte
+		err  error
+	}
+	read := make(chan answer, 1)
+	go func() {
+		line, err := term.ReadPassword(fd)
+		read <- answer{line, err}
+	}()
+	select {
+	case a := <-read:
+		fmt.Fprintln(stderr)
+		return string(a.line), a.err
+	case <-ctx.Done():
+		_ = term.Restore(fd, state) // the abandoned read ends with the process
+		fmt.Fprintln(stderr)
+		return "", ctx.Err()
 	}
 }

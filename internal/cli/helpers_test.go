@@ -89,9 +89,9 @@ func (h *harness) deps(stdout io.Writer) *Deps {
 	if h.timeout != 0 {
 		client.Timeout = h.timeout
 	}
-	readSecret := func(string) (string, error) { return "", fmt.Errorf("no terminal in tests") }
+	readSecret := func(context.Context, string) (string, error) { return "", fmt.Errorf("no terminal in tests") }
 	if h.typed != "" {
-		readSecret = func(string) (string, error) { return h.typed, nil }
+		readSecret = func(context.Context, string) (string, error) { return h.typed, nil }
 	}
 	return &Deps{
 		Stdin:            strings.NewReader(h.stdin),

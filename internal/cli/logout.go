@@ -76,9 +76,12 @@ func runLogout(ctx context.Context, d *Deps, g *grant.Grant, o *logoutOptions) e
 		}
 		if o.Revoke {
 			fmt.Fprintf(d.Stderr, "Logged out of %s, profile %s (%s store).\n", l.Env.Name, l.Profile, l.StoreName())
-			continue
+		} else {
+			fmt.Fprintf(d.Stderr, "Logged out of %s, profile %s (%s store). The tokens are forgotten here but stay valid at Pleo until they expire; \"pleoauth logout --revoke\" revokes every token of the installation.\n", l.Env.Name, l.Profile, l.StoreName())
 		}
-		fmt.Fprintf(d.Stderr, "Logged out of %s, profile %s (%s store). The tokens are forgotten here but stay valid at Pleo until they expire; \"pleoauth logout --revoke\" revokes every token of the installation.\n", l.Env.Name, l.Profile, l.StoreName())
+		if where := l.SecretKeptAfterLogout(); where != "" && !o.ForgetSecret {
+			fmt.Fprintf(d.Stderr, "The client secret stays in %s for the next login; \"pleoauth logout --env %s --forget-secret\" removes it.\n", where, l.Env.Name)
+		}
 	}
 	return nil
 }

@@ -38,8 +38,8 @@ type Deps struct {
 	Keychain   store.Keychain
 	// Interactive reports whether a person can be asked for a client secret.
 	Interactive func() bool
-	// ReadSecret asks for a secret without echo.
-	ReadSecret func(prompt string) (string, error)
+	// ReadSecret asks for a secret without echo, until ctx ends (Ctrl-C at the prompt).
+	ReadSecret func(ctx context.Context, prompt string) (string, error)
 }
 
 // Store is what a login needs of a store backend: the file, keyring and redis stores of

@@ -46,7 +46,7 @@ type LoginOptions struct {
 // have a place to go — and the answer is journalled on this machine before it is saved. The
 // lock keeps a concurrent refresh from interleaving with this login's write.
 func (g *Grant) Login(ctx context.Context, o LoginOptions) (*store.Bundle, error) {
-	secret, fresh, err := g.loginSecret(o.SecretIn)
+	secret, fresh, err := g.loginSecret(ctx, o.SecretIn)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package grant
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -62,7 +63,7 @@ func (k *keptSecret) load() string {
 // then stdin when given, then the secret this store keeps, then — when a person is at the
 // terminal — a prompt without echo. fresh tells whether it came in now (stdin or prompt), to
 // be kept with the login once it worked.
-func (g *Grant) loginSecret(stdin *bufio.Reader) (secret string, fresh bool, err error) {
+func (g *Grant) loginSecret(ctx context.Context, stdin *bufio.Reader) (secret string, fresh bool, err error) {
 	name := g.Env.Name
 	if g.Env.ClientSecret != "" {
 		return g.Env.ClientSecret, false, nil
@@ -79,13 +80,14 @@ func (g *Grant) loginSecret(stdin *bufio.Reader) (secret string, fresh bool, err
 		return s, false, nil
 	}
 	if g.d.Interactive != nil && g.d.Interactive() {
-		secret, err := g.d.ReadSecret(fmt.Sprintf("Client secret for %s (client ID %s): ", name, g.Env.ClientID))
+		secret, err := g.d.ReadSecret(ctx, fmt.Sprintf("Client secret for %s (client ID %s): ", name, g.Env.ClientID))
 		if err != nil {
 			return "", false, fmt.Errorf("env %s: read the client secret: %w", name, err)
 		}
 		if secret = strings.TrimSpace(secret); secret != "" {
 			return secret, true, nil
 		}
+		return "", false, fmt.Errorf("env %s: no client secret was typed; log in again and type the one Pleo sent with client ID %s, or set PLEOAUTH_CLIENT_SECRET", name, g.Env.ClientID)
 	}
 	return "", false, fmt.Errorf("env %s has no client secret: set PLEOAUTH_CLIENT_SECRET, pipe it with --client-secret-stdin, or log in from a terminal to be asked for it", name)
 }
@@ -182,4 +184,14 @@ func (g *Grant) NextRefresh(b *store.Bundle) NextRefresh {
 		return NextRefresh{OK: true, Why: "client secret from " + from}
 	}
 	return NextRefresh{Why: "no client secret", Fix: g.noSecretAdvice()}
+}
+
+// SecretKeptAfterLogout names where a client secret stays once the login is forgotten: the
+// keychain keeps the environment's for its next login until logout --forget-secret; "" when
+// none stays (the file store's goes with its login).
+func (g *Grant) SecretKeptAfterLogout() string {
+	if k := g.secrets; k != nil && !k.withLogin && k.load() != "" {
+		return k.where
+	}
+	return ""
 }

@@ -3,6 +3,7 @@ package grant
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,7 +107,7 @@ func TestVariableWinsAndKeepsNothing(t *testing.T) {
 	if src := g.SecretSource(); src != "PLEOAUTH_CLIENT_SECRET" {
 		t.Errorf("SecretSource = %q; want PLEOAUTH_CLIENT_SECRET", src)
 	}
-	secret, fresh, err := g.loginSecret(nil)
+	secret, fresh, err := g.loginSecret(context.Background(), nil)
 	if err != nil || fresh {
 		t.Fatalf("loginSecret = %q, %v, %v; want the variable's, not fresh", secret, fresh, err)
 	}
@@ -121,17 +122,49 @@ func TestVariableWinsAndKeepsNothing(t *testing.T) {
 // A secret piped with --client-secret-stdin is kept as a typed one is; the prompt's answer too.
 func TestSecretsThatCameInAtLoginAreFresh(t *testing.T) {
 	g := fileLogin(t, t.TempDir(), &syncBuffer{})
-	if s, fresh, err := g.loginSecret(bufio.NewReader(strings.NewReader("piped\n"))); s != "piped" || !fresh || err != nil {
+	if s, fresh, err := g.loginSecret(context.Background(), bufio.NewReader(strings.NewReader("piped\n"))); s != "piped" || !fresh || err != nil {
 		t.Errorf("from stdin: %q, %v, %v; want piped, fresh", s, fresh, err)
 	}
-	if s, fresh, err := g.loginSecret(nil); s != "typed-secret" || fresh || err != nil {
+	if s, fresh, err := g.loginSecret(context.Background(), nil); s != "typed-secret" || fresh || err != nil {
 		t.Errorf("kept: %q, %v, %v; want the kept one, not fresh", s, fresh, err)
 	}
 	g.secrets = nil
 	g.d.Interactive = func() bool { return true }
-	g.d.ReadSecret = func(string) (string, error) { return " asked \n", nil }
-	if s, fresh, err := g.loginSecret(nil); s != "asked" || !fresh || err != nil {
+	g.d.ReadSecret = func(context.Context, string) (string, error) { return " asked \n", nil }
+	if s, fresh, err := g.loginSecret(context.Background(), nil); s != "asked" || !fresh || err != nil {
 		t.Errorf("prompt: %q, %v, %v; want asked, fresh", s, fresh, err)
+	}
+}
+
+// At the prompt, an empty answer says nothing was typed (not "log in from a terminal", where
+// the person is), and Ctrl-C — the context ending while the prompt waits — ends the login
+// with the context's error, which the command line maps to 130.
+func TestPromptAnswers(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer func(ctx context.Context) (string, error)
+		want   string
+		cause  error
+	}{
+		{"nothing typed", func(context.Context) (string, error) { return "  \n", nil }, "no client secret was typed", nil},
+		{"interrupted", func(ctx context.Context) (string, error) { <-ctx.Done(); return "", ctx.Err() }, "read the client secret", context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := fileLogin(t, t.TempDir(), &syncBuffer{})
+			g.secrets = nil
+			g.d.Interactive = func() bool { return true }
+			g.d.ReadSecret = func(ctx context.Context, _ string) (string, error) { return tt.answer(ctx) }
+			ctx, cancel := context.WithCancel(context.Background())
+			if tt.cause != nil {
+				cancel()
+			}
+			defer cancel()
+			s, _, err := g.loginSecret(ctx, nil)
+			if s != "" || err == nil || !strings.Contains(err.Error(), tt.want) || (tt.cause != nil && !errors.Is(err, tt.cause)) {
+				t.Errorf("loginSecret = %q, %v; want an error with %q (cause %v)", s, err, tt.want, tt.cause)
+			}
+		})
 	}
 }
 
@@ -227,11 +260,17 @@ func TestKeychainKeepsTheSecretUntilForgotten(t *testing.T) {
 	if s, _ := g.clientSecrets().Load("local"); s != "typed" {
 		t.Errorf("after logout the keychain holds %q; want the secret kept", s)
 	}
+	if where := g.SecretKeptAfterLogout(); where != "the keychain" {
+		t.Errorf("SecretKeptAfterLogout = %q; want the keychain, for logout to say so", where)
+	}
 	if err := g.Logout(context.Background(), true, false); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := g.clientSecrets().Load("local"); s != "" {
 		t.Errorf("after logout --forget-secret the keychain holds %q; want nothing", s)
+	}
+	if where := g.SecretKeptAfterLogout(); where != "" {
+		t.Errorf("SecretKeptAfterLogout = %q after --forget-secret; want none", where)
 	}
 }
 
@@ -243,6 +282,9 @@ func TestExportForgetsTheSecretWithTheLogin(t *testing.T) {
 		g := fileLogin(t, home, &syncBuffer{})
 		if err := g.Export(context.Background(), keep, func(string) error { return nil }); err != nil {
 			t.Fatal(err)
+		}
+		if where := g.SecretKeptAfterLogout(); where != "" {
+			t.Errorf("SecretKeptAfterLogout = %q for the file store; want none (its secret goes with the login)", where)
 		}
 		_, err := os.Stat(filepath.Join(home, "tokens", "local.client-secret"))
 		if kept := err == nil; kept != keep {
