@@ -56,7 +56,9 @@ page with no items ends the run; a cursor the server already gave is an error, n
 
 --jq filters the JSON with a jq expression (github.com/itchyny/gojq), as gh api does: the body of
 a single request, or each page in turn with --paginate. Strings print raw, other values as JSON,
-one per line. An expression that does not compile exits 2 before any request.`,
+one per line. An expression that does not compile, or an empty one, exits 2 before any request;
+one that fails on the answer prints the results before the failure, then exits 1 naming what
+went wrong but not the value it went wrong on (an answer can hold a token).`,
 		Example: `  pleoauth api /v2/employees
   pleoauth api --env production /v1/introspect
   pleoauth api -X POST /v1/export-jobs -d '{"type":"EXPENSES"}'
@@ -80,7 +82,7 @@ one per line. An expression that does not compile exits 2 before any request.`,
 	f.BoolVarP(&o.Include, "include", "i", false, "print the status line and response headers before the body")
 	f.BoolVar(&o.Paginate, "paginate", false, "fetch every page of a Pleo list endpoint and print {\"data\": [all items]}")
 	f.BoolVar(&o.Slurp, "slurp", false, "with --paginate: print the array of pages instead")
-	f.StringVarP(&o.JQ, "jq", "q", "", "filter the JSON with a jq expression (each page with --paginate)")
+	addJQFlag(cmd, &o.JQ, "filter the JSON with a jq expression (each page with --paginate)")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd
 }

@@ -55,10 +55,9 @@ func runDoctor(cmd *cobra.Command, d *Deps, o *doctorOptions) error {
 			failed++
 		}
 	}
+	var printed error
 	if o.on() {
-		if err := o.write(d.Stdout, doctorReport{OK: failed == 0, Checks: checks}); err != nil {
-			return err
-		}
+		printed = o.write(d.Stdout, doctorReport{OK: failed == 0, Checks: checks})
 	} else {
 		for _, c := range checks {
 			fmt.Fprintf(d.Stdout, "%-4s  %-14s %s\n", strings.ToUpper(c.Status), c.Name, c.Detail)
@@ -67,8 +66,9 @@ func runDoctor(cmd *cobra.Command, d *Deps, o *doctorOptions) error {
 			}
 		}
 	}
+	var own error
 	if failed > 0 {
-		return fmt.Errorf("doctor: %d of %d checks failed; see the fixes above", failed, len(checks))
+		own = fmt.Errorf("doctor: %d of %d checks failed; see the fixes above", failed, len(checks))
 	}
-	return nil
+	return outcome(d.Stderr, printed, own)
 }

@@ -142,8 +142,9 @@ func TestStatusSaysTheNextRefreshCannotBeSent(t *testing.T) {
 		t.Errorf("doctor:\n%s", r.stdout)
 	}
 	r = h.main("token", "--env", "local", "--force-refresh")
-	if r.code == ExitOK || !strings.Contains(r.stderr, "no client secret to refresh the token with; set PLEOAUTH_CLIENT_SECRET, or log in again") {
-		t.Errorf("token --force-refresh: %+v", r)
+	want = `pleoauth: env local: no client secret to refresh the token with; set PLEOAUTH_CLIENT_SECRET, or log in again (pleoauth login --env local) from a terminal or with --client-secret-stdin to keep it in the file store`
+	if r.code == ExitOK || strings.TrimSpace(r.stderr) != want {
+		t.Errorf("token --force-refresh: %+v; want %q, the login named once", r, want)
 	}
 }
 

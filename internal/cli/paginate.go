@@ -161,8 +161,9 @@ func filterBody(out io.Writer, resp *http.Response, code *gojq.Code) error {
 		return err
 	}
 	bw := bufio.NewWriter(out)
-	if err := runJQ(bw, code, raw); err != nil {
-		return err
+	err = runJQ(bw, code, raw) // the results before a failing one are written all the same
+	if flushErr := bw.Flush(); err == nil {
+		err = flushErr
 	}
-	return bw.Flush()
+	return err
 }

@@ -258,3 +258,23 @@ func TestPaginateMemoryStaysFlat(t *testing.T) {
 		t.Fatalf("the live heap grew from %d to %d KiB with the output (%d to %d KiB): items are being held", small>>10, large>>10, smallOut>>10, largeOut>>10)
 	}
 }
+
+// TestAPIJQFailure: an expression that fails on the answer prints what came before the failure
+// — the items of the pages before, on a single answer the results before — then exits 1 naming
+// what went wrong, but not the value it went wrong on.
+func TestAPIJQFailure(t *testing.T) {
+	h, _ := paginated(t, 25, 0)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"api", "/v2/employees", "--jq", `.data[0].email, (.data[1].email | error)`}, "ada@example.com\n"},
+		{[]string{"api", "--paginate", "/v2/employees", "--jq", `if .data[0].email == "ada@example.com" then .data[0].email else (.data[0].email | error) end`}, "ada@example.com\n"},
+	} {
+		r := h.main(tc.args...)
+		if r.code != ExitError || r.stdout != tc.want || !strings.Contains(r.stderr, "--jq failed: error") || strings.Contains(r.stderr, "@example.com") {
+			t.Errorf("%q = %+v; want exit 1 after %q, no value on stderr", tc.args, r, tc.want)
+		}
+		oneLine(t, r.stderr)
+	}
+}

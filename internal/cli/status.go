@@ -99,14 +99,13 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 		}
 		reports = append(reports, r)
 	}
+	var printed error
 	if o.on() {
 		out := reports[0]
 		if !g.ProfileChosen() {
 			out.Profiles = reports
 		}
-		if err := o.write(d.Stdout, out); err != nil {
-			return err
-		}
+		printed = o.write(d.Stdout, out)
 	} else {
 		for i, r := range reports {
 			if i > 0 {
@@ -115,6 +114,12 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 			printStatus(d, r)
 		}
 	}
+	return outcome(d.Stderr, printed, loginsError(logins, reports))
+}
+
+// loginsError is status's own outcome: the first login of reports, in order, that cannot give
+// a token, worded with its exit code; nil when every one can.
+func loginsError(logins []*grant.Grant, reports []statusReport) error {
 	for i, r := range reports {
 		switch {
 		case r.unsaved != nil:

@@ -92,6 +92,8 @@ func (g *Grant) refresh(ctx context.Context, previous *store.Bundle) (*store.Bun
 			// Never sent again: if the server did rotate, presenting the same refresh token
 			// would be a replay and Pleo would revoke the login.
 			return nil, &lostAnswerError{err: err}
+		case errors.As(err, new(*noSecretError)):
+			return nil, err
 		case failure.KindOf(err) != failure.Temporary || attempt >= len(g.backoff) || ctx.Err() != nil:
 			return nil, fmt.Errorf("env %s: refresh: %w", g.Name, err)
 		}

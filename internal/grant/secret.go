@@ -101,8 +101,15 @@ func (g *Grant) refreshSecret() (string, error) {
 	if s := g.secrets.load(); s != "" {
 		return s, nil
 	}
-	return "", fmt.Errorf("env %s: no client secret to refresh the token with; %s", g.Name, g.noSecretAdvice())
+	return "", &noSecretError{fmt.Sprintf("env %s: no client secret to refresh the token with; %s", g.Name, g.noSecretAdvice())}
 }
+
+// noSecretError is a refresh that cannot be sent for want of a client secret. Its message
+// names the login and the next step already, so [Grant.refresh] passes it on as it is rather
+// than adding a second "env …: refresh:" before it.
+type noSecretError struct{ msg string }
+
+func (e *noSecretError) Error() string { return e.msg }
 
 // noSecretAdvice is the next step when no client secret is found, as this login's store
 // allows.

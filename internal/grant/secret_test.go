@@ -292,3 +292,24 @@ func TestExportForgetsTheSecretWithTheLogin(t *testing.T) {
 		}
 	}
 }
+
+// A refresh with no client secret says so once, naming the login and the next step: the
+// refresh's own wording adds no second "env staging: refresh:" before the secret's message
+// (token, import-refresh-token and logout --revoke print it as it is).
+func TestNoSecretIsSaidOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(g *Grant) error
+	}{
+		{"token", func(g *Grant) error { _, err := g.Token(context.Background(), Request{Force: true}); return err }},
+		{"refresh", func(g *Grant) error { _, err := g.refresh(context.Background(), bundle("a1", "r1", 0)); return err }},
+	} {
+		f := newFixture(t, &memStore{name: config.StoreRedis, b: bundle("a1", "r1", 0)})
+		f.g.send = f.g.sendRefresh
+		err := tc.run(f.g)
+		want := "env staging: no client secret to refresh the token with; set PLEOAUTH_CLIENT_SECRET (the redis store keeps no client secret)"
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v; want %q", tc.name, err, want)
+		}
+	}
+}
