@@ -17,6 +17,14 @@ var ErrStateMismatch = errors.New("the redirect's state does not match this logi
 // ErrNoCode means the redirect carried neither a code nor an error.
 var ErrNoCode = errors.New("the redirect carried no authorization code")
 
+// ErrRepeated means the redirect carries state, code, iss or error more than once, which
+// RFC 6749 §3.1 forbids: which value counts is then anybody's guess, so none is trusted and the
+// redirect is treated as not this login's.
+var ErrRepeated = errors.New("a parameter appears more than once in the redirect")
+
+// singleParams are the redirect's parameters that decide a login; each may appear once.
+var singleParams = []string{"state", "code", "iss", "error"}
+
 // DeniedError is the error an authorization server sent back on the redirect
 // (RFC 6749 §4.1.2.1), for example access_denied when the user declined.
 type DeniedError struct {
@@ -32,10 +40,16 @@ func (e *DeniedError) Error() string {
 }
 
 // CheckCallback validates the redirect's query against the login's state and returns the code.
-// The state is checked first, so that an error or code from a foreign request is never trusted.
+// A redirect carrying state, code, iss or error more than once is refused before anything else
+// (RFC 6749 §3.1). The state is checked next, so that an error or code from a foreign request is never trusted.
 // When the redirect names its issuer (RFC 9207 "iss") and issuer is known, they must match: a
 // redirect from another authorization server is a mix-up attack (RFC 9700 §4.4).
 func CheckCallback(q url.Values, state, issuer string) (string, error) {
+	for _, k := range singleParams {
+		if len(q[k]) > 1 {
+			return "", fmt.Errorf("%w: %s (RFC 6749 §3.1); its code was not used", ErrRepeated, k)
+		}
+	}
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 {
 		return "", ErrStateMismatch
 	}
@@ -45,10 +59,7 @@ func CheckCallback(q url.Values, state, issuer string) (string, error) {
 	if e := q.Get("error"); e != "" {
 		return "", &DeniedError{Code: sanitize.Line(e, 64), Description: sanitize.Line(q.Get("error_description"), 200)}
 	}
-	if len(q["code"]) != 1 || q.Get("code") == "" {
-		if len(q["code"]) > 1 {
-			return "", errors.New("the redirect carried more than one authorization code; none was used")
-		}
+	if q.Get("code") == "" {
 		return "", ErrNoCode
 	}
 	return q.Get("code"), nil
