@@ -222,14 +222,13 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, redirect *u
 			var code string
 			_, err := receiver.Receive(ctx, func(q url.Values) error {
 				c, err := CheckCallback(q, state, l.Issuer)
+				// Not this login's: any local program or web page can send it, so it must not
+				// end the wait; and its code is never used (RFC 6749 §10.12).
 				switch {
+				case errors.Is(err, ErrStateMismatch) && errors.Is(err, ErrRepeated):
+					return &loopback.Stray{Reason: "it carries state more than once (RFC 6749 §3.1)"}
 				case errors.Is(err, ErrStateMismatch):
-					// Not this login's: any local program or web page can send it, so it must
-					// not end the wait; and its code is never used (RFC 6749 §10.12).
 					return &loopback.Stray{Reason: "its state does not match (a stale browser tab, or a forged request)"}
-				case errors.Is(err, ErrRepeated):
-					// Nothing in it can be trusted, so it is a stranger's as well.
-					return &loopback.Stray{Reason: err.Error()}
 				}
 				code = c
 				return err

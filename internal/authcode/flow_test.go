@@ -419,3 +419,47 @@ func TestReadLine(t *testing.T) {
 		}
 	}
 }
+
+// TestListenerRefusesRepeatedState: a redirect to the listener carrying state twice — even with
+// this login's state first — is not this login's: it is answered as a stranger's, its code is
+// never used, and the wait goes on for the browser's real redirect.
+func TestListenerRefusesRepeatedState(t *testing.T) {
+	redirect := fmt.Sprintf("http://localhost:%d/callback", oauthtest.FreePort(t))
+	w := newFlowWorld(t, redirect)
+	var stderr oauthtest.SyncBuffer
+	l := w.login(redirect, &stderr)
+	strayStatus := make(chan int, 1)
+	l.OpenBrowser = func(authURL string) error {
+		loc, err := landing(authURL)
+		if err != nil {
+			return err
+		}
+		go func() {
+			resp, err := oauthtest.NoRedirects().Get(loc + "&state=zzz")
+			if err != nil {
+				strayStatus <- 0
+				return
+			}
+			resp.Body.Close()
+			strayStatus <- resp.StatusCode
+			if resp, err := http.Get(loc); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := l.Run(ctx); err != nil {
+		t.Fatalf("Run: %v\n%s", err, stderr.String())
+	}
+	if got := <-strayStatus; got != http.StatusBadRequest {
+		t.Errorf("the redirect with two states was answered %d; want %d", got, http.StatusBadRequest)
+	}
+	if !strings.Contains(stderr.String(), "Ignored a request to the redirect address that is not this login's: it carries state more than once (RFC 6749 §3.1)") {
+		t.Errorf("stderr does not report the refused redirect:\n%s", stderr.String())
+	}
+	if got := w.exchanges(); len(got) != 1 {
+		t.Errorf("%d codes exchanged; want one", len(got))
+	}
+}

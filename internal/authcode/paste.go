@@ -92,7 +92,7 @@ func checkPasted(line string, redirect *url.URL, state, issuer string) (code str
 		return "", true, err
 	}
 	code, err = CheckCallback(q, state, issuer)
-	if errors.Is(err, ErrStateMismatch) || errors.Is(err, ErrNoCode) || errors.Is(err, ErrRepeated) {
+	if errors.Is(err, ErrStateMismatch) || errors.Is(err, ErrNoCode) {
 		return "", true, err
 	}
 	return code, false, err

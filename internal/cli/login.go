@@ -64,9 +64,16 @@ went to is where later commands find it, with no --store.`,
   pleoauth login --env local --no-browser
   PLEOAUTH_REDIRECT_URI=https://oauth.pstmn.io/v1/callback pleoauth login --env staging`,
 		Args: cobra.NoArgs,
-		RunE: withGrant(d, true, func(ctx context.Context, g *grant.Grant, _ []string) error {
-			return runLogin(ctx, d, g, o)
-		}),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Refused before anything is opened or read: which secret counts would be a guess,
+			// and the piped line would otherwise be read as a pasted address.
+			if o.ClientSecretStdin && d.Getenv("PLEOAUTH_CLIENT_SECRET") != "" {
+				return failure.Wrap(failure.Usage, grant.ErrTwoSecrets)
+			}
+			return withGrant(d, true, func(ctx context.Context, g *grant.Grant, _ []string) error {
+				return runLogin(ctx, d, g, o)
+			})(cmd, args)
+		},
 	}
 	f := cmd.Flags()
 	config.AddFlags(f, "scopes")
@@ -74,7 +81,7 @@ went to is where later commands find it, with no --store.`,
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser's redirect")
 	f.StringVar(&o.CodeVerifier, "code-verifier", "", "PKCE code verifier to use instead of a fresh one (43-128 characters of A-Z a-z 0-9 - . _ ~); for debugging only: other users of the machine can read a command line")
 	f.StringVar(&o.Subject, "subject", "", "Pleo subject URN to pass as urn_pleo_params_oauth_subject, e.g. urn:pleo:company:<uuid>")
-	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the client secret from the first line of stdin")
+	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the client secret from the first line of stdin (not with PLEOAUTH_CLIENT_SECRET set)")
 	f.BoolVar(&o.Force, "force", false, "replace a login sealed under another store key (the machines with that key lose it)")
 	return cmd
 }
