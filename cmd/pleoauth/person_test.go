@@ -102,13 +102,19 @@ func pasteRedirectMain() {
 // stderr line by line, pastes what find returns on the command's stdin, closes it, and returns
 // the command's exit code. Options before the command change the paste: -long-line-first
 // pastes a line of 70 KiB before the address (a wrong clipboard), -wrap=Q puts the address
-// between Q and its match (" ' or <), as chat programs do.
+// between Q and its match (" ' or <), as chat programs do, -append=S adds S to its end, and
+// -query-only pastes only the part after "?".
 func runPerson(args []string, find func(stderrLines <-chan string) (string, error)) int {
-	var before, open, closing string
+	var before, open, closing, after string
+	queryOnly := false
 	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
 		switch opt := args[0]; {
 		case opt == "-long-line-first":
 			before = strings.Repeat("x", 70<<10) + "\n"
+		case opt == "-query-only":
+			queryOnly = true
+		case strings.HasPrefix(opt, "-append="):
+			after = strings.TrimPrefix(opt, "-append=")
 		case strings.HasPrefix(opt, "-wrap="):
 			open = strings.TrimPrefix(opt, "-wrap=")
 			closing = map[string]string{"<": ">"}[open]
@@ -153,8 +159,11 @@ func runPerson(args []string, find func(stderrLines <-chan string) (string, erro
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "person:", err)
 		} else {
+			if _, query, ok := strings.Cut(addr, "?"); ok && queryOnly {
+				addr = query
+			}
 			fmt.Fprint(stdin, before)
-			fmt.Fprintln(stdin, open+addr+closing)
+			fmt.Fprintln(stdin, open+addr+after+closing)
 		}
 		stdin.Close()
 		for range lines { // keep the reader going
