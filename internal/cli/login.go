@@ -41,17 +41,21 @@ header, and stores the tokens. The URL is always printed on stderr, so it can be
 When the browser cannot open (no display, a failing $BROWSER or xdg-open), the same run asks for
 the address the browser ends on: open the URL on any machine, log in, and paste that address on
 stdin; the listener keeps waiting too, and whichever arrives first wins. --no-browser goes
-straight to that.
+straight to that, as does a redirect port held by another program. Stdin is read only then:
+while a browser opened and the listener waits, it is left alone, so a script's own input is not
+consumed and "pleoauth login &" is not stopped for reading the terminal. The address may be
+pasted in quotes or angle brackets; a line over 16 KiB is refused, and you paste again.
 
 A redirect_uri off this machine — an https page such as Postman's callback,
 https://oauth.pstmn.io/v1/callback, so a client registered for Postman works as it is — is not
 listened on: after you log in, the browser shows that page, and you paste its address. The
 address must be the registered redirect URI's; its state and issuer are checked as for a
 loopback redirect, and the code it carries is useless without the PKCE verifier, which never
-leaves this machine. Plain http is allowed only for localhost, 127.0.0.1 and [::1].
+leaves this machine. Paste the whole address there, not only its query. Plain http is allowed
+only for localhost, 127.0.0.1 and [::1].
 
-The client secret comes from PLEOAUTH_CLIENT_SECRET, from stdin with --client-secret-stdin, or from
-a prompt without echo; never from the command line. A secret typed or piped in is kept with the
+The client secret comes from PLEOAUTH_CLIENT_SECRET, from stdin with --client-secret-stdin (not
+both: that is a usage error), or from a prompt without echo; never from the command line. A secret typed or piped in is kept with the
 login, so that refreshes find it: in the OS keychain (the keyring store), or in a 0600 file beside
 the tokens (the file store, which says so). Set PLEOAUTH_CLIENT_SECRET to keep it out of both; the
 redis store keeps none, so every machine that refreshes sets PLEOAUTH_CLIENT_SECRET.
