@@ -57,8 +57,9 @@ only for localhost, 127.0.0.1 and [::1].
 The client secret comes from PLEOAUTH_CLIENT_SECRET, from stdin with --client-secret-stdin (not
 both: that is a usage error), or from a prompt without echo; never from the command line. A
 secret typed or piped in is kept with the login, so that refreshes find it: in the OS keychain
-(the keyring store), or in a 0600 file beside the tokens (the file store, which says so). Set PLEOAUTH_CLIENT_SECRET to keep it out of both; the
-redis store keeps none, so every machine that refreshes sets PLEOAUTH_CLIENT_SECRET.
+(the keyring store), or in a 0600 file beside the tokens (the file store, which says so). Set
+PLEOAUTH_CLIENT_SECRET to keep it out of both; the redis store keeps none, so every machine that
+refreshes sets PLEOAUTH_CLIENT_SECRET.
 
 The keyring store, the default, needs an OS keychain: without one, login stops before it asks for
 anything, naming the ways out (--store file, or starting a Secret Service). The store a login
