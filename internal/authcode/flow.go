@@ -243,6 +243,9 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, redirect *u
 			case <-ctx.Done():
 				return
 			}
+			if ctx.Err() != nil {
+				return // a launcher that failed only after the login ended asks for nothing
+			}
 			in := bufio.NewReader(l.Paste)
 			for {
 				line, tooLong, readErr := readLine(in, maxPasteLine)

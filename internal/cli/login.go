@@ -122,9 +122,11 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	if o.Subject != "" {
 		lo.AuthParams = url.Values{"urn_pleo_params_oauth_subject": {o.Subject}}
 	}
-	// The address the browser ends on can always be pasted: it is how a redirect off this
-	// machine arrives, and how a login goes on when the browser cannot open or cannot reach
-	// this machine. The loopback listener, when there is one, keeps waiting too.
+	// The address the browser ends on can be pasted: it is how a redirect off this machine
+	// arrives, and how a login goes on without a browser, when the browser cannot open, or when
+	// the redirect port is taken. authcode reads stdin only in those cases, never while a browser
+	// opened and the listener waits, so a calling script's input is left to it. The loopback
+	// listener, when there is one, keeps waiting too.
 	lo.Paste = stdin
 	// Every message of the login goes through the progress line, which erases itself first.
 	progress := newProgressLine(d)
