@@ -268,3 +268,23 @@ func FuzzParsePasted(f *testing.F) {
 		}
 	})
 }
+
+// TestPasteErrorsDoNotShowWhatWasPasted: a line that is not an address — a client secret
+// pasted by mistake, say — is refused without being shown: only an address's scheme, host and
+// path are ever named.
+func TestPasteErrorsDoNotShowWhatWasPasted(t *testing.T) {
+	const secret = "Sup3rS3cretValue"
+	for _, redirect := range []string{"http://localhost:8765/callback", "https://oauth.pstmn.io/v1/callback"} {
+		r, _ := url.Parse(redirect)
+		for _, pasted := range []string{
+			secret, `"` + secret + `"`, "<" + secret + ">", secret + "=x", "x=" + secret, "?code=" + secret,
+			"state=s&code=" + secret + "&state=t", redirect + "?code=" + secret + "&state=other",
+			redirect + "?code=" + secret + "&code=" + secret + "&state=s", strings.Repeat(secret, 10),
+		} {
+			_, _, err := checkPasted(pasted, r, "s", "https://auth.example")
+			if err == nil || strings.Contains(err.Error(), secret) {
+				t.Errorf("checkPasted(%q) with redirect %s: %v; want an error that does not show the line", pasted, redirect, err)
+			}
+		}
+	}
+}
