@@ -45,7 +45,8 @@ func stopAtRedirectMain() {
 // pasteLandedMain is the person at the terminal after a browser ended on a page off this
 // machine: it runs the command in its arguments, waits for $LANDED (written by
 // stop-at-redirect), pastes that address on the command's stdin and closes it. With
-// -tamper-state first, it changes the address's state before pasting.
+// -tamper-state first, it changes the address's state before pasting; see runPerson for the
+// other options.
 func pasteLandedMain() {
 	args, tamper := os.Args[1:], false
 	if len(args) > 0 && args[0] == "-tamper-state" {
@@ -78,7 +79,9 @@ func pasteRedirectMain() {
 			if u := strings.TrimSpace(line); strings.HasPrefix(u, "http") && strings.Contains(u, "/oauth/authorize?") {
 				authURL = u
 			}
-			if strings.Contains(line, "paste the address your browser ends on here") && authURL != "" {
+			// "paste the address your browser ends on here" once the browser failed, "paste
+			// the address it ends on" at once with --no-browser.
+			if strings.Contains(line, "paste the address") && authURL != "" {
 				resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(authURL)
 				if err != nil {
 					return "", err
@@ -97,8 +100,33 @@ func pasteRedirectMain() {
 
 // runPerson runs args with its stdout and stderr passed through, gives find the command's
 // stderr line by line, pastes what find returns on the command's stdin, closes it, and returns
-// the command's exit code.
+// the command's exit code. Options before the command change the paste: -long-line-first
+// pastes a line of 70 KiB before the address (a wrong clipboard), -wrap=Q puts the address
+// between Q and its match (" ' or <), as chat programs do, -append=S adds S to its end, and
+// -query-only pastes only the part after "?".
 func runPerson(args []string, find func(stderrLines <-chan string) (string, error)) int {
+	var before, open, closing, after string
+	queryOnly := false
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		switch opt := args[0]; {
+		case opt == "-long-line-first":
+			before = strings.Repeat("x", 70<<10) + "\n"
+		case opt == "-query-only":
+			queryOnly = true
+		case strings.HasPrefix(opt, "-append="):
+			after = strings.TrimPrefix(opt, "-append=")
+		case strings.HasPrefix(opt, "-wrap="):
+			open = strings.TrimPrefix(opt, "-wrap=")
+			closing = map[string]string{"<": ">"}[open]
+			if closing == "" {
+				closing = open
+			}
+		default:
+			fmt.Fprintln(os.Stderr, "unknown option", opt)
+			return 2
+		}
+		args = args[1:]
+	}
 	if len(args) == 0 {
 		fmt.Fprintln(os.Stderr, "usage: <helper> command [args...]")
 		return 2
@@ -131,7 +159,11 @@ func runPerson(args []string, find func(stderrLines <-chan string) (string, erro
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "person:", err)
 		} else {
-			fmt.Fprintln(stdin, addr)
+			if _, query, ok := strings.Cut(addr, "?"); ok && queryOnly {
+				addr = query
+			}
+			fmt.Fprint(stdin, before)
+			fmt.Fprintln(stdin, open+addr+after+closing)
 		}
 		stdin.Close()
 		for range lines { // keep the reader going

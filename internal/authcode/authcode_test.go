@@ -78,7 +78,14 @@ func TestCheckCallback(t *testing.T) {
 		{"description with control characters", "error=x&error_description=a%1b%5B2Jb%0Ac&state=" + state, "", "x (a [2Jb c)"},
 		{"no code", "state=" + state, "", "no authorization code"},
 		{"empty code", "code=&state=" + state, "", "no authorization code"},
-		{"two codes", "code=a&code=b&state=" + state, "", "more than one authorization code"},
+		{"two codes", "code=a&code=b&state=" + state, "", "carries code more than once, which RFC 6749 §3.1 forbids"},
+		{"two states, the first this login's", "code=abc&state=" + state + "&state=zzz", "", "carries state more than once"},
+		{"two states, the second this login's", "code=abc&state=zzz&state=" + state, "", "carries state more than once"},
+		{"the same state twice", "code=abc&state=" + state + "&state=" + state, "", "carries state more than once"},
+		{"two issuers", "code=abc&iss=https%3A%2F%2Fauth.example&iss=https%3A%2F%2Fevil.example&state=" + state, "", "carries iss more than once"},
+		{"two errors", "error=a&error=b&state=" + state, "", "carries error more than once"},
+		{"two codes with another state", "code=a&code=b&state=other", "", "state does not match"},
+		{"other parameters may repeat", "code=abc&x=1&x=2&state=" + state, "abc", ""},
 		{"same issuer", "code=abc&iss=https%3A%2F%2Fauth.example%2F&state=" + state, "abc", ""},
 		{"other issuer", "code=abc&iss=https%3A%2F%2Fevil.example&state=" + state, "", `names issuer "https://evil.example"`},
 	}
@@ -110,8 +117,9 @@ func TestCheckCallback(t *testing.T) {
 // FuzzCheckCallback: no callback query, however malformed, panics or yields a code without the
 // right state.
 // FuzzCheckCallback: with an issuer known (RFC 9207), a callback is accepted only with this
-// login's state, one code, and no other issuer; a wrong or missing state is always the
-// state-mismatch error, which is what keeps the login waiting instead of ending it.
+// login's state, one code, and no other issuer, with no parameter that decides it repeated; a
+// wrong, missing or repeated state is always the state-mismatch error, which is what keeps the
+// login waiting instead of ending it.
 func FuzzCheckCallback(f *testing.F) {
 	f.Add("code=abc&state=s")
 	f.Add("code=abc&state=s&iss=https%3A%2F%2Fauth.example")
@@ -126,7 +134,7 @@ func FuzzCheckCallback(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		q, _ := url.ParseQuery(raw)
 		code, err := CheckCallback(q, "s", "https://auth.example")
-		if q.Get("state") != "s" && !errors.Is(err, ErrStateMismatch) {
+		if (q.Get("state") != "s" || len(q["state"]) > 1) && !errors.Is(err, ErrStateMismatch) {
 			t.Fatalf("%q with another state: %v; want the state-mismatch error", raw, err)
 		}
 		if err != nil {
@@ -136,7 +144,8 @@ func FuzzCheckCallback(f *testing.F) {
 			return
 		}
 		iss := strings.TrimRight(q.Get("iss"), "/")
-		if code == "" || len(q["code"]) != 1 || (iss != "" && iss != "https://auth.example") {
+		repeated := len(q["state"]) > 1 || len(q["code"]) > 1 || len(q["iss"]) > 1 || len(q["error"]) > 1
+		if code == "" || repeated || (iss != "" && iss != "https://auth.example") {
 			t.Fatalf("accepted %q: code %q", raw, code)
 		}
 	})
@@ -151,6 +160,11 @@ func TestParsePasted(t *testing.T) {
 		{"  http://localhost:8765/callback?code=abc&state=s  ", "abc", ""},
 		{"?code=abc&state=s", "abc", ""},
 		{"code=abc&state=s", "abc", ""},
+		{`"http://localhost:8765/callback?code=abc&state=s"`, "abc", ""},
+		{" 'http://localhost:8765/callback?code=abc&state=s' ", "abc", ""},
+		{"<http://localhost:8765/callback?code=abc&state=s>", "abc", ""},
+		{"< http://localhost:8765/callback?code=abc&state=s >", "abc", ""},
+		{`"code=abc&state=s"`, "abc", ""},
 		{"abc", "", "not only the code"},
 		{"http://127.0.0.1:8765/callback?code=abc&state=s", "", "not the registered redirect URI"},
 	}
@@ -185,21 +199,28 @@ func TestCheckPasted(t *testing.T) {
 		{"the redirect", postman + "?code=abc&state=s", "abc", false, ""},
 		{"with iss", postman + "?code=abc&state=s&iss=https%3A%2F%2Fauth.example", "abc", false, ""},
 		{"host in capitals and the default port", "https://OAUTH.pstmn.io:443/v1/callback?code=abc&state=s", "abc", false, ""},
-		{"only the query", "?code=abc&state=s", "abc", false, ""},
+		{"in quotes", `"` + postman + `?code=abc&state=s"`, "abc", false, ""},
+		{"in single quotes", `'` + postman + `?code=abc&state=s'`, "abc", false, ""},
+		{"in angle brackets", "<" + postman + "?code=abc&state=s>", "abc", false, ""},
+		{"only the query", "?code=abc&state=s", "", true, "paste the whole address your browser ends on, starting with " + postman},
+		{"only the query, no question mark", "code=abc&state=s", "", true, "starting with " + postman},
+		{"two states", postman + "?code=abc&state=s&state=zzz", "", true, "carries state more than once"},
+		{"two codes", postman + "?code=a&code=b&state=s", "", false, "carries code more than once"},
 		{"wrong host", "https://evil.example/v1/callback?code=abc&state=s", "", true, "https://evil.example/v1/callback is not the registered redirect URI " + postman},
 		{"wrong path", "https://oauth.pstmn.io/v1/browser-callback?code=abc&state=s", "", true, "not the registered redirect URI"},
 		{"wrong scheme", "http://oauth.pstmn.io/v1/callback?code=abc&state=s", "", true, "not the registered redirect URI"},
 		{"wrong port", "https://oauth.pstmn.io:8443/v1/callback?code=abc&state=s", "", true, "not the registered redirect URI"},
 		{"the login URL itself", "https://auth.example/oauth/authorize?client_id=c&state=s", "", true, "not the registered redirect URI"},
 		{"address without its query", postman, "", true, "carries no code and state"},
-		{"a bare code", "abc", "", true, "not only the code"},
+		{"a bare code", "abc", "", true, "not only part of it"},
+		{"quotes that do not match", `"` + postman + `?code=abc&state=s'`, "", true, "paste the whole address"},
+		{"two pairs of quotes", `""` + postman + `?code=abc&state=s""`, "", true, "paste the whole address"},
 		{"wrong state", postman + "?code=abc&state=tampered", "", true, "state does not match"},
 		{"no state", postman + "?code=abc", "", true, "state does not match"},
 		{"error with another state", postman + "?error=access_denied&state=tampered", "", true, "state does not match"},
 		{"cut before the code", postman + "?state=s", "", true, "no authorization code"},
 		{"refused", postman + "?error=access_denied&error_description=User+said+no&state=s", "", false, "access_denied (User said no)"},
 		{"another issuer", postman + "?code=abc&state=s&iss=https%3A%2F%2Fevil.example", "", false, `names issuer "https://evil.example"`},
-		{"two codes", postman + "?code=a&code=b&state=s", "", false, "more than one authorization code"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,4 +267,24 @@ func FuzzParsePasted(f *testing.F) {
 			t.Fatalf("a message of more than one line: %q", err)
 		}
 	})
+}
+
+// TestPasteErrorsDoNotShowWhatWasPasted: a line that is not an address — a client secret
+// pasted by mistake, say — is refused without being shown: only an address's scheme, host and
+// path are ever named.
+func TestPasteErrorsDoNotShowWhatWasPasted(t *testing.T) {
+	const secret = "Sup3rS3cretValue"
+	for _, redirect := range []string{"http://localhost:8765/callback", "https://oauth.pstmn.io/v1/callback"} {
+		r, _ := url.Parse(redirect)
+		for _, pasted := range []string{
+			secret, `"` + secret + `"`, "<" + secret + ">", secret + "=x", "x=" + secret, "?code=" + secret,
+			"state=s&code=" + secret + "&state=t", redirect + "?code=" + secret + "&state=other",
+			redirect + "?code=" + secret + "&code=" + secret + "&state=s", strings.Repeat(secret, 10),
+		} {
+			_, _, err := checkPasted(pasted, r, "s", "https://auth.example")
+			if err == nil || strings.Contains(err.Error(), secret) {
+				t.Errorf("checkPasted(%q) with redirect %s: %v; want an error that does not show the line", pasted, redirect, err)
+			}
+		}
+	}
 }

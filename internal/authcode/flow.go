@@ -38,10 +38,16 @@ type Login struct {
 	OpenBrowser func(url string) error
 	// Stderr receives the URL and progress for the person at the terminal.
 	Stderr io.Writer
-	// Paste, when set, is read for a redirect address pasted by hand while the listener waits;
-	// whichever arrives first wins. With Paste set, a redirect port held by another program is
-	// not fatal: the login continues by paste alone. A redirect URI off this machine needs it:
-	// the paste is then the only way the redirect arrives, and its end fails the login.
+	// Paste, when set, is read for a redirect address pasted by hand, but only once a paste is
+	// needed or asked for: at once when there is no browser to open (OpenBrowser nil), the
+	// redirect URI is off this machine, or its port is held by another program; otherwise only
+	// once the browser could not open. While a browser opened fine and the listener waits,
+	// Paste is never read, so a calling script's input is left alone and a login in a
+	// terminal's background is not stopped for reading it. Once read, the listener keeps
+	// waiting too and whichever arrives first wins. With Paste set, a redirect port held by
+	// another program is not fatal: the login continues by paste alone. A redirect URI off
+	// this machine needs it: the paste is then the only way the redirect arrives, and its end
+	// fails the login.
 	Paste io.Reader
 	// Waiting, when set, runs while the login waits for a browser it opened on the loopback
 	// redirect, with a context that ends — and Run waits for it to return — before anything
@@ -128,6 +134,13 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 		stopProgress = l.progress(waitCtx)
 	}
 	defer stopProgress()
+	// Stdin is read for a paste only when one is needed or was asked for; pasteNow opens it.
+	pasteNow := make(chan struct{})
+	var pasteOnce sync.Once
+	askPaste := func() { pasteOnce.Do(func() { close(pasteNow) }) }
+	if pasteBack || receiver == nil || l.OpenBrowser == nil {
+		askPaste()
+	}
 	if l.OpenBrowser != nil {
 		go func() {
 			err := l.OpenBrowser(authURL)
@@ -142,11 +155,12 @@ func (l *Login) Run(ctx context.Context) (*oauth2.Token, error) {
 			}
 			// As gcloud does: the same run goes on by paste, and the listener keeps waiting
 			// too, for a browser opened by hand on this machine.
+			askPaste()
 			fmt.Fprintf(out, "Could not open a browser (%v).\nOpen the URL above in a browser on any machine, log in, then paste the address your browser ends on here and press Enter.\n", err)
 		}()
 	}
 
-	code, err := l.wait(waitCtx, receiver, redirect, state, out)
+	code, err := l.wait(waitCtx, receiver, redirect, state, pasteNow, out)
 	if errors.Is(err, ErrNothingPasted) && portInUse != nil {
 		err = fmt.Errorf("%w, and stdin ended before an address was pasted", portInUse)
 	}
@@ -189,8 +203,9 @@ func (l *Login) progress(ctx context.Context) func() {
 	}
 }
 
-// wait returns the code from the first valid redirect, by the listener or by paste.
-func (l *Login) wait(ctx context.Context, receiver *loopback.Server, redirect *url.URL, state string, out io.Writer) (string, error) {
+// wait returns the code from the first valid redirect, by the listener or by paste; l.Paste is
+// read only once pasteNow is closed.
+func (l *Login) wait(ctx context.Context, receiver *loopback.Server, redirect *url.URL, state string, pasteNow <-chan struct{}, out io.Writer) (string, error) {
 	type outcome struct {
 		code string
 		err  error
@@ -207,9 +222,12 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, redirect *u
 			var code string
 			_, err := receiver.Receive(ctx, func(q url.Values) error {
 				c, err := CheckCallback(q, state, l.Issuer)
-				if errors.Is(err, ErrStateMismatch) {
-					// Not this login's: any local program or web page can send it, so it must
-					// not end the wait; and its code is never used (RFC 6749 §10.12).
+				// Not this login's: any local program or web page can send it, so it must not
+				// end the wait; and its code is never used (RFC 6749 §10.12).
+				switch {
+				case errors.Is(err, ErrStateMismatch) && errors.Is(err, ErrRepeated):
+					return &loopback.Stray{Reason: "it carries state more than once (RFC 6749 §3.1)"}
+				case errors.Is(err, ErrStateMismatch):
 					return &loopback.Stray{Reason: "its state does not match (a stale browser tab, or a forged request)"}
 				}
 				code = c
@@ -220,10 +238,25 @@ func (l *Login) wait(ctx context.Context, receiver *loopback.Server, redirect *u
 	}
 	if l.Paste != nil {
 		go func() {
-			sc := bufio.NewScanner(l.Paste)
-			for sc.Scan() {
-				line := strings.TrimSpace(sc.Text())
-				if line == "" {
+			select {
+			case <-pasteNow:
+			case <-ctx.Done():
+				return
+			}
+			if ctx.Err() != nil {
+				return // a launcher that failed only after the login ended asks for nothing
+			}
+			in := bufio.NewReader(l.Paste)
+			for {
+				line, tooLong, readErr := readLine(in, maxPasteLine)
+				if tooLong {
+					fmt.Fprintf(out, "That line is too long to be the address; paste it again.\n")
+					continue
+				}
+				if line = strings.TrimSpace(line); line == "" {
+					if readErr != nil {
+						break
+					}
 					continue
 				}
 				code, again, err := checkPasted(line, redirect, state, l.Issuer)

@@ -1,10 +1,12 @@
 package authcode
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -251,5 +253,213 @@ func TestBrowserFailureFallsBackToPaste(t *testing.T) {
 	}
 	if got := w.exchanges(); len(got) != 1 || got[0] != redirect {
 		t.Errorf("code exchanges sent redirect_uri %q; want one with %q", got, redirect)
+	}
+}
+
+// watchedStdin is a login's stdin that tells when it is first read and otherwise never ends,
+// as a terminal nobody types at.
+type watchedStdin struct {
+	once sync.Once
+	read chan struct{}
+	r    io.Reader
+}
+
+func newWatchedStdin(r io.Reader) *watchedStdin {
+	return &watchedStdin{read: make(chan struct{}), r: r}
+}
+
+func (s *watchedStdin) Read(p []byte) (int, error) {
+	s.once.Do(func() { close(s.read) })
+	return s.r.Read(p)
+}
+
+func (s *watchedStdin) wasRead() bool {
+	select {
+	case <-s.read:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestStdinReadOnlyWhenPasteIsNeeded: stdin is read for a paste only when a paste is needed or
+// asked for — no browser to open, a redirect URI off this machine, the redirect port held by
+// another program, a browser that could not open — and never while a browser opened fine and
+// the listener waits: a calling script's input stays its own, and a login in a terminal's
+// background is not stopped for reading the terminal.
+func TestStdinReadOnlyWhenPasteIsNeeded(t *testing.T) {
+	follow := func(authURL string) error {
+		loc, err := landing(authURL)
+		if err != nil {
+			return err
+		}
+		resp, err := http.Get(loc)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	}
+	tests := []struct {
+		name      string
+		pasteBack bool
+		portHeld  bool
+		browser   func(stdin *watchedStdin) func(string) error
+		wantRead  bool
+	}{
+		{"the browser opens and the listener gets the redirect", false, false, func(stdin *watchedStdin) func(string) error {
+			return func(authURL string) error {
+				// Give a stdin reader, were one started, the time to start.
+				time.Sleep(200 * time.Millisecond)
+				go follow(authURL)
+				return nil
+			}
+		}, false},
+		{"no browser (--no-browser)", false, false, nil, true},
+		{"the browser cannot open", false, false, func(*watchedStdin) func(string) error {
+			return func(string) error { return errors.New("xdg-open: no method available") }
+		}, true},
+		{"the redirect port is held by another program", false, true, func(*watchedStdin) func(string) error {
+			return func(string) error { return nil }
+		}, true},
+		{"a redirect URI off this machine", true, false, func(*watchedStdin) func(string) error {
+			return func(string) error { return nil }
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			redirect := fmt.Sprintf("http://localhost:%d/callback", oauthtest.FreePort(t))
+			if tt.pasteBack {
+				redirect = postmanCallback
+			}
+			if tt.portHeld {
+				u, _ := url.Parse(redirect)
+				blocker, err := net.Listen("tcp", "127.0.0.1:"+u.Port())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer blocker.Close()
+			}
+			w := newFlowWorld(t, redirect)
+			var stderr oauthtest.SyncBuffer
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			stdin := newWatchedStdin(pr)
+			l := w.login(redirect, &stderr)
+			l.Paste = stdin
+			if tt.browser != nil {
+				l.OpenBrowser = tt.browser(stdin)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if tt.wantRead {
+				go func() {
+					select {
+					case <-stdin.read:
+					case <-time.After(5 * time.Second):
+					}
+					cancel()
+				}()
+				_, _ = l.Run(ctx)
+				if !stdin.wasRead() {
+					t.Fatalf("stdin was not read for a paste:\n%s", stderr.String())
+				}
+				return
+			}
+			if _, err := l.Run(ctx); err != nil {
+				t.Fatalf("Run: %v\n%s", err, stderr.String())
+			}
+			if stdin.wasRead() {
+				t.Errorf("stdin was read while the browser opened fine and the listener waited:\n%s", stderr.String())
+			}
+		})
+	}
+}
+
+// TestPasteLongLine: a pasted line longer than any address is refused with a line that says
+// so, and the paste input goes on: the address pasted next logs in.
+func TestPasteLongLine(t *testing.T) {
+	for _, size := range []int{maxPasteLine + 1, 70 << 10, 1 << 20} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			w := newFlowWorld(t, postmanCallback)
+			var stderr oauthtest.SyncBuffer
+			r, pw := io.Pipe()
+			l := w.login(postmanCallback, &stderr)
+			l.Paste = r
+			l.OpenBrowser = pastingBrowser(pw, func(s string) string { return strings.Repeat("x", size) + "\n" + s })
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if _, err := l.Run(ctx); err != nil {
+				t.Fatalf("Run: %v\n%s", err, stderr.String())
+			}
+			if n := strings.Count(stderr.String(), "That line is too long to be the address; paste it again.\n"); n != 1 {
+				t.Errorf("the long line was reported %d times; want once:\n%.2000s", n, stderr.String())
+			}
+			if got := w.exchanges(); len(got) != 1 {
+				t.Errorf("%d codes exchanged; want one", len(got))
+			}
+		})
+	}
+}
+
+func TestReadLine(t *testing.T) {
+	const max = 10
+	in := "short\r\n" + strings.Repeat("a", max) + "\n" + strings.Repeat("b", max+1) + "\n" + strings.Repeat("c", 5000) + "\n\nlast"
+	r := bufio.NewReaderSize(strings.NewReader(in), 16)
+	type line struct {
+		s       string
+		tooLong bool
+		err     error
+	}
+	want := []line{{"short", false, nil}, {strings.Repeat("a", max), false, nil}, {"", true, nil}, {"", true, nil}, {"", false, nil}, {"last", false, io.EOF}, {"", false, io.EOF}}
+	for i, w := range want {
+		s, tooLong, err := readLine(r, max)
+		if s != w.s || tooLong != w.tooLong || err != w.err {
+			t.Errorf("line %d: readLine = %q, %v, %v; want %q, %v, %v", i, s, tooLong, err, w.s, w.tooLong, w.err)
+		}
+	}
+}
+
+// TestListenerRefusesRepeatedState: a redirect to the listener carrying state twice — even with
+// this login's state first — is not this login's: it is answered as a stranger's, its code is
+// never used, and the wait goes on for the browser's real redirect.
+func TestListenerRefusesRepeatedState(t *testing.T) {
+	redirect := fmt.Sprintf("http://localhost:%d/callback", oauthtest.FreePort(t))
+	w := newFlowWorld(t, redirect)
+	var stderr oauthtest.SyncBuffer
+	l := w.login(redirect, &stderr)
+	strayStatus := make(chan int, 1)
+	l.OpenBrowser = func(authURL string) error {
+		loc, err := landing(authURL)
+		if err != nil {
+			return err
+		}
+		go func() {
+			resp, err := oauthtest.NoRedirects().Get(loc + "&state=zzz")
+			if err != nil {
+				strayStatus <- 0
+				return
+			}
+			resp.Body.Close()
+			strayStatus <- resp.StatusCode
+			if resp, err := http.Get(loc); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := l.Run(ctx); err != nil {
+		t.Fatalf("Run: %v\n%s", err, stderr.String())
+	}
+	if got := <-strayStatus; got != http.StatusBadRequest {
+		t.Errorf("the redirect with two states was answered %d; want %d", got, http.StatusBadRequest)
+	}
+	if !strings.Contains(stderr.String(), "Ignored a request to the redirect address that is not this login's: it carries state more than once (RFC 6749 §3.1)") {
+		t.Errorf("stderr does not report the refused redirect:\n%s", stderr.String())
+	}
+	if got := w.exchanges(); len(got) != 1 {
+		t.Errorf("%d codes exchanged; want one", len(got))
 	}
 }

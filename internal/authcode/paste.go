@@ -1,11 +1,13 @@
 package authcode
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/pleoauth/pleoauth/internal/loopback"
 	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
@@ -13,13 +15,41 @@ import (
 // could receive the redirect.
 var ErrNothingPasted = errors.New("stdin ended before the address the browser ends on was pasted")
 
+// maxPasteLine is the longest pasted line looked at. A redirect address is a few hundred
+// bytes; a longer line is something else pasted by mistake, and is dropped whole rather than
+// ending the paste input.
+const maxPasteLine = 16 << 10
+
+// readLine reads one line of at most max bytes from r, without its line ending. A longer line
+// is read to its end and dropped: tooLong reports it, and the next call starts on the next
+// line. err is r's error (io.EOF at the end), with whatever came before it in line.
+func readLine(r *bufio.Reader, max int) (line string, tooLong bool, err error) {
+	var b []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(b) <= max+2 { // enough to tell a line too long; the rest is dropped
+			b = append(b, chunk...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if line = strings.TrimRight(string(b), "\r\n"); len(line) > max {
+			return "", true, err
+		}
+		return line, false, err
+	}
+}
+
 // ParsePasted reads what a person pastes after logging in with a browser whose redirect
-// pleoauth cannot receive: the whole address the browser ended on, or its query. A whole
-// address must be the registered redirect URI's (scheme, host, port and path), so the login
-// URL itself or another tab's address is refused before its query is looked at. A bare code is
-// refused: without the state nothing shows it belongs to this login (RFC 9700 §4.7.1).
+// pleoauth cannot receive: the whole address the browser ended on — or, for a loopback
+// redirect URI, its query alone. One pair of quotes or angle brackets around it, as chat and
+// mail programs add, is taken off. A whole address must be the registered redirect URI's
+// (scheme, host, port and path), so the login URL itself or another tab's address is refused
+// before its query is looked at; a redirect URI off this machine takes only the whole address,
+// so that this check is never skipped. A bare code is refused: without the state nothing shows
+// it belongs to this login (RFC 9700 §4.7.1).
 func ParsePasted(s string, redirect *url.URL) (url.Values, error) {
-	s = strings.TrimSpace(s)
+	s = unwrap(s)
 	if u, err := url.Parse(s); err == nil && u.Host != "" {
 		if !sameAddress(u, redirect) {
 			shown := *u
@@ -31,10 +61,25 @@ func ParsePasted(s string, redirect *url.URL) (url.Values, error) {
 		}
 		return u.Query(), nil
 	}
+	if !loopback.Receivable(redirect) {
+		return nil, fmt.Errorf("paste the whole address your browser ends on, starting with %s, not only part of it", redirect)
+	}
 	if strings.Contains(s, "=") {
 		return url.ParseQuery(strings.TrimPrefix(s, "?"))
 	}
 	return nil, errors.New("paste the whole address from the browser's address bar, not only the code: its state shows it belongs to this login")
+}
+
+// unwrap trims s and takes off one pair of matching quotes or angle brackets around it.
+func unwrap(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 {
+		switch s[0:1] + s[len(s)-1:] {
+		case `""`, `''`, "<>":
+			s = strings.TrimSpace(s[1 : len(s)-1])
+		}
+	}
+	return s
 }
 
 // checkPasted checks one pasted line exactly as the loopback listener checks a redirect, and

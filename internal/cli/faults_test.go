@@ -200,7 +200,7 @@ func TestFaultsThroughAPI(t *testing.T) {
 // no code is exchanged.
 func TestAuthorizeFaults(t *testing.T) {
 	for fault, want := range map[devserver.Fault][]string{
-		devserver.FaultSecondCode:  {"more than one authorization code"},
+		devserver.FaultSecondCode:  {"carries code more than once", "RFC 6749 §3.1"},
 		devserver.FaultIssMismatch: {"names issuer", "RFC 9207"},
 	} {
 		t.Run(string(fault), func(t *testing.T) {

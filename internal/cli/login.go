@@ -41,20 +41,25 @@ header, and stores the tokens. The URL is always printed on stderr, so it can be
 When the browser cannot open (no display, a failing $BROWSER or xdg-open), the same run asks for
 the address the browser ends on: open the URL on any machine, log in, and paste that address on
 stdin; the listener keeps waiting too, and whichever arrives first wins. --no-browser goes
-straight to that.
+straight to that, as does a redirect port held by another program. Stdin is read only then:
+while a browser opened and the listener waits, it is left alone, so a script's own input is not
+consumed and "pleoauth login &" is not stopped for reading the terminal. The address may be
+pasted in quotes or angle brackets; a line over 16 KiB is refused, and you paste again.
 
 A redirect_uri off this machine — an https page such as Postman's callback,
 https://oauth.pstmn.io/v1/callback, so a client registered for Postman works as it is — is not
 listened on: after you log in, the browser shows that page, and you paste its address. The
 address must be the registered redirect URI's; its state and issuer are checked as for a
 loopback redirect, and the code it carries is useless without the PKCE verifier, which never
-leaves this machine. Plain http is allowed only for localhost, 127.0.0.1 and [::1].
+leaves this machine. Paste the whole address there, not only its query. Plain http is allowed
+only for localhost, 127.0.0.1 and [::1].
 
-The client secret comes from PLEOAUTH_CLIENT_SECRET, from stdin with --client-secret-stdin, or from
-a prompt without echo; never from the command line. A secret typed or piped in is kept with the
-login, so that refreshes find it: in the OS keychain (the keyring store), or in a 0600 file beside
-the tokens (the file store, which says so). Set PLEOAUTH_CLIENT_SECRET to keep it out of both; the
-redis store keeps none, so every machine that refreshes sets PLEOAUTH_CLIENT_SECRET.
+The client secret comes from PLEOAUTH_CLIENT_SECRET, from stdin with --client-secret-stdin (not
+both: that is a usage error), or from a prompt without echo; never from the command line. A
+secret typed or piped in is kept with the login, so that refreshes find it: in the OS keychain
+(the keyring store), or in a 0600 file beside the tokens (the file store, which says so). Set
+PLEOAUTH_CLIENT_SECRET to keep it out of both; the redis store keeps none, so every machine that
+refreshes sets PLEOAUTH_CLIENT_SECRET.
 
 The keyring store, the default, needs an OS keychain: without one, login stops before it asks for
 anything, naming the ways out (--store file, or starting a Secret Service). The store a login
@@ -64,9 +69,16 @@ went to is where later commands find it, with no --store.`,
   pleoauth login --env local --no-browser
   PLEOAUTH_REDIRECT_URI=https://oauth.pstmn.io/v1/callback pleoauth login --env staging`,
 		Args: cobra.NoArgs,
-		RunE: withGrant(d, true, func(ctx context.Context, g *grant.Grant, _ []string) error {
-			return runLogin(ctx, d, g, o)
-		}),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Refused before anything is opened or read: which secret counts would be a guess,
+			// and the piped line would otherwise be read as a pasted address.
+			if o.ClientSecretStdin && d.Getenv("PLEOAUTH_CLIENT_SECRET") != "" {
+				return failure.Wrap(failure.Usage, grant.ErrTwoSecrets)
+			}
+			return withGrant(d, true, func(ctx context.Context, g *grant.Grant, _ []string) error {
+				return runLogin(ctx, d, g, o)
+			})(cmd, args)
+		},
 	}
 	f := cmd.Flags()
 	config.AddFlags(f, "scopes")
@@ -74,7 +86,7 @@ went to is where later commands find it, with no --store.`,
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait for the browser's redirect")
 	f.StringVar(&o.CodeVerifier, "code-verifier", "", "PKCE code verifier to use instead of a fresh one (43-128 characters of A-Z a-z 0-9 - . _ ~); for debugging only: other users of the machine can read a command line")
 	f.StringVar(&o.Subject, "subject", "", "Pleo subject URN to pass as urn_pleo_params_oauth_subject, e.g. urn:pleo:company:<uuid>")
-	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the client secret from the first line of stdin")
+	f.BoolVar(&o.ClientSecretStdin, "client-secret-stdin", false, "read the client secret from the first line of stdin (not with PLEOAUTH_CLIENT_SECRET set)")
 	f.BoolVar(&o.Force, "force", false, "replace a login sealed under another store key (the machines with that key lose it)")
 	return cmd
 }
@@ -110,9 +122,11 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	if o.Subject != "" {
 		lo.AuthParams = url.Values{"urn_pleo_params_oauth_subject": {o.Subject}}
 	}
-	// The address the browser ends on can always be pasted: it is how a redirect off this
-	// machine arrives, and how a login goes on when the browser cannot open or cannot reach
-	// this machine. The loopback listener, when there is one, keeps waiting too.
+	// The address the browser ends on can be pasted: it is how a redirect off this machine
+	// arrives, and how a login goes on without a browser, when the browser cannot open, or when
+	// the redirect port is taken. authcode reads stdin only in those cases, never while a browser
+	// opened and the listener waits, so a calling script's input is left to it. The loopback
+	// listener, when there is one, keeps waiting too.
 	lo.Paste = stdin
 	// Every message of the login goes through the progress line, which erases itself first.
 	progress := newProgressLine(d)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -283,6 +284,35 @@ func TestLoginConfigErrors(t *testing.T) {
 			}
 			if strings.Contains(r.stderr, "Open this URL") {
 				t.Errorf("a login started despite the bad configuration")
+			}
+		})
+	}
+}
+
+// TestLoginSecretTwice: --client-secret-stdin with PLEOAUTH_CLIENT_SECRET set is a usage error
+// before anything else — even an unknown environment — naming both, and the piped line is
+// never read as a pasted address nor shown.
+func TestLoginSecretTwice(t *testing.T) {
+	for _, args := range [][]string{
+		{"--env", "local", "--no-browser"},
+		{"--env", "local"},
+		{"--env", "nowhere"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			h := newHarness(t)
+			h.startDevserver(devserver.Options{AutoApprove: true})
+			h.browser = func(string) error { return errors.New("no display") }
+			h.stdin = "https://secret.example/s3cr3t?code=x&state=y\n"
+			r := h.main(append([]string{"login", "--client-secret-stdin", "--timeout", "2s"}, args...)...)
+			if r.code != ExitUsage {
+				t.Fatalf("exit %d; want %d:\n%s", r.code, ExitUsage, r.stderr)
+			}
+			oneLine(t, r.stderr)
+			if want := "pleoauth: --client-secret-stdin and PLEOAUTH_CLIENT_SECRET both give the client secret; use one"; strings.TrimSpace(r.stderr) != want {
+				t.Errorf("stderr %q; want %q", r.stderr, want)
+			}
+			if strings.Contains(r.stderr, "s3cr3t") || strings.Contains(r.stderr, "Open this URL") {
+				t.Errorf("the login went on or showed the piped secret:\n%s", r.stderr)
 			}
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -59,12 +60,20 @@ func (k *keptSecret) load() string {
 	return s
 }
 
+// ErrTwoSecrets means the client secret was to come both from PLEOAUTH_CLIENT_SECRET and from
+// stdin. Neither is picked: the line left unread on stdin would be read next as a pasted
+// address, putting the secret through the paste checker and its messages.
+var ErrTwoSecrets = errors.New("--client-secret-stdin and PLEOAUTH_CLIENT_SECRET both give the client secret; use one")
+
 // loginSecret finds the client secret for a login, never from argv: PLEOAUTH_CLIENT_SECRET,
-// then stdin when given, then the secret this store keeps, then — when a person is at the
-// terminal — a prompt without echo. fresh tells whether it came in now (stdin or prompt), to
-// be kept with the login once it worked.
+// or stdin when given (never both), then the secret this store keeps, then — when a person is
+// at the terminal — a prompt without echo. fresh tells whether it came in now (stdin or
+// prompt), to be kept with the login once it worked.
 func (g *Grant) loginSecret(ctx context.Context, stdin *bufio.Reader) (secret string, fresh bool, err error) {
 	name := g.Env.Name
+	if g.Env.ClientSecret != "" && stdin != nil {
+		return "", false, failure.Wrap(failure.Usage, ErrTwoSecrets)
+	}
 	if g.Env.ClientSecret != "" {
 		return g.Env.ClientSecret, false, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"golang.org/x/oauth2"
@@ -116,6 +117,24 @@ func TestVariableWinsAndKeepsNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(home, "tokens", "local.client-secret")); !os.IsNotExist(err) {
 		t.Errorf("a login with PLEOAUTH_CLIENT_SECRET left a kept secret: %v", err)
+	}
+}
+
+// A secret from both PLEOAUTH_CLIENT_SECRET and stdin is a usage error: neither is picked, and
+// stdin is not read, so the piped line can never be taken for a pasted address.
+func TestSecretFromVariableAndStdin(t *testing.T) {
+	g := fileLogin(t, t.TempDir(), &syncBuffer{})
+	g.Env.ClientSecret = "from-the-variable"
+	stdin := bufio.NewReader(strings.NewReader("piped-secret\n"))
+	s, _, err := g.loginSecret(stdin)
+	if !errors.Is(err, ErrTwoSecrets) || failure.KindOf(err) != failure.Usage || s != "" {
+		t.Fatalf("loginSecret = %q, %v; want the usage error %v", s, err, ErrTwoSecrets)
+	}
+	if strings.Contains(err.Error(), "piped-secret") || strings.Contains(err.Error(), "from-the-variable") {
+		t.Errorf("the error shows a secret: %v", err)
+	}
+	if rest, _ := stdin.ReadString('\n'); rest != "piped-secret\n" {
+		t.Errorf("stdin was read: %q left", rest)
 	}
 }
 
