@@ -4,39 +4,13 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
-
-// openPTY opens a pseudo-terminal: the master end, which plays the person's keyboard and
-// screen, and the terminal end a program gets as its stdin.
-func openPTY(t *testing.T) (master, tty *os.File) {
-	t.Helper()
-	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	t.Cleanup(func() { master.Close() })
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tty, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tty.Close() })
-	return master, tty
-}
 
 // TestCtrlCAtTheSecretPrompt: Ctrl-C while login asks for the client secret ends it at once
 // with 130 and gives the terminal its echo back — not a hang until Enter, then "no client
@@ -49,7 +23,8 @@ func TestCtrlCAtTheSecretPrompt(t *testing.T) {
 			env = append(env, kv)
 		}
 	}
-	_, tty := openPTY(t)
+	ptmx, tty := openPTY(t)
+	t.Cleanup(func() { ptmx.Close(); tty.Close() })
 	cmd := w.command("login")
 	cmd.Env = env
 	var stderr syncBuffer

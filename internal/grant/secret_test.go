@@ -126,7 +126,7 @@ func TestSecretFromVariableAndStdin(t *testing.T) {
 	g := fileLogin(t, t.TempDir(), &syncBuffer{})
 	g.Env.ClientSecret = "from-the-variable"
 	stdin := bufio.NewReader(strings.NewReader("piped-secret\n"))
-	s, _, err := g.loginSecret(stdin)
+	s, _, err := g.loginSecret(context.Background(), stdin)
 	if !errors.Is(err, ErrTwoSecrets) || failure.KindOf(err) != failure.Usage || s != "" {
 		t.Fatalf("loginSecret = %q, %v; want the usage error %v", s, err, ErrTwoSecrets)
 	}
