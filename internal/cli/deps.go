@@ -32,6 +32,9 @@ type Deps struct {
 	Interactive func() bool
 	// ReadSecret asks for a secret without echo, until ctx ends (Ctrl-C at the prompt).
 	ReadSecret func(ctx context.Context, prompt string) (string, error)
+	// Environ lists the process environment, for doctor's check of the PLEOAUTH_* names; nil
+	// means none.
+	Environ func() []string
 	// Getenv reads the process environment (BROWSER, CI).
 	Getenv func(string) string
 	// Now is the clock.
@@ -67,6 +70,7 @@ func SystemDeps(build Build) *Deps {
 		StdoutIsTerminal: func() bool { return term.IsTerminal(int(os.Stdout.Fd())) },
 		StderrIsTerminal: func() bool { return term.IsTerminal(int(os.Stderr.Fd())) },
 		Getenv:           os.Getenv,
+		Environ:          os.Environ,
 		Now:              time.Now,
 		Keychain:         store.OSKeychain{},
 		Build:            build,
@@ -120,4 +124,11 @@ func readSecret(ctx context.Context, fd int, stderr io.Writer, prompt string) (s
 		fmt.Fprintln(stderr)
 		return "", ctx.Err()
 	}
+}
+
+func (d *Deps) environ() []string {
+	if d.Environ == nil {
+		return nil
+	}
+	return d.Environ()
 }

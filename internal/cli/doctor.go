@@ -18,7 +18,8 @@ func newDoctorCmd(d *Deps) *cobra.Command {
 		Use:   "doctor",
 		Short: "Check the setup of an environment, each problem with its fix",
 		Long: `Doctor checks what a login and a refresh need, and prints each check with a one-line fix
-when it fails: the config file; the environment's settings; a client secret (never shown); the
+when it fails: PLEOAUTH_* variables it does not read (a typo, with the name it was meant to
+be); the config file; the environment's settings; a client secret (never shown); the
 token store (the keychain answers, and a file can be written and removed in the real tokens
 folder); the browser launcher (on Linux only with a display, DISPLAY or WAYLAND_DISPLAY, or with
 $BROWSER set; otherwise login asks for the address to be pasted); the redirect port on 127.0.0.1
@@ -48,7 +49,7 @@ func runDoctor(cmd *cobra.Command, d *Deps, o *doctorOptions) error {
 		return err
 	}
 	cfg, err := loadConfig(cmd, d)
-	checks := doctor.Run(cmd.Context(), cfg, err, d.grantDeps())
+	checks := doctor.Run(cmd.Context(), cfg, err, d.grantDeps(), d.environ())
 	failed := 0
 	for _, c := range checks {
 		if c.Status == "fail" {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,9 +35,12 @@ type Check struct {
 
 // Run checks the setup of the selected environment: cfg and cfgErr are what loading the
 // configuration gave. A failed check that later checks depend on ends the list.
-func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps) []Check {
+func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps, environ []string) []Check {
 	var out []Check
 	add := func(name, status, detail, fix string) { out = append(out, Check{name, status, detail, fix}) }
+	if name, status, detail, fix := variablesCheck(environ); status != "" {
+		add(name, status, detail, fix)
+	}
 
 	if err := cfgErr; err != nil {
 		add("config", "fail", err.Error(), "fix the file named above, or move it away to start from the defaults")
@@ -215,4 +219,28 @@ func mustParse(raw string) *url.URL {
 		return &url.URL{}
 	}
 	return u
+}
+
+// notSettings are PLEOAUTH_* variables that are not pleoauth's settings but are still read:
+// the bundled server's secret, and the fault points of a crashpoints test build.
+var notSettings = []string{"PLEOAUTH_DEVSERVER_CLIENT_SECRET", "PLEOAUTH_CRASH_AT", "PLEOAUTH_STOP_AT"}
+
+// variablesCheck names the PLEOAUTH_* variables set in environ that pleoauth does not read,
+// with the one each is a typo of: a misspelt PLEOAUTH_CLIENT_SECRT is otherwise silently
+// ignored, and the login fails for a reason the user cannot see. Only names are shown, never
+// values. No status when every one is known.
+func variablesCheck(environ []string) (string, string, string, string) {
+	known := append(config.Variables(), notSettings...)
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "PLEOAUTH_") && !slices.Contains(known, name) {
+			unknown = append(unknown, name+config.DidYouMean(name, known))
+		}
+	}
+	if len(unknown) == 0 {
+		return "", "", "", ""
+	}
+	slices.Sort(unknown)
+	return "variables", "warn", "not read by pleoauth: " + strings.Join(unknown, ", "), "fix or unset them; pleoauth help environment lists the variables it reads"
 }

@@ -76,3 +76,37 @@ func TestRedirectCheck(t *testing.T) {
 		}
 	}
 }
+
+// A PLEOAUTH_* name pleoauth does not read is a warning naming it and the one it is a typo of —
+// never its value; the names pleoauth reads, and other programs' variables, are not.
+func TestVariablesCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ []string
+		status  string
+		want    []string
+	}{
+		{"none set", []string{"HOME=/root", "PATH=/bin"}, "", nil},
+		{"every one known", []string{"PLEOAUTH_STORE=file", "PLEOAUTH_CLIENT_SECRET=s3cr3t-value", "PLEOAUTH_HOME=/h", "PLEOAUTH_DEVSERVER_CLIENT_SECRET=x", "PLEOAUTH_REFRESH_TOKEN=r"}, "", nil},
+		{"a typo", []string{"PLEOAUTH_CLIENT_SECRT=s3cr3t-value"}, "warn", []string{`PLEOAUTH_CLIENT_SECRT (did you mean "PLEOAUTH_CLIENT_SECRET"?)`}},
+		{"two, sorted", []string{"PLEOAUTH_STOR=file", "PLEOAUTH_ENVV=staging", "PLEOAUTH_STORE=file"}, "warn", []string{`PLEOAUTH_ENVV (did you mean "PLEOAUTH_ENV"?), PLEOAUTH_STOR (did you mean "PLEOAUTH_STORE"?)`}},
+		{"not a typo of anything", []string{"PLEOAUTH_XYZZY_QUUX=1"}, "warn", []string{"PLEOAUTH_XYZZY_QUUX"}},
+		{"another program's", []string{"XPLEOAUTH_STOR=1", "pleoauth_stor=1"}, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, status, detail, _ := variablesCheck(tt.environ)
+			if status != tt.status {
+				t.Fatalf("status %q (%s); want %q", status, detail, tt.status)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(detail, w) {
+					t.Errorf("detail %q lacks %q", detail, w)
+				}
+			}
+			if strings.Contains(detail, "s3cr3t-value") {
+				t.Errorf("the check shows a value: %q", detail)
+			}
+		})
+	}
+}
