@@ -91,11 +91,7 @@ func (f File) Delete(env string) error {
 	if err != nil {
 		return err
 	}
-	removeLeftovers(path)
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete %s: %w", path, err)
-	}
-	return nil
+	return removePrivate(path)
 }
 
 // CorruptError reports a stored bundle that cannot be read back, or that holds what no server
@@ -152,4 +148,14 @@ func decodeBundle(path string, data []byte) (*Bundle, error) {
 		return nil, &CorruptError{Path: path, Why: err.Error()}
 	}
 	return &b, nil
+}
+
+// removePrivate removes a private file and what an interrupted write of it left beside it;
+// removing nothing is not an error.
+func removePrivate(path string) error {
+	removeLeftovers(path)
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", path, err)
+	}
+	return nil
 }

@@ -3,8 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -110,9 +108,5 @@ func (f FileSecret) Delete(login string) error {
 	if err != nil {
 		return err
 	}
-	removeLeftovers(path)
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("delete %s: %w", path, err)
-	}
-	return nil
+	return removePrivate(path)
 }
