@@ -22,7 +22,9 @@ func newExecCmd(d *Deps) *cobra.Command {
 		Short: "Run a command with a fresh access token in its environment",
 		Long: `Exec runs COMMAND with PLEO_ACCESS_TOKEN (valid for at least --min-ttl) and PLEO_API_URL in its
 environment. The token is never put on a command line, where other users of the machine could read
-it in the process list. Exec passes on the command's exit code, and forwards SIGINT, SIGTERM and
+it in the process list. The command gets pleoauth's own environment without the secrets
+pleoauth reads (PLEOAUTH_CLIENT_SECRET, PLEOAUTH_REFRESH_TOKEN, PLEOAUTH_REDIS_PASSWORD,
+PLEOAUTH_STORE_KEY, PLEOAUTH_SERVE_KEY, and PLEOAUTH_REDIS_URL when it holds a password). Exec passes on the command's exit code, and forwards SIGINT, SIGTERM and
 SIGHUP to it.`,
 		Example: `  pleoauth exec -- sh -c 'curl -H "Authorization: Bearer $PLEO_ACCESS_TOKEN" "$PLEO_API_URL/v2/employees"'
   pleoauth exec --env production --min-ttl 30m -- ./nightly-export.py`,
@@ -52,7 +54,8 @@ func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error 
 	}
 
 	child := exec.Command(path, args[1:]...)
-	child.Env = append(os.Environ(), "PLEO_ACCESS_TOKEN="+bundle.AccessToken, "PLEO_API_URL="+g.Env.APIURL)
+	// The command gets the access token, never what mints new ones (config.SecretVariables).
+	child.Env = config.ChildEnv(os.Environ(), "PLEO_ACCESS_TOKEN="+bundle.AccessToken, "PLEO_API_URL="+g.Env.APIURL)
 	child.Stdin, child.Stdout, child.Stderr = d.Stdin, d.Stdout, d.Stderr
 
 	// The signals go to the child, which decides how to end; pleoauth waits for it.

@@ -6,7 +6,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,10 +140,8 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 	c.Redis.LockTTL, _ = time.ParseDuration(top["lock_ttl"])
 	// A password belongs in a variable, never in a file or on a command line others can read.
 	if strings.HasPrefix(source["redis_url"], "file") {
-		if u, err := url.Parse(c.Redis.URL); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				return nil, &UsageError{fmt.Sprintf("redis_url in %s holds a password; remove it and set PLEOAUTH_REDIS_PASSWORD (or give the whole URL in PLEOAUTH_REDIS_URL)", c.File)}
-			}
+		if RedactURL(c.Redis.URL) != c.Redis.URL {
+			return nil, &UsageError{fmt.Sprintf("redis_url in %s holds a password; remove it and set PLEOAUTH_REDIS_PASSWORD (or give the whole URL in PLEOAUTH_REDIS_URL)", c.File)}
 		}
 	}
 	return c, nil

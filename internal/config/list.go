@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"net/url"
 )
 
 // Setting is one resolved value and where it came from.
@@ -32,9 +31,7 @@ func (c *Config) Settings() ([]Setting, error) {
 			case s.NotInFile:
 				v, src = "(not set)", s.Var+" only"
 			case s.Key == "redis_url" && v != "":
-				if u, err := url.Parse(v); err == nil {
-					v = u.Redacted()
-				}
+				v = RedactURL(v)
 			}
 			out = append(out, Setting{Key: s.Key, Value: v, Source: src})
 			continue

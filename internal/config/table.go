@@ -274,7 +274,7 @@ func checkRedisURL(v string) error {
 	if err != nil {
 		return errors.New("is not a URL") // the value may hold a password: not repeated
 	}
-	shown := u.Redacted()
+	shown := RedactURL(v)
 	switch u.Scheme {
 	case "redis", "rediss":
 		if u.Host == "" {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/httpclient"
 	"github.com/pleoauth/pleoauth/internal/store"
@@ -31,10 +31,7 @@ func (g *Grant) openRedis() (*store.Redis, error) {
 	if err != nil {
 		return nil, failure.Wrap(failure.Usage, fmt.Errorf("env %s: %w", g.Env.Name, err))
 	}
-	shown := rs.URL
-	if u, err := url.Parse(rs.URL); err == nil {
-		shown = u.Redacted()
-	}
+	shown := config.RedactURL(rs.URL)
 	opts, err := redis.ParseURL(rs.URL)
 	if err != nil {
 		return nil, failure.Wrap(failure.Usage, fmt.Errorf("redis_url %s: %v", shown, err))

@@ -161,7 +161,8 @@ func (g *Grant) onRotate() func(*store.Bundle) error {
 			shell, flag = "cmd", "/C"
 		}
 		cmd := exec.CommandContext(ctx, shell, flag, env.OnRotate)
-		cmd.Env = append(os.Environ(), "PLEOAUTH_ENV="+env.Name, "PLEOAUTH_PROFILE="+g.Profile)
+		// The command needs the new refresh token (on stdin), not the secrets pleoauth runs on.
+		cmd.Env = config.ChildEnv(os.Environ(), "PLEOAUTH_ENV="+env.Name, "PLEOAUTH_PROFILE="+g.Profile)
 		cmd.Stdin = strings.NewReader(b.RefreshToken + "\n")
 		cmd.Stdout, cmd.Stderr = g.d.Stderr, g.d.Stderr
 		// The command's children may hold its output open; stop waiting for them with it.
