@@ -61,8 +61,18 @@ func TestPrivateCA(t *testing.T) {
 	if r := h.main("api", "--env", "local", "/v2/employees"); r.code != 0 || !strings.Contains(r.stdout, "Lovelace") {
 		t.Fatalf("api with ca_file: %+v", r)
 	}
+	// A ca_file that cannot be used is a setting to fix (exit 2), named with where it was set.
 	t.Setenv("PLEOAUTH_CA_FILE", filepath.Join(t.TempDir(), "missing.pem"))
-	if r := h.main("token", "--env", "local", "--force-refresh"); r.code != ExitError || !strings.Contains(r.stderr, "ca_file") {
-		t.Errorf("a missing ca_file: %+v", r)
+	if r := h.main("token", "--env", "local", "--force-refresh"); r.code != ExitUsage || !strings.Contains(r.stderr, "point PLEOAUTH_CA_FILE at") {
+		t.Errorf("a missing ca_file from PLEOAUTH_CA_FILE: %+v; want exit 2 naming the variable", r)
+	}
+	t.Setenv("PLEOAUTH_CA_FILE", "")
+	garbage := filepath.Join(t.TempDir(), "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.writeConfig("environments:\n  local:\n    ca_file: " + garbage + "\n")
+	if r := h.main("token", "--env", "local", "--force-refresh"); r.code != ExitUsage || !strings.Contains(r.stderr, "point environments.local.ca_file in "+filepath.Join(h.home, "config.yaml")+" at") {
+		t.Errorf("a garbage ca_file from config.yaml: %+v; want exit 2 naming the key and the file", r)
 	}
 }

@@ -331,3 +331,32 @@ func splitScopes(s string) []string {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// Origin names, for a message, where the selected environment's setting key comes from, so that
+// a person knows what to fix: the flag ("--store"), the variable ("PLEOAUTH_CA_FILE"), the key
+// in config.yaml ("environments.staging.ca_file in /home/x/.config/pleoauth/config.yaml"), or
+// "the default" / "the built-in environment" when nobody set it.
+func (c *Config) Origin(key string) string {
+	s, ok := lookup(key)
+	if !ok {
+		return key
+	}
+	env := ""
+	if s.PerEnv {
+		env = c.Env
+	}
+	_, src := c.resolve(s, env)
+	switch {
+	case strings.HasPrefix(src, "flag "):
+		return strings.TrimPrefix(src, "flag ")
+	case strings.HasPrefix(src, "env "):
+		return s.Var
+	case src == "file":
+		return fmt.Sprintf("environments.%s.%s in %s", c.Env, s.fileKey(), c.File)
+	case strings.HasPrefix(src, "file"):
+		return fmt.Sprintf("%s in %s", s.fileKey(), c.File)
+	case s.PerEnv:
+		return "the built-in environment " + c.Env
+	}
+	return "the default"
+}

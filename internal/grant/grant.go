@@ -106,7 +106,7 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 	g := &Grant{Env: env, cfg: cfg, d: d, Profile: cfg.Profile, Name: LoginName(env.Name, cfg.Profile),
 		spent: store.Spent{Dir: filepath.Join(cfg.Home, "journal")}, self: thisProcess, backoff: DefaultBackoff}
 	g.send = g.sendRefresh
-	g.caPool = sync.OnceValues(func() (*x509.CertPool, error) { return httpclient.RootCAs(env.Name, env.CAFile) })
+	g.caPool = sync.OnceValues(func() (*x509.CertPool, error) { return httpclient.RootCAs(env.Name, env.CAFile, cfg.Origin("ca_file")) })
 	waiting := func(holder string) {
 		if holder != "" {
 			holder = " (" + holder + ")"

@@ -24,7 +24,7 @@ func (g *Grant) HTTPClient() (*http.Client, error) {
 // endpoint, the API and a rediss:// store, so they cannot trust different authorities.
 func (g *Grant) rootCAs() (*x509.CertPool, error) {
 	if g.caPool == nil {
-		return httpclient.RootCAs(g.Env.Name, g.Env.CAFile)
+		return httpclient.RootCAs(g.Env.Name, g.Env.CAFile, g.cfg.Origin("ca_file"))
 	}
 	return g.caPool()
 }

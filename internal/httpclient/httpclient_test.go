@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/debuglog"
+	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
 // tlsServer starts a loopback HTTPS server, with a certificate no system trusts, offering TLS
@@ -41,7 +42,7 @@ func tlsServer(t *testing.T, maxVersion uint16) (*httptest.Server, string) {
 
 func mustRootCAs(t *testing.T, caFile string) *x509.CertPool {
 	t.Helper()
-	pool, err := RootCAs("staging", caFile)
+	pool, err := RootCAs("staging", caFile, "PLEOAUTH_CA_FILE")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestRootCAs(t *testing.T) {
 			if tt.rootOnly && os.Geteuid() == 0 {
 				t.Skip("root reads a file of mode 0000")
 			}
-			pool, err := RootCAs("staging", tt.path)
+			pool, err := RootCAs("staging", tt.path, "PLEOAUTH_CA_FILE")
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("RootCAs(%q) = %v; want no error", tt.path, err)
@@ -180,7 +181,7 @@ func TestRootCAs(t *testing.T) {
 				t.Fatalf("RootCAs(%q) = %v, %v; want refused", tt.path, pool, err)
 			}
 			msg := err.Error()
-			for _, part := range []string{"env staging: ", "ca_file " + tt.path + " ", tt.want, "; point ca_file (config.yaml or PLEOAUTH_CA_FILE) at the CA's certificates in PEM form"} {
+			for _, part := range []string{"env staging: ", "ca_file " + tt.path + " ", tt.want, "; point PLEOAUTH_CA_FILE at the CA's certificates in PEM form"} {
 				if !strings.Contains(msg, part) {
 					t.Errorf("RootCAs(%q) error %q; want it to contain %q", tt.path, msg, part)
 				}
@@ -194,6 +195,9 @@ func TestRootCAs(t *testing.T) {
 			var ce *CAFileError
 			if !errors.As(err, &ce) {
 				t.Errorf("RootCAs(%q) error is %T; want *CAFileError", tt.path, err)
+			}
+			if kind := failure.KindOf(err); kind != failure.Usage {
+				t.Errorf("RootCAs(%q) error is of kind %v; want failure.Usage (exit 2: a setting to fix)", tt.path, kind)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package httpclient
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os"
 
 	"github.com/pleoauth/pleoauth/internal/debuglog"
+	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
 // RootCAs reads an environment's ca_file into the pool its servers are checked against: the
@@ -19,7 +21,9 @@ import (
 //
 // A file that cannot be read, or that holds no PEM certificate (empty, DER, a key, garbage), is
 // refused: a private CA silently not trusted would only surface later, as an untrusted server.
-func RootCAs(env, caFile string) (*x509.CertPool, error) {
+// The refusal is a setting to fix (exit 2), named by origin: where ca_file was set (a variable,
+// or its key in config.yaml; see config.Config.Origin).
+func RootCAs(env, caFile, origin string) (*x509.CertPool, error) {
 	if caFile == "" {
 		return nil, nil
 	}
@@ -29,14 +33,14 @@ func RootCAs(env, caFile string) (*x509.CertPool, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err // the path is named once, below
 		}
-		return nil, &CAFileError{Env: env, Path: caFile, Err: err}
+		return nil, failure.Wrap(failure.Usage, &CAFileError{Env: env, Path: caFile, Origin: origin, Err: err})
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool() // no system pool on this platform: the file's authorities alone
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, &CAFileError{Env: env, Path: caFile}
+		return nil, failure.Wrap(failure.Usage, &CAFileError{Env: env, Path: caFile, Origin: origin})
 	}
 	return pool, nil
 }
@@ -45,12 +49,15 @@ func RootCAs(env, caFile string) (*x509.CertPool, error) {
 // it: one message for the HTTPS client and the rediss:// store alike.
 type CAFileError struct {
 	Env, Path string
+	// Origin says where ca_file was set, for the person who must fix it.
+	Origin string
 	// Err is why the file could not be read; nil when it was read but holds no certificate.
 	Err error
 }
 
 func (e *CAFileError) Error() string {
-	const next = "point ca_file (config.yaml or PLEOAUTH_CA_FILE) at the CA's certificates in PEM form (-----BEGIN CERTIFICATE-----)"
+	origin := cmp.Or(e.Origin, "ca_file (config.yaml or PLEOAUTH_CA_FILE)")
+	next := "point " + origin + " at the CA's certificates in PEM form (-----BEGIN CERTIFICATE-----)"
 	if e.Err != nil {
 		return fmt.Sprintf("env %s: ca_file %s cannot be read (%v); %s", e.Env, e.Path, e.Err, next)
 	}
