@@ -36,7 +36,7 @@ func TestCAFileShared(t *testing.T) {
 	if err := os.WriteFile(badCA, []byte("not a certificate\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const badLine = "env local: ca_file %s holds no PEM certificate; point ca_file"
+	const badLine = "env local: ca_file %s holds no PEM certificate; point PLEOAUTH_CA_FILE at"
 	tests := []struct {
 		name, store, redisURL, caFile string
 		wantPool                      bool   // the HTTPS client trusts a pool of its own
@@ -49,7 +49,7 @@ func TestCAFileShared(t *testing.T) {
 		{name: "file store, garbage ca_file", store: "file", caFile: badCA, wantHTTP: badLine},
 		{name: "rediss, no ca_file", store: "redis", redisURL: "rediss://redis.internal:6380/0"},
 		{name: "rediss, ca_file", store: "redis", redisURL: "rediss://redis.internal:6380/0", caFile: goodCA, wantPool: true, wantShared: true},
-		{name: "rediss, garbage ca_file", store: "redis", redisURL: "rediss://redis.internal:6380/0", caFile: badCA, wantOpen: badLine},
+		{name: "rediss, garbage ca_file", store: "redis", redisURL: "rediss://redis.internal:6380/0", caFile: badCA, wantOpen: badLine, wantUsage: true},
 		{name: "redis without TLS, ca_file", store: "redis", redisURL: "redis://127.0.0.1:6379/0", caFile: goodCA, wantPool: true},
 		{name: "redis without TLS, garbage ca_file", store: "redis", redisURL: "redis://127.0.0.1:6379/0", caFile: badCA, wantHTTP: badLine},
 		{name: "rediss, skip_verify", store: "redis", redisURL: "rediss://redis.internal:6380/0?skip_verify=true", wantOpen: "redis_url rediss://redis.internal:6380/0?skip_verify=true: skip_verify would turn TLS verification off", wantUsage: true},
