@@ -23,13 +23,30 @@ type fileConfig struct {
 
 func homeDir(getenv func(string) string) (string, error) {
 	if h := getenv("PLEOAUTH_HOME"); h != "" {
-		return filepath.Abs(h)
+		return checkHome(h)
 	}
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return "", fmt.Errorf("find the per-user config folder: %w; set PLEOAUTH_HOME", err)
 	}
 	return filepath.Join(dir, "pleoauth"), nil
+}
+
+// checkHome refuses a PLEOAUTH_HOME that is not an absolute path. One starting with ~ was
+// quoted, so no shell expanded it, and would become a folder named "~" in the current one; a
+// relative one would name another folder, with other tokens, from every folder a script runs in.
+func checkHome(h string) (string, error) {
+	switch {
+	case strings.HasPrefix(h, "~"):
+		example := "/home/you/pleoauth"
+		if h == "~" || strings.HasPrefix(h, "~/") {
+			example = "$HOME" + h[1:]
+		}
+		return "", &UsageError{fmt.Sprintf("PLEOAUTH_HOME %q starts with ~, which a shell expands only unquoted; set an absolute path, e.g. PLEOAUTH_HOME=\"%s\"", h, example)}
+	case !filepath.IsAbs(h):
+		return "", &UsageError{fmt.Sprintf("PLEOAUTH_HOME %q is a relative path, which names another folder from each folder pleoauth runs in; set an absolute path, e.g. PLEOAUTH_HOME=\"$PWD/%s\"", h, filepath.Clean(h))}
+	}
+	return filepath.Clean(h), nil
 }
 
 // readFile decodes the config file strictly, so that a misspelt key is an error rather than a

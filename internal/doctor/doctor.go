@@ -61,7 +61,7 @@ func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps, en
 
 	g, err := grant.Open(cfg, env, d)
 	if err != nil {
-		add("store", "fail", err.Error(), "run the chmod the message names, or point PLEOAUTH_HOME elsewhere")
+		add("store", "fail", err.Error(), "do what the message says, or point PLEOAUTH_HOME at a private folder")
 		return out
 	}
 	if from := g.SecretSource(); from != "" {

@@ -34,10 +34,20 @@ func (g *Grant) openRedis() (*store.Redis, error) {
 	shown := config.RedactURL(rs.URL)
 	opts, err := redis.ParseURL(rs.URL)
 	if err != nil {
-		return nil, failure.Wrap(failure.Usage, fmt.Errorf("redis_url %s: %v", shown, err))
+		return nil, failure.Wrap(failure.Usage, fmt.Errorf("redis_url %s: %v; fix %s", shown, err, g.cfg.Origin("redis_url")))
+	}
+	// Where the password was set, so that a refused one names what to fix (store.RefusedError).
+	passwordFrom := ""
+	if opts.Password != "" {
+		passwordFrom = "the password in " + g.cfg.Origin("redis_url")
 	}
 	if rs.Password != "" {
 		opts.Password = rs.Password
+		passwordFrom = g.cfg.Origin("redis_password")
+	}
+	caFrom := ""
+	if g.Env.CAFile != "" {
+		caFrom = "ca_file " + g.Env.CAFile + " (" + g.cfg.Origin("ca_file") + ")"
 	}
 	if opts.TLSConfig != nil {
 		if opts.TLSConfig.InsecureSkipVerify {
@@ -54,7 +64,8 @@ func (g *Grant) openRedis() (*store.Redis, error) {
 	// refused as a conflict although it was applied. The protocol above decides what to retry.
 	opts.MaxRetries = -1
 	opts.PoolSize = 2
-	return &store.Redis{Client: redis.NewClient(opts), URL: shown, Prefix: rs.Prefix, Key: key, LockTTL: rs.LockTTL, Timeout: rs.Timeout}, nil
+	return &store.Redis{Client: redis.NewClient(opts), URL: shown, Prefix: rs.Prefix, Key: key, LockTTL: rs.LockTTL, Timeout: rs.Timeout,
+		PasswordFrom: passwordFrom, URLFrom: g.cfg.Origin("redis_url"), CAFrom: caFrom}, nil
 }
 
 // probeName is the login the doctor's Redis round trip uses; no environment is named so.

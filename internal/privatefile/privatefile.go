@@ -48,6 +48,9 @@ func Check(path string, want fs.FileMode) error {
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		return fmt.Errorf("%s is a symbolic link; pleoauth keeps tokens only in plain files (remove the link)", path)
 	}
+	if err := shared(path, fi.Mode()); err != nil {
+		return err
+	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		return fmt.Errorf("%s has mode %04o, looser than %04o; run \"chmod %o %s\" after checking nobody else read it", path, perm, want, want, path)
 	}
@@ -63,10 +66,24 @@ func CheckNotWritableByOthers(path string) error {
 	if err != nil {
 		return err
 	}
+	if err := shared(path, fi.Mode()); err != nil {
+		return err
+	}
 	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
 		return fmt.Errorf("%s has mode %04o, writable by other users; run \"chmod go-w %s\" (or chmod 700) after checking its files", path, perm, path)
 	}
 	return nil
+}
+
+// shared refuses a sticky folder others can write to (/tmp, /var/tmp) with the only advice that
+// helps: such a folder is shared on purpose, and changing its mode would break every other
+// program that uses it, so pleoauth needs a private folder of its own.
+func shared(path string, m fs.FileMode) error {
+	if !m.IsDir() || m&fs.ModeSticky == 0 || m.Perm()&0o022 == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s is a folder shared by all users (mode %04o); use a private folder instead, e.g. mkdir -m 700 \"$HOME/.pleoauth\" and set PLEOAUTH_HOME to it (never change the mode of %s)",
+		path, uint32(m.Perm())|0o1000, path)
 }
 
 // Write replaces path with data, mode 0600, so that a crash at any point leaves either the old

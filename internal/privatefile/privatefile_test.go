@@ -198,3 +198,43 @@ func TestReplaceWithABindMount(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 }
+
+// TestSharedFolderAdvice: a sticky folder every user can write to (/tmp) is refused with the
+// advice to use a private folder, never a chmod of the shared one; a plain loose folder still
+// gets its chmod.
+func TestSharedFolderAdvice(t *testing.T) {
+	base := t.TempDir()
+	for _, tt := range []struct {
+		mode      fs.FileMode
+		want, not string
+	}{
+		{0o777 | fs.ModeSticky, "use a private folder instead, e.g. mkdir -m 700", "chmod"},
+		{0o733 | fs.ModeSticky, "mode 1733", "chmod"},
+		{0o777, "chmod go-w", "private folder"},
+	} {
+		dir := filepath.Join(base, fmt.Sprintf("%o", uint32(tt.mode)))
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		checks := map[string]func() error{
+			"CheckNotWritableByOthers": func() error { return privatefile.CheckNotWritableByOthers(dir) },
+			"EnsureDir":                func() error { return privatefile.EnsureDir(dir) },
+		}
+		for name, check := range checks {
+			err := check()
+			if err == nil {
+				t.Errorf("%s(mode %v) = nil; want refused", name, tt.mode)
+				continue
+			}
+			if name == "EnsureDir" && tt.mode&fs.ModeSticky == 0 {
+				continue // a private folder's chmod is EnsureDir's own advice
+			}
+			if !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), tt.not) {
+				t.Errorf("%s(mode %v) = %q; want %q and no %q", name, tt.mode, err, tt.want, tt.not)
+			}
+		}
+	}
+}

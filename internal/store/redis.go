@@ -30,6 +30,10 @@ type Redis struct {
 	Client *redis.Client
 	// URL names the server in messages, without a password.
 	URL string
+	// PasswordFrom names, for messages, where the password was set (PLEOAUTH_REDIS_PASSWORD,
+	// or the URL in PLEOAUTH_REDIS_URL); "" when none was. URLFrom and CAFrom name where
+	// redis_url and ca_file were set (see config.Config.Origin).
+	PasswordFrom, URLFrom, CAFrom string
 	// Prefix starts every key (default "pleoauth:").
 	Prefix string
 	// Key seals the bundles: 32 bytes.
@@ -123,6 +127,9 @@ func (r *Redis) ctx() (context.Context, context.CancelFunc) {
 func (r *Redis) unreachable(err error) error {
 	if err == nil || errors.Is(err, redis.Nil) {
 		return err
+	}
+	if refused := r.refused(err); refused != nil {
+		return failure.Wrap(failure.Usage, refused)
 	}
 	return failure.Wrap(failure.Temporary, &UnreachableError{URL: r.URL, Err: err})
 }
