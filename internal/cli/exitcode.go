@@ -21,11 +21,14 @@ const (
 const exitCodesHelp = `Exit codes:
   0    success
   1    error (the message says what to fix)
-  2    usage: unknown command, flag or environment, or a setting that makes no sense
+  2    usage: unknown command, flag or environment, or a setting that makes no sense or is
+       refused: a PLEOAUTH_HOME that is not an absolute path, a ca_file that cannot be used,
+       a Redis that refuses PLEOAUTH_REDIS_PASSWORD or whose certificate is not trusted;
+       the message names the setting and where it was set. Retrying cannot help.
   4    login required: no token, the refresh token was refused, or a refresh's answer was lost;
        run "pleoauth login"
-  5    temporary failure: network, HTTP 5xx or 429, a lock held too long, or a refresh another
-       machine has not saved yet; retry later
+  5    temporary failure: network, HTTP 5xx or 429, a Redis that does not answer, a lock held
+       too long, or a refresh another machine has not saved yet; retry later
   126  exec: the command was found but cannot run
   127  exec: the command was not found
   130  interrupted (Ctrl-C)`
