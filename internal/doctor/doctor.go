@@ -69,7 +69,9 @@ func Run(ctx context.Context, cfg *config.Config, cfgErr error, d grant.Deps, en
 	} else {
 		add("client secret", "warn", "none found", "set PLEOAUTH_CLIENT_SECRET, or run pleoauth login in a terminal to be asked for it")
 	}
-	if err := g.Check(); err != nil {
+	if err := g.Check(); err != nil && failure.KindOf(err) == failure.Usage {
+		add("store", "fail", err.Error(), "fix the setting the message names, then run pleoauth doctor again")
+	} else if err != nil {
 		add("store", "fail", err.Error(), "see the message; --store file keeps the tokens (and a client secret typed or piped at login) in 0600 files instead")
 	} else if g.StoreName() == config.StoreRedis {
 		if err := g.ProbeStore(ctx); err != nil {
@@ -191,6 +193,8 @@ func tokenCheck(ctx context.Context, d grant.Deps, g *grant.Grant) (string, stri
 	st, err := g.Status(ctx)
 	b := st.Bundle
 	switch {
+	case err != nil && failure.KindOf(err) == failure.Usage:
+		return "token", "fail", err.Error(), "fix the setting the message names; the stored tokens may be fine"
 	case err != nil:
 		return "token", "fail", err.Error(), fmt.Sprintf("run pleoauth login --env %s to replace the stored tokens", env.Name)
 	case b == nil:

@@ -15,6 +15,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/backoff"
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/httpclient"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 )
@@ -92,8 +93,8 @@ func (g *Grant) refresh(ctx context.Context, previous *store.Bundle) (*store.Bun
 			// Never sent again: if the server did rotate, presenting the same refresh token
 			// would be a replay and Pleo would revoke the login.
 			return nil, &lostAnswerError{err: err}
-		case errors.As(err, new(*noSecretError)):
-			return nil, err
+		case errors.As(err, new(*noSecretError)), errors.As(err, new(*httpclient.CAFileError)):
+			return nil, err // they name the login already, and the setting to fix
 		case failure.KindOf(err) != failure.Temporary || attempt >= len(g.backoff) || ctx.Err() != nil:
 			return nil, fmt.Errorf("env %s: refresh: %w", g.Name, err)
 		}
