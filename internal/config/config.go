@@ -19,6 +19,10 @@ import (
 type Config struct {
 	// Home is the per-user folder: config file, token files and locks (PLEOAUTH_HOME).
 	Home string
+	// RealHome is Home with its symbolic links resolved, once, when the configuration is
+	// loaded: the keychain names its items after it, so that one folder reached by two paths
+	// is one login, not two.
+	RealHome string
 	// File is the config file's path; it need not exist.
 	File string
 	// Env is the name of the environment this run works on.
@@ -103,7 +107,7 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 	if fi, err := os.Stat(home); err == nil && !fi.IsDir() {
 		return nil, &UsageError{fmt.Sprintf("PLEOAUTH_HOME %s is a file, not a folder; point PLEOAUTH_HOME at a folder (it holds config.yaml, tokens and locks)", home)}
 	}
-	c := &Config{Home: home, File: filepath.Join(home, "config.yaml"), flags: flags, getenv: getenv, environments: builtins()}
+	c := &Config{Home: home, RealHome: realPath(home), File: filepath.Join(home, "config.yaml"), flags: flags, getenv: getenv, environments: builtins()}
 	if c.file, err = readFile(c.File); err != nil {
 		return nil, err
 	}

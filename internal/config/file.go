@@ -49,6 +49,22 @@ func checkHome(h string) (string, error) {
 	return filepath.Clean(h), nil
 }
 
+// realPath is path with its symbolic links resolved. Path need not exist yet (the first login
+// creates PLEOAUTH_HOME): its longest existing part is resolved and the rest joined on, so that
+// the name is the same before and after the folder is made.
+func realPath(path string) string {
+	missing := ""
+	for dir := path; ; dir = filepath.Dir(dir) {
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			return filepath.Join(real, missing)
+		}
+		if filepath.Dir(dir) == dir {
+			return path
+		}
+		missing = filepath.Join(filepath.Base(dir), missing)
+	}
+}
+
 // readFile decodes the config file strictly, so that a misspelt key is an error rather than a
 // silently ignored setting. A missing file is an empty configuration. The file is parsed into
 // YAML nodes rather than maps, so that every error names the line to fix, and so that

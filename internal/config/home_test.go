@@ -2,6 +2,8 @@ package config
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -33,6 +35,38 @@ func TestHomeMustBeAbsolute(t *testing.T) {
 		var usage *UsageError
 		if !errors.As(err, &usage) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Load with PLEOAUTH_HOME=%q: %v; want a usage error containing %q", tt.home, err, tt.want)
+		}
+	}
+}
+
+// TestRealHome: the keychain's name for a home is its real path, whether it is reached through
+// a symbolic link, or does not exist yet below one (the first login creates it).
+func TestRealHome(t *testing.T) {
+	t.Parallel()
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	real := filepath.Join(base, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ home, want string }{
+		{real, real},
+		{link, real},
+		{filepath.Join(link, "not", "yet"), filepath.Join(real, "not", "yet")},
+		{filepath.Join(base, "missing"), filepath.Join(base, "missing")},
+	} {
+		c, err := Load(nil, vars{"PLEOAUTH_HOME": tt.home}.get)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.RealHome != tt.want || c.Home != tt.home {
+			t.Errorf("PLEOAUTH_HOME=%s: Home %s, RealHome %s; want %s, %s", tt.home, c.Home, c.RealHome, tt.home, tt.want)
 		}
 	}
 }

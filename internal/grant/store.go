@@ -1,6 +1,7 @@
 package grant
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -53,8 +54,12 @@ func (g *Grant) openStore() Store {
 // localStores are the two stores on this machine, which share the tokens folder and the lock.
 func (g *Grant) localStores() (store.File, store.Keyring) {
 	dir := g.tokensDir()
-	return store.File{Dir: dir}, store.Keyring{Dir: dir, Scope: g.cfg.Home, Keychain: g.d.Keychain}
+	return store.File{Dir: dir}, store.Keyring{Dir: dir, Scope: g.keychainScope(), OldScope: g.cfg.Home, Keychain: g.d.Keychain}
 }
+
+// keychainScope names this home's items in the keychain: its real path, so that the folder is
+// one login whichever symbolic link reaches it (a configuration built by hand has only Home).
+func (g *Grant) keychainScope() string { return cmp.Or(g.cfg.RealHome, g.cfg.Home) }
 
 func (g *Grant) tokensDir() string { return filepath.Join(g.cfg.Home, "tokens") }
 
@@ -144,7 +149,7 @@ func (g *Grant) forgetElsewhere() {
 
 // clientSecrets is where the keychain store keeps a client secret, per environment.
 func (g *Grant) clientSecrets() store.ClientSecrets {
-	return store.ClientSecrets{Scope: g.cfg.Home, Keychain: g.d.Keychain}
+	return store.ClientSecrets{Scope: g.keychainScope(), OldScope: g.cfg.Home, Keychain: g.d.Keychain}
 }
 
 func holds(dir, pattern string) bool {

@@ -27,8 +27,11 @@ import (
 type Keyring struct {
 	// Dir holds one encrypted file per environment.
 	Dir string
-	// Scope keeps the keys of different PLEOAUTH_HOME folders apart in the one keychain.
+	// Scope keeps the keys of different PLEOAUTH_HOME folders apart in the one keychain: the
+	// folder's real path, symbolic links resolved. OldScope is the path as given, which named
+	// the keys before; a key found only under it is moved to Scope (see moveItem).
 	Scope    string
+	OldScope string
 	Keychain Keychain
 	// Timeout bounds each keychain call; zero means [DefaultKeychainTimeout].
 	Timeout time.Duration
@@ -60,17 +63,60 @@ func (k Keyring) path(env string) (string, error) {
 // keyAccount names the keychain item holding env's key.
 func (k Keyring) keyAccount(env string) string { return "bundle-key:" + env + "@" + k.Scope }
 
+// oldKeyAccount is the name env's key had before, or "" when it had no other.
+func (k Keyring) oldKeyAccount(env string) string {
+	if k.OldScope == "" || k.OldScope == k.Scope {
+		return ""
+	}
+	return "bundle-key:" + env + "@" + k.OldScope
+}
+
+func keyItem(env string) string { return fmt.Sprintf("key for the tokens of env %s", env) }
+
+// getKey returns env's key, moving it from its old name when only that holds it.
 func (k Keyring) getKey(env string) ([]byte, error) {
-	item := fmt.Sprintf("key for the tokens of env %s", env)
-	s, err := withTimeout(k.timeout(), item, func() (string, error) { return k.Keychain.Get(KeychainService, k.keyAccount(env)) })
+	s, err := withTimeout(k.timeout(), keyItem(env), func() (string, error) { return k.Keychain.Get(KeychainService, k.keyAccount(env)) })
+	if old := k.oldKeyAccount(env); old != "" && errors.Is(err, ErrKeychainItemNotFound) {
+		s, err = moveItem(k.Keychain, k.timeout(), keyItem(env), old, k.keyAccount(env))
+	}
 	if err != nil {
 		return nil, err
 	}
+	return decodeKey(env, s)
+}
+
+func decodeKey(env, s string) ([]byte, error) {
 	key, err := base64.StdEncoding.DecodeString(s)
 	if err != nil || len(key) != 32 {
-		return nil, fmt.Errorf("the keychain's %s is malformed", item)
+		return nil, fmt.Errorf("the keychain's %s is malformed", keyItem(env))
 	}
 	return key, nil
+}
+
+// openWithOldKey opens sealed with env's key under its old name, when there is one and it opens
+// it, and moves that key over the one under the new name: a login made through the other path
+// of a symbolic link left its file sealed under the old name's key.
+func (k Keyring) openWithOldKey(env string, sealed []byte) ([]byte, bool) {
+	old := k.oldKeyAccount(env)
+	if old == "" {
+		return nil, false
+	}
+	s, err := withTimeout(k.timeout(), keyItem(env), func() (string, error) { return k.Keychain.Get(KeychainService, old) })
+	if err != nil {
+		return nil, false
+	}
+	key, err := decodeKey(env, s)
+	if err != nil {
+		return nil, false
+	}
+	plain, err := unseal(key, sealed, env)
+	if err != nil {
+		return nil, false
+	}
+	if _, err := moveItem(k.Keychain, k.timeout(), keyItem(env), old, k.keyAccount(env)); err != nil {
+		return nil, false
+	}
+	return plain, true
 }
 
 // keyOrNew returns env's key, creating it in the keychain on first use.
@@ -135,7 +181,10 @@ func (k Keyring) Load(env string) (*Bundle, error) {
 	}
 	plain, err := unseal(key, sealed, env)
 	if err != nil {
-		return nil, &CorruptError{Path: path}
+		var moved bool
+		if plain, moved = k.openWithOldKey(env, sealed); !moved {
+			return nil, &CorruptError{Path: path}
+		}
 	}
 	return decodeBundle(path, plain)
 }
@@ -210,13 +259,12 @@ func (k Keyring) Delete(env string) error {
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", path, err)
 	}
-	_, err = withTimeout(k.timeout(), "key for the tokens of env "+env, func() (struct{}, error) {
-		return struct{}{}, k.Keychain.Delete(KeychainService, k.keyAccount(env))
-	})
-	if errors.Is(err, ErrKeychainItemNotFound) {
-		return nil
+	if old := k.oldKeyAccount(env); old != "" {
+		if err := deleteItem(k.Keychain, k.timeout(), keyItem(env), old); err != nil {
+			return err
+		}
 	}
-	return err
+	return deleteItem(k.Keychain, k.timeout(), keyItem(env), k.keyAccount(env))
 }
 
 // seal encrypts plain with AES-256-GCM; the environment's name is authenticated with it, so a

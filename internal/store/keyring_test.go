@@ -142,6 +142,7 @@ func TestKeyringStoreReal(t *testing.T) {
 	kc := keychaintest.Require(t)
 	kc.Setenv(t)
 	t.Run("contract", func(t *testing.T) { testKeyringStore(t, OSKeychain{}) })
+	t.Run("moved from the old name", func(t *testing.T) { testMovesFromOldName(t, OSKeychain{}) })
 	t.Run("client secret", func(t *testing.T) {
 		cs := ClientSecrets{Scope: t.TempDir(), Keychain: OSKeychain{}}
 		if s, err := cs.Load("staging"); s != "" || err != nil {

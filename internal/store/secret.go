@@ -11,12 +11,23 @@ import (
 // ClientSecrets keeps client secrets a person typed at the login prompt in the OS keychain, so
 // that later refreshes find them without asking (Pleo: secrets belong in encrypted storage).
 type ClientSecrets struct {
+	// Scope and OldScope are as [Keyring]'s: the home's real path, and the path as given that
+	// named the secrets before.
 	Scope    string
+	OldScope string
 	Keychain Keychain
 	Timeout  time.Duration
 }
 
 func (c ClientSecrets) account(env string) string { return "client-secret:" + env + "@" + c.Scope }
+
+// oldAccount is the name env's secret had before, or "" when it had no other.
+func (c ClientSecrets) oldAccount(env string) string {
+	if c.OldScope == "" || c.OldScope == c.Scope {
+		return ""
+	}
+	return "client-secret:" + env + "@" + c.OldScope
+}
 
 func (c ClientSecrets) timeout() time.Duration {
 	if c.Timeout > 0 {
@@ -27,9 +38,13 @@ func (c ClientSecrets) timeout() time.Duration {
 
 // Load returns env's stored client secret; a missing one is "" and no error.
 func (c ClientSecrets) Load(env string) (string, error) {
-	s, err := withTimeout(c.timeout(), fmt.Sprintf("client secret for env %s", env), func() (string, error) {
+	item := fmt.Sprintf("client secret for env %s", env)
+	s, err := withTimeout(c.timeout(), item, func() (string, error) {
 		return c.Keychain.Get(KeychainService, c.account(env))
 	})
+	if old := c.oldAccount(env); old != "" && errors.Is(err, ErrKeychainItemNotFound) {
+		s, err = moveItem(c.Keychain, c.timeout(), item, old, c.account(env))
+	}
 	if errors.Is(err, ErrKeychainItemNotFound) {
 		return "", nil
 	}
@@ -46,13 +61,13 @@ func (c ClientSecrets) Save(env, secret string) error {
 
 // Delete forgets env's client secret; deleting nothing is not an error.
 func (c ClientSecrets) Delete(env string) error {
-	_, err := withTimeout(c.timeout(), fmt.Sprintf("client secret for env %s", env), func() (struct{}, error) {
-		return struct{}{}, c.Keychain.Delete(KeychainService, c.account(env))
-	})
-	if errors.Is(err, ErrKeychainItemNotFound) {
-		return nil
+	item := fmt.Sprintf("client secret for env %s", env)
+	if old := c.oldAccount(env); old != "" {
+		if err := deleteItem(c.Keychain, c.timeout(), item, old); err != nil {
+			return err
+		}
 	}
-	return err
+	return deleteItem(c.Keychain, c.timeout(), item, c.account(env))
 }
 
 // FileSecret keeps a client secret that came in at login (typed at the prompt or piped with
