@@ -2,6 +2,7 @@ package config
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -46,5 +47,30 @@ func TestChildEnvDropsSecrets(t *testing.T) {
 		if !slices.Contains(SecretVariables(), v) {
 			t.Errorf("SecretVariables() lacks %s", v)
 		}
+	}
+}
+
+// TestFileRedisURLHoldsNoPassword: config.yaml is no place for a password, in user:password@ or
+// in the query; a URL without one is kept.
+func TestFileRedisURLHoldsNoPassword(t *testing.T) {
+	for i, tt := range []struct {
+		url     string
+		refused bool
+	}{
+		{"redis://h:6379/0", false},
+		{"redis://h:6379/0?db=1", false},
+		{"redis://:hunter2@h:6379/0", true},
+		{"redis://h:6379/0?password=hunter2", true},
+	} {
+		t.Run(strconv.Itoa(i), func(t *testing.T) { // the URL would put its password in the temporary folder's name
+			v := setHome(t, "redis_url: "+tt.url+"\n")
+			_, err := Load(nil, v.get)
+			if got := err != nil && strings.Contains(err.Error(), "holds a password"); got != tt.refused {
+				t.Errorf("redis_url %s in config.yaml: %v; want refused %t", tt.url, err, tt.refused)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the refusal shows the password: %v", err)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -144,7 +145,7 @@ func Load(flags *pflag.FlagSet, getenv func(string) string) (*Config, error) {
 	c.Redis.LockTTL, _ = time.ParseDuration(top["lock_ttl"])
 	// A password belongs in a variable, never in a file or on a command line others can read.
 	if strings.HasPrefix(source["redis_url"], "file") {
-		if RedactURL(c.Redis.URL) != c.Redis.URL {
+		if _, err := url.Parse(c.Redis.URL); err == nil && RedactURL(c.Redis.URL) != c.Redis.URL {
 			return nil, &UsageError{fmt.Sprintf("redis_url in %s holds a password; remove it and set PLEOAUTH_REDIS_PASSWORD (or give the whole URL in PLEOAUTH_REDIS_URL)", c.File)}
 		}
 	}
