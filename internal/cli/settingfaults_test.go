@@ -65,6 +65,26 @@ func TestFaultMessages(t *testing.T) {
 			h.seedExpired("local")
 			t.Setenv("PLEOAUTH_CA_FILE", filepath.Join(t.TempDir(), "missing.pem"))
 		}, args: []string{"token", "--env", "local"}, code: ExitUsage, want: []string{"cannot be read", "point PLEOAUTH_CA_FILE at"}},
+		{name: "ca_file missing at login", setup: func(t *testing.T, h *harness) {
+			h.browser = followRedirects
+			t.Setenv("PLEOAUTH_CA_FILE", filepath.Join(t.TempDir(), "missing.pem"))
+		}, args: []string{"login", "--env", "local"}, code: ExitUsage, want: []string{"point PLEOAUTH_CA_FILE at"}},
+		{name: "ca_file missing for api", setup: func(t *testing.T, h *harness) {
+			h.seedExpired("local")
+			t.Setenv("PLEOAUTH_CA_FILE", filepath.Join(t.TempDir(), "missing.pem"))
+		}, args: []string{"api", "--env", "local", "/v2/employees"}, code: ExitUsage, want: []string{"point PLEOAUTH_CA_FILE at"}},
+		{name: "ca_file missing for whoami", setup: func(t *testing.T, h *harness) {
+			h.seedBundle("local")
+			t.Setenv("PLEOAUTH_CA_FILE", filepath.Join(t.TempDir(), "missing.pem"))
+		}, args: []string{"whoami", "--env", "local"}, code: ExitUsage, want: []string{"point PLEOAUTH_CA_FILE at"}},
+		{name: "Redis refuses the password for exec", setup: func(t *testing.T, h *harness) {
+			useRedis(t, redisSrv.URL())
+			t.Setenv("PLEOAUTH_REDIS_PASSWORD", "wrong-password")
+		}, args: []string{"exec", "--env", "local", "--", "true"}, code: ExitUsage, want: []string{"fix PLEOAUTH_REDIS_PASSWORD"}},
+		{name: "Redis refuses the password for status", setup: func(t *testing.T, h *harness) {
+			useRedis(t, redisSrv.URL())
+			t.Setenv("PLEOAUTH_REDIS_PASSWORD", "wrong-password")
+		}, args: []string{"status", "--env", "local"}, code: ExitUsage, want: []string{"fix PLEOAUTH_REDIS_PASSWORD"}},
 		{name: "ca_file garbage in config.yaml", setup: func(t *testing.T, h *harness) {
 			h.seedExpired("local")
 			garbage := filepath.Join(t.TempDir(), "garbage.pem")
