@@ -258,6 +258,35 @@ func TestSpentTokenIsNeverSentAgain(t *testing.T) {
 	}
 }
 
+// TestSpendThroughALinkedHomeIsHere: a spend recorded by a process whose PLEOAUTH_HOME was a
+// symbolic link to this run's home is this machine's and this journal's: its sender gone, the
+// login is said lost at once rather than waited for as another machine's.
+func TestSpendThroughALinkedHomeIsHere(t *testing.T) {
+	base, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, link := filepath.Join(base, "real"), filepath.Join(base, "link")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	spent := bundle("a1", "r1", 0)
+	spent.Spent = &store.Spend{ID: "id1", Grant: store.SpendRefresh, Host: "host-a", PID: 1 << 30, Home: link, At: t0}
+	f := newFixture(t, &memStore{b: spent}, issued("a2", "r2", 900))
+	f.g.cfg.Home, f.g.cfg.RealHome = real, real
+	f.now = t0.Add(time.Second)
+	_, err = f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+	if failure.KindOf(err) != failure.LoginRequired || !strings.Contains(err.Error(), "was never saved") {
+		t.Errorf("error %v (kind %v); want login required: the sender, on this machine and home, is gone", err, failure.KindOf(err))
+	}
+	if len(f.presented) != 0 {
+		t.Errorf("the spent refresh token was sent again: %v", f.presented)
+	}
+}
+
 // TestAnswerTheStoreRefusedIsJournalledAndSavedNext: the store fails after the answer came;
 // the answer is kept in the journal and the command says so (temporary); the next command
 // saves it without sending anything.

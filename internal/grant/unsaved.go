@@ -2,6 +2,7 @@ package grant
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/config"
@@ -45,7 +46,7 @@ func (g *Grant) unsaved(s *store.Spend) error {
 	}
 	e := &UnsavedError{Login: g.Name, Spend: *s, Timeout: timeout}
 	host, pid := g.self()
-	here := s.Host == host && s.Home == g.cfg.Home
+	here := s.Host == host && g.isHome(s.Home)
 	// On this machine, with the lock held and the journal finished: the process that spent is
 	// this one, or gone, or it would have saved its answer or kept it in the journal.
 	e.Lost = s.Lost || here && (s.PID == pid || !processAlive(s.PID)) || g.d.Now().Sub(s.At) > timeout
@@ -53,4 +54,14 @@ func (g *Grant) unsaved(s *store.Spend) error {
 		return failure.NeedLogin(g.Name, e.Error(), nil)
 	}
 	return failure.Wrap(failure.Temporary, e)
+}
+
+// isHome tells whether home, as a spend recorded it, is this run's PLEOAUTH_HOME: the same path,
+// or another path to the same folder (a symbolic link), whose journal is this one.
+func (g *Grant) isHome(home string) bool {
+	if home == g.cfg.Home {
+		return true
+	}
+	real, err := filepath.EvalSymlinks(home)
+	return err == nil && real == g.keychainScope()
 }
