@@ -85,9 +85,6 @@ func runServe(ctx context.Context, d *Deps, g *grant.Grant, o *serveOptions) err
 	// One file per login, so that servers of two environments keep their own, and removed at the
 	// end only while it is still this server's.
 	keyFile := filepath.Join(g.Home(), "serve."+g.Name+".key")
-	if err := privatefile.MakeDir(g.Home()); err != nil { // serve may be the first command run with it
-		return fmt.Errorf("env %s: %w", env.Name, err)
-	}
 	if err := privatefile.Write(keyFile, []byte(key+"\n")); err != nil {
 		return fmt.Errorf("env %s: %w", env.Name, err)
 	}
