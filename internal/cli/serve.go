@@ -56,8 +56,8 @@ refresh already sent included, have been answered.
 
 Answers: 200 the token; 401 {"error":"invalid_key"} or {"error":"login_required"} with the login
 to run; 503 {"error":"temporarily_unavailable"} with Retry-After; one line per request on
-stderr (time, method, path and query URL-escaped, status, env, refreshed, duration), never a
-token or the key.`, serve.DefaultPort),
+stderr (time, method, path and query URL-escaped — of the query only min_ttl's value — status,
+env, refreshed, duration), never a token or the key.`, serve.DefaultPort),
 		Example: `  pleoauth serve --env staging --postman-env pleo-staging.postman_environment.json
   curl -s -H "Authorization: Bearer $(cat ~/.config/pleoauth/serve.staging.key)" http://127.0.0.1:7536/token
   PLEOAUTH_SERVE_KEY=... pleoauth serve --addr 127.0.0.1:0`,

@@ -69,6 +69,7 @@ func TestLogLineEscapesWhatTheRequestSent(t *testing.T) {
 		{"OSC 52", "/%1b]52;c;aGVsbG8=%07", "/%1b]52;c;aGVsbG8=%07"},
 		{"C1 CSI in the query", "/token?min_ttl=\u009b31m", "/token?min_ttl=%C2%9B31m"},
 		{"raw UTF-8 in the path", "/t\u00f6ken", "/t%C3%B6ken"},
+		{"the key in the query", "/token?min_ttl=2m&key=" + testKey + "&" + testKey, "/token?min_ttl=2m&key=<redacted>&<redacted>"},
 		{"long", "/" + strings.Repeat("a", 5000), "/" + strings.Repeat("a", maxLogTarget-1) + "…"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,8 +84,11 @@ func TestLogLineEscapesWhatTheRequestSent(t *testing.T) {
 				t.Fatalf("the log line holds %q: %q", line[i:i+1], line)
 			}
 			fields := strings.Fields(line)
-			if len(fields) != 6 || fields[2] != tc.want {
-				t.Fatalf("log line %q; want its third field %q", line, tc.want)
+			if len(fields) < 6 || fields[2] != tc.want || len(fields[3]) != 3 || fields[4] != "env=local" {
+				t.Fatalf("log line %q; want the path %q as its third field, then the status and env", line, tc.want)
+			}
+			if strings.Contains(line, testKey) {
+				t.Fatalf("the log line holds the key: %q", line)
 			}
 		})
 	}

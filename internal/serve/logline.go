@@ -14,10 +14,21 @@ const maxLogTarget = 200
 // logTarget is the path and query a request sent, as they appear in serve's log: URL-escaped,
 // so that a web page's <img src="http://127.0.0.1:7536/%0a…"> can neither forge log lines
 // (%0A stays %0A) nor send the terminal escapes (%1B]52;… would set the clipboard), and bounded.
+// Of the query, only min_ttl's value and the other parameters' names are shown: a script that
+// put the key in the URL by mistake (?key={{pleoauthKey}}) must not have it written to the log.
 func logTarget(r *http.Request) string {
 	target := r.URL.EscapedPath()
 	if r.URL.RawQuery != "" {
-		target += "?" + r.URL.RawQuery
+		params := strings.Split(r.URL.RawQuery, "&")
+		for i, p := range params {
+			switch name, _, hasValue := strings.Cut(p, "="); {
+			case !hasValue && p != "":
+				params[i] = "<redacted>" // a bare value, which may be the key itself
+			case hasValue && name != "min_ttl":
+				params[i] = name + "=<redacted>"
+			}
+		}
+		target += "?" + strings.Join(params, "&")
 	}
 	return logText(target, maxLogTarget)
 }
