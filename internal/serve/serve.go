@@ -130,14 +130,15 @@ func (h *handler) refuse(r *http.Request) *problem {
 	if !h.hostAllowed(r.Host) {
 		return &problem{Status: http.StatusForbidden, Code: "forbidden", Description: fmt.Sprintf("Host %q is not this server's loopback address", r.Host)}
 	}
-	// Any Origin header, even an empty or a second one, is a browser's mark or someone forging
-	// it; only its absence proves nothing, so its presence in any form is refused.
+	// Any Origin header is refused, however it is written: no client of serve sends one, and
+	// reading only the first value let "Origin:" (empty) followed by a real one through.
 	if _, ok := r.Header["Origin"]; ok {
 		return &problem{Status: http.StatusForbidden, Code: "forbidden", Description: "requests from web pages are refused"}
 	}
 	if r.Method != http.MethodGet {
 		return &problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Description: "only GET is served"}
 	}
+	// One Authorization header only: with two, which one counts would depend on the reader.
 	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if ok && len(r.Header.Values("Authorization")) == 1 && subtle.ConstantTimeCompare([]byte(given), []byte(h.o.Key)) == 1 {
 		return nil
