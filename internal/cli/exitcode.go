@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -41,7 +40,13 @@ type ExitStatus struct {
 func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // exitCode maps err to the documented exit code. interrupted tells whether the run's context was
-// cancelled by a signal.
+// cancelled by a signal (INT, TERM or HUP): a command that then fails exits 130 whatever the
+// error says, since what it was doing — a request, a body, a wait between pages, a code
+// exchange, a --jq run — ended because of the signal, and a script that retries on 5 must not
+// retry what the user stopped. The error itself is not enough to tell: the HTTP client reports
+// the signal as the context's cause inside a network error, gojq as a plain cancellation, and a
+// failure that raced the signal looks like any other. Only the code "pleoauth exec" passes on
+// stays, as its command decided how to end.
 func exitCode(err error, interrupted bool) int {
 	if err == nil {
 		return ExitOK
@@ -50,7 +55,7 @@ func exitCode(err error, interrupted bool) int {
 	if errors.As(err, &status) {
 		return status.Code
 	}
-	if interrupted && errors.Is(err, context.Canceled) {
+	if interrupted {
 		return ExitInterrupted
 	}
 	switch failure.KindOf(err) {
