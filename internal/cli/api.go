@@ -142,7 +142,7 @@ func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path st
 	}
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	if filter != nil && ok {
-		if err := filterBody(d.Stdout, resp, filter); err != nil {
+		if err := filterBody(ctx, d.Stdout, resp, filter, d.jqLimits()); err != nil {
 			return fmt.Errorf("env %s: %s: %w", env.Name, path, err)
 		}
 		return nil

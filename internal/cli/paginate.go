@@ -45,7 +45,7 @@ func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, slur
 	var w pageWriter
 	switch {
 	case filter != nil:
-		w = &jqPages{out: out, code: filter}
+		w = &jqPages{ctx: ctx, out: out, code: filter, limits: d.jqLimits()}
 	case slurp:
 		w = &rawPages{out: out}
 	default:
@@ -138,12 +138,14 @@ func (w *rawPages) end() error {
 
 // jqPages runs the --jq expression over each page.
 type jqPages struct {
-	out  *bufio.Writer
-	code *gojq.Code
+	ctx    context.Context
+	out    *bufio.Writer
+	code   *gojq.Code
+	limits jqLimits
 }
 
 func (w *jqPages) page(p api.Page) error {
-	if err := runJQ(w.out, w.code, p.Raw); err != nil {
+	if err := runJQ(w.ctx, w.out, w.code, p.Raw, w.limits); err != nil {
 		return fmt.Errorf("page %d: %w", p.Number, err)
 	}
 	return nil
@@ -152,7 +154,7 @@ func (w *jqPages) page(p api.Page) error {
 func (w *jqPages) end() error { return nil }
 
 // filterBody runs the --jq expression over a single response's JSON body.
-func filterBody(out io.Writer, resp *http.Response, code *gojq.Code) error {
+func filterBody(ctx context.Context, out io.Writer, resp *http.Response, code *gojq.Code, lim jqLimits) error {
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); !strings.HasSuffix(mt, "json") {
 		return fmt.Errorf("--jq needs JSON, and the answer is %q", resp.Header.Get("Content-Type"))
 	}
@@ -161,7 +163,7 @@ func filterBody(out io.Writer, resp *http.Response, code *gojq.Code) error {
 		return err
 	}
 	bw := bufio.NewWriter(out)
-	err = runJQ(bw, code, raw) // the results before a failing one are written all the same
+	err = runJQ(ctx, bw, code, raw, lim) // the results before a failing one are written all the same
 	if flushErr := bw.Flush(); err == nil {
 		err = flushErr
 	}
