@@ -28,6 +28,7 @@ type apiOptions struct {
 	Include  bool
 	Paginate bool
 	Slurp    bool
+	MaxPages int
 	JQ       string
 }
 
@@ -82,6 +83,7 @@ went wrong but not the value it went wrong on (an answer can hold a token).`,
 	f.BoolVarP(&o.Include, "include", "i", false, "print the status line and response headers before the body")
 	f.BoolVar(&o.Paginate, "paginate", false, "fetch every page of a Pleo list endpoint and print {\"data\": [all items]}")
 	f.BoolVar(&o.Slurp, "slurp", false, "with --paginate: print the array of pages instead")
+	f.IntVar(&o.MaxPages, "max-pages", api.DefaultMaxPages, "with --paginate: the most pages a run fetches; a list with more is an error")
 	addJQFlag(cmd, &o.JQ, "filter the JSON with a jq expression (each page with --paginate)")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd
@@ -92,11 +94,11 @@ func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path st
 	if err != nil {
 		return err
 	}
-	if o.Paginate || o.Slurp {
+	if o.Paginate || o.Slurp || o.MaxPages != api.DefaultMaxPages {
 		if err := paginateUsage(o); err != nil {
 			return err
 		}
-		return runPaginate(ctx, d, g, path, o.Slurp, filter)
+		return runPaginate(ctx, d, g, path, o, filter)
 	}
 	headers := http.Header{}
 	for _, h := range o.Headers {

@@ -23,6 +23,10 @@ func paginateUsage(o *apiOptions) error {
 	switch {
 	case o.Slurp && !o.Paginate:
 		return failure.Wrap(failure.Usage, errors.New("--slurp works with --paginate; add --paginate"))
+	case o.MaxPages != api.DefaultMaxPages && !o.Paginate:
+		return failure.Wrap(failure.Usage, errors.New("--max-pages works with --paginate; add --paginate"))
+	case o.MaxPages < 1:
+		return failure.Wrap(failure.Usage, fmt.Errorf("--max-pages %d: a run fetches at least one page; give 1 or more", o.MaxPages))
 	case o.Slurp && o.JQ != "":
 		return failure.Wrap(failure.Usage, errors.New("--slurp and --jq do not go together: --jq filters each page as it comes; drop one"))
 	case o.Method != "" && !strings.EqualFold(o.Method, http.MethodGet), o.Data != "", o.Input != "":
@@ -36,7 +40,7 @@ func paginateUsage(o *apiOptions) error {
 }
 
 // runPaginate fetches every page of path and writes them as they arrive.
-func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, slurp bool, filter *gojq.Code) error {
+func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, o *apiOptions, filter *gojq.Code) error {
 	client, err := apiClient(d, g)
 	if err != nil {
 		return err
@@ -46,12 +50,12 @@ func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, slur
 	switch {
 	case filter != nil:
 		w = &jqPages{ctx: ctx, out: out, code: filter, limits: d.jqLimits()}
-	case slurp:
+	case o.Slurp:
 		w = &rawPages{out: out}
 	default:
 		w = &itemPages{out: out}
 	}
-	opts := api.PageOptions{Sleep: d.Sleep, Now: d.Now, Notice: func(msg string) { fmt.Fprintf(d.Stderr, "pleoauth: env %s: %s\n", g.Env.Name, msg) }}
+	opts := api.PageOptions{MaxPages: o.MaxPages, Sleep: d.Sleep, Now: d.Now, Notice: func(msg string) { fmt.Fprintf(d.Stderr, "pleoauth: env %s: %s\n", g.Env.Name, msg) }}
 	err = client.Paginate(ctx, path, opts, func(p api.Page) error {
 		if err := w.page(p); err != nil {
 			return err
