@@ -45,18 +45,20 @@ func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Cod
 // exchange, a --jq run — ended because of the signal, and a script that retries on 5 must not
 // retry what the user stopped. The error itself is not enough to tell: the HTTP client reports
 // the signal as the context's cause inside a network error, gojq as a plain cancellation, and a
-// failure that raced the signal looks like any other. Only the code "pleoauth exec" passes on
-// stays, as its command decided how to end.
+// failure that raced the signal looks like any other. A command that finished all the same — a
+// refresh already at the server is seen through and saved (docs/design.md), then "token" prints
+// — exits 130 too: the user asked it to stop, and "pleoauth token && deploy" must not deploy.
+// Only the code "pleoauth exec" passes on stays, as its command, which got the signal, decided
+// how to end.
 func exitCode(err error, interrupted bool) int {
-	if err == nil {
-		return ExitOK
-	}
 	var status *ExitStatus
-	if errors.As(err, &status) {
+	switch {
+	case errors.As(err, &status):
 		return status.Code
-	}
-	if interrupted {
+	case interrupted:
 		return ExitInterrupted
+	case err == nil:
+		return ExitOK
 	}
 	switch failure.KindOf(err) {
 	case failure.Usage:

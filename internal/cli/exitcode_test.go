@@ -31,7 +31,10 @@ func TestExitCode(t *testing.T) {
 		{plain, true, ExitInterrupted},
 		{failure.Wrap(failure.LoginRequired, plain), true, ExitInterrupted},
 		{context.DeadlineExceeded, true, ExitInterrupted},
-		{nil, true, ExitOK}, // the work was done before the signal mattered
+		// A command that finished all the same (a refresh seen through, then printed): the user
+		// asked it to stop, so "pleoauth token && deploy" must not deploy.
+		{nil, true, ExitInterrupted},
+		{&ExitStatus{Code: 0}, true, ExitOK}, // exec: the child got the signal and succeeded
 		{&ExitStatus{Code: 7}, true, 7},
 		// A config file that cannot be read as written is the user's to fix: a usage error.
 		{asUsage(fmt.Errorf("load: %w", &config.FileError{Path: "config.yaml", Line: 3, Msg: "unknown key"})), false, ExitUsage},

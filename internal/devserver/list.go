@@ -170,8 +170,11 @@ func (s *Server) faultyAPI(next http.HandlerFunc) http.HandlerFunc {
 		case FaultAPIUnavailable:
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"message": "try again later"})
 		case FaultAPIDelay:
-			time.Sleep(s.faults.delay)
-			next(w, r)
+			select { // a client that went away gets nothing, and holds up no test's cleanup
+			case <-time.After(s.faults.delay):
+				next(w, r)
+			case <-r.Context().Done():
+			}
 		case FaultAPIRepeatCursor:
 			next(w, r.WithContext(context.WithValue(r.Context(), repeatCursorKey{}, true)))
 		case FaultAPIHTML:
