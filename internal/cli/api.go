@@ -53,13 +53,21 @@ item, in order]}, written as the pages arrive, so a collection of any size needs
 page; --slurp prints the array of the pages as they came instead. Each page gets a token valid
 for --min-ttl and the 401 refresh-and-retry; a 429 or 503 is waited out (Retry-After, at most
 30s, else backoff) up to 5 times per page, with a line on stderr, then exits 5 naming the page. A
-page with no items ends the run; a cursor the server already gave is an error, not a loop.
+page with no items ends the run. A server that would loop is an error naming the page (exit 1):
+a cursor it already gave, a page holding the previous page's items (an offset it ignores), an
+offset that does not advance, and more pages than --max-pages (1000 unless raised).
 
 --jq filters the JSON with a jq expression (github.com/itchyny/gojq), as gh api does: the body of
 a single request, or each page in turn with --paginate. Strings print raw, other values as JSON,
 one per line. An expression that does not compile, or an empty one, exits 2 before any request;
 one that fails on the answer prints the results before the failure, then exits 1 naming what
-went wrong but not the value it went wrong on (an answer can hold a token).`,
+went wrong but not the value it went wrong on (an answer can hold a token). One run over one
+answer or page is bounded: at most one minute, 1,000,000 results, 256 MB printed, and 1 GiB of
+memory held by pleoauth while it runs; past one, it stops with an error naming the limit, exit 1.
+
+Ctrl-C, SIGTERM or SIGHUP ends the command with exit 130, whatever it was doing: a request, a
+body, a wait between tries, a --jq run. A refresh already at the server is seen through and
+saved first.`,
 		Example: `  pleoauth api /v2/employees
   pleoauth api --env production /v1/introspect
   pleoauth api -X POST /v1/export-jobs -d '{"type":"EXPENSES"}'

@@ -27,7 +27,7 @@ const exitCodesHelp = `Exit codes:
        machine has not saved yet; retry later
   126  exec: the command was found but cannot run
   127  exec: the command was not found
-  130  interrupted (Ctrl-C)`
+  130  interrupted: Ctrl-C, SIGTERM or SIGHUP, whatever the command was doing`
 
 // ExitStatus is an exit code decided elsewhere — the command run by "pleoauth exec" — passed on
 // as it is, with Message (when set) as the one line said; the codes a shell gives a command it
