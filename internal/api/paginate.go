@@ -120,7 +120,7 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 			return nil
 		}
 		if number >= o.MaxPages {
-			return fmt.Errorf("page %d (GET %s) says more pages follow, and %d is the most a run fetches; raise it with --max-pages, or ask for fewer items", number, next, o.MaxPages)
+			return fmt.Errorf("page %d (GET %s) says more pages follow, and %d is the most a run fetches; raise it with --max-pages, or ask for larger pages with limit=100", number, next, o.MaxPages)
 		}
 		previous = p.Data
 		current := next.String()
