@@ -21,20 +21,22 @@ import (
 )
 
 type apiOptions struct {
-	Method   string
-	Data     string
-	Input    string
-	Headers  []string
-	Include  bool
-	Paginate bool
-	Slurp    bool
-	MaxPages int
-	JQ       string
+	Method      string
+	Data        string
+	Input       string
+	Headers     []string
+	Include     bool
+	Paginate    bool
+	Slurp       bool
+	MaxPages    int
+	MaxPagesSet bool // --max-pages given, even at its default
+	JQ          string
 }
 
 func newAPICmd(d *Deps) *cobra.Command {
 	o := &apiOptions{}
-	cmd := &cobra.Command{
+	var cmd *cobra.Command
+	cmd = &cobra.Command{
 		Use:   "api PATH",
 		Short: "Make an authenticated request to the environment's API",
 		Long: `Api sends a request to the environment's api_url (Pleo: https://external.staging.pleo.io or
@@ -78,6 +80,7 @@ saved first.`,
   pleoauth api /v1/introspect --jq .data.subjectURN`,
 		Args: cobra.ExactArgs(1),
 		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, args []string) error {
+			o.MaxPagesSet = cmd.Flags().Changed("max-pages")
 			return runAPI(ctx, d, g, o, args[0])
 		}),
 	}
@@ -102,7 +105,7 @@ func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path st
 	if err != nil {
 		return err
 	}
-	if o.Paginate || o.Slurp || o.MaxPages != api.DefaultMaxPages {
+	if o.Paginate || o.Slurp || o.MaxPagesSet {
 		if err := paginateUsage(o); err != nil {
 			return err
 		}

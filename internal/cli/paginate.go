@@ -23,7 +23,7 @@ func paginateUsage(o *apiOptions) error {
 	switch {
 	case o.Slurp && !o.Paginate:
 		return failure.Wrap(failure.Usage, errors.New("--slurp works with --paginate; add --paginate"))
-	case o.MaxPages != api.DefaultMaxPages && !o.Paginate:
+	case o.MaxPagesSet && !o.Paginate:
 		return failure.Wrap(failure.Usage, errors.New("--max-pages works with --paginate; add --paginate"))
 	case o.MaxPages < 1:
 		return failure.Wrap(failure.Usage, fmt.Errorf("--max-pages %d: a run fetches at least one page; give 1 or more", o.MaxPages))

@@ -135,6 +135,7 @@ func TestPaginateUsageErrorsBeforeAnyRequest(t *testing.T) {
 		{"api", "--paginate", "-X", "POST", "/v2/employees"},
 		{"api", "--paginate", "--include", "/v2/employees"},
 		{"api", "--max-pages", "5", "/v2/employees"},
+		{"api", "--max-pages", "1000", "/v2/employees"}, // given at its default, still without --paginate
 		{"api", "--paginate", "--max-pages", "0", "/v2/employees"},
 	} {
 		if r := h.main(args...); r.code != ExitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
