@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"time"
 
 	"github.com/itchyny/gojq"
@@ -55,7 +56,7 @@ func runJQ(ctx context.Context, out *bufio.Writer, code *gojq.Code, raw []byte, 
 	run, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	timer := time.AfterFunc(lim.Time, func() {
-		cancel(&jqLimitError{fmt.Sprintf("ran longer than %s, the limit for one document", lim.Time)})
+		cancel(&jqLimitError{fmt.Sprintf("ran longer than %s, the limit for one document", shortDuration(lim.Time))})
 	})
 	defer timer.Stop()
 	defer watchHeap(run, cancel, lim)()
@@ -97,6 +98,15 @@ func runJQ(ctx context.Context, out *bufio.Writer, code *gojq.Code, raw []byte, 
 		out.Write(b)
 		out.WriteByte('\n')
 	}
+}
+
+// shortDuration writes d as a person would: "1m" rather than Go's "1m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	return s
 }
 
 // watchHeap cancels run, naming the limit, once the heap holds more than lim.Heap, reading it

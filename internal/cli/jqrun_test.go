@@ -81,3 +81,11 @@ func TestJQEndsWithTheCommand(t *testing.T) {
 		t.Fatal("the --jq run went on after its command was cancelled")
 	}
 }
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Minute: "1m", 90 * time.Second: "1m30s", 200 * time.Millisecond: "200ms", time.Hour: "1h0m"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q; want %q", d, got, want)
+		}
+	}
+}
