@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +42,15 @@ type PageOptions struct {
 	Now func() time.Time
 	// Notice gets a line for each wait, for stderr.
 	Notice func(msg string)
+	// MaxPages is how many pages a run may fetch; zero means [DefaultMaxPages]. A page past it
+	// that the server says has a next is an error, not a silent cut.
+	MaxPages int
 }
+
+// DefaultMaxPages bounds a paginated run unless the caller raises it: 1,000 pages of Pleo's
+// largest (limit=100) are 100,000 items, and a server that never says the last page comes must
+// not keep a script fetching for ever.
+const DefaultMaxPages = 1000
 
 // pageJSON is what pagination needs of a page.
 type pageJSON struct {
@@ -77,8 +87,10 @@ func (e *PageStatusError) Error() string {
 // collection of any size passes through in the memory of one page. It follows Pleo's
 // pagination: while pagination.hasNextPage, the same request again with after=<endCursor>, or,
 // for an endpoint that gives no cursor, with offset advanced by the page's length; the caller's
-// other query parameters stay. It stops at a page with no items, and fails on a cursor the
-// server already gave (a server bug must not loop forever). Every page gets a token valid for
+// other query parameters stay. It stops at a page with no items. A server bug must not loop
+// forever, so it fails on a cursor the server already gave, on an offset that does not advance,
+// on a page whose items are the previous page's (an offset the server ignores), and on a next
+// page past [PageOptions.MaxPages]. Every page gets a token valid for
 // the client's minimum and the 401 retry of [Client.Do]; a 429 or 503 is waited out
 // (Retry-After, capped; else exponential backoff with jitter) a bounded number of times.
 func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page func(Page) error) error {
@@ -88,6 +100,7 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 		return fmt.Errorf("%q is not a path: %w", path, err)
 	}
 	seen := map[string]bool{}
+	var previous []json.RawMessage
 	for number := 1; ; number++ {
 		raw, err := c.fetchPage(ctx, next.String(), number, o)
 		if err != nil {
@@ -97,12 +110,20 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return fmt.Errorf("page %d (GET %s) is not a page of a Pleo list: %w", number, next, err)
 		}
+		if number > 1 && sameItems(p.Data, previous) {
+			return fmt.Errorf("page %d (GET %s) holds the same items as page %d; the server ignores the page asked for, so pleoauth stopped rather than loop", number, next, number-1)
+		}
 		if err := page(Page{Raw: raw, Items: p.Data, Number: number, URL: next.String()}); err != nil {
 			return err
 		}
 		if len(p.Data) == 0 || p.Pagination == nil || !p.Pagination.HasNextPage {
 			return nil
 		}
+		if number >= o.MaxPages {
+			return fmt.Errorf("page %d (GET %s) says more pages follow, and %d is the most a run fetches; raise it with --max-pages, or ask for larger pages with limit=100", number, next, o.MaxPages)
+		}
+		previous = p.Data
+		current := next.String()
 		q := next.Query()
 		switch pg := p.Pagination; {
 		case pg.EndCursor != nil && *pg.EndCursor != "":
@@ -122,7 +143,16 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 			q.Set("offset", strconv.Itoa(offset+len(p.Data)))
 		}
 		next.RawQuery = q.Encode()
+		if next.String() == current {
+			return fmt.Errorf("page %d (GET %s) gives no cursor and an offset that does not advance; the server is looping, so pleoauth stopped", number, current)
+		}
 	}
+}
+
+// sameItems tells whether a page holds exactly the items of the one before, byte for byte: a
+// server that ignores offset answers every request with its first page.
+func sameItems(a, b []json.RawMessage) bool {
+	return len(a) > 0 && slices.EqualFunc(a, b, func(x, y json.RawMessage) bool { return bytes.Equal(x, y) })
 }
 
 func (o PageOptions) withDefaults() PageOptions {
@@ -140,6 +170,9 @@ func (o PageOptions) withDefaults() PageOptions {
 	}
 	if o.Notice == nil {
 		o.Notice = func(string) {}
+	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = DefaultMaxPages
 	}
 	return o
 }

@@ -105,7 +105,7 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 		if !g.ProfileChosen() {
 			out.Profiles = reports
 		}
-		printed = o.write(d.Stdout, out)
+		printed = o.write(ctx, d.Stdout, out)
 	} else {
 		for i, r := range reports {
 			if i > 0 {

@@ -81,7 +81,7 @@ func runToken(ctx context.Context, d *Deps, g *grant.Grant, o *tokenOptions) err
 		return err
 	}
 	if o.on() {
-		return o.write(d.Stdout, newTokenReport(g.Env.Name, bundle, d.Now()))
+		return o.write(ctx, d.Stdout, newTokenReport(g.Env.Name, bundle, d.Now()))
 	}
 	return write(d.Stdout, g.Env.Name, bundle, d.Now())
 }
