@@ -1,0 +1,92 @@
+package sanitize
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// ellipsis ends a cut text.
+const ellipsis = "…"
+
+// cut joins pieces, or, when that is longer than max runes, the longest start of them that ends
+// at a word boundary (or anywhere, when the last space is in the first half) followed by "…" and
+// the closers of the brackets and quotes still open in it, all within max runes. Closing what
+// the cut left open keeps a description that sits inside a message's parentheses from eating
+// the message's own closing one.
+func cut(p []string, max int) string {
+	if width(p) <= max {
+		return strings.Join(p, "")
+	}
+	if max < 1 {
+		return ""
+	}
+	for limit := max - 1; ; {
+		kept := wordStart(p, limit)
+		closers := unclosed(kept)
+		used := width(kept) + 1 + len(closers)
+		if used <= max || len(kept) == 0 {
+			return strings.Join(kept, "") + ellipsis + closers
+		}
+		// Room for the closers: a shorter start, one rune at a time, as dropping an opener
+		// also drops its closer.
+		limit = width(kept) - 1
+	}
+}
+
+// wordStart is the longest start of p within limit runes, ended at its last space when that
+// space lies in the second half, without a space at its end.
+func wordStart(p []string, limit int) []string {
+	end, w := 0, 0
+	for end < len(p) && w+utf8.RuneCountInString(p[end]) <= limit {
+		w += utf8.RuneCountInString(p[end])
+		end++
+	}
+	for i, w2 := end-1, w; i > 0; i-- {
+		w2 -= utf8.RuneCountInString(p[i])
+		if w2 < limit/2 {
+			break
+		}
+		if p[i] == " " {
+			end = i
+			break
+		}
+	}
+	for end > 0 && p[end-1] == " " {
+		end--
+	}
+	return p[:end]
+}
+
+// closing maps each opening bracket or quote to what closes it. The ASCII ' is left out: it is
+// as often an apostrophe ("don't") as a quote.
+var closing = map[rune]rune{'(': ')', '[': ']', '{': '}', '"': '"', '“': '”', '‘': '’', '«': '»'}
+
+// unclosed returns, innermost first, what closes the brackets and quotes p leaves open. A closer
+// that matches nothing open is the server's own and is left alone.
+func unclosed(p []string) string {
+	var open []rune
+	for _, piece := range p {
+		for _, r := range piece {
+			if n := len(open); n > 0 && r == closing[open[n-1]] {
+				open = open[:n-1]
+				continue
+			}
+			if _, ok := closing[r]; ok {
+				open = append(open, r)
+			}
+		}
+	}
+	var b strings.Builder
+	for i := len(open) - 1; i >= 0; i-- {
+		b.WriteRune(closing[open[i]])
+	}
+	return b.String()
+}
+
+func width(p []string) int {
+	n := 0
+	for _, piece := range p {
+		n += utf8.RuneCountInString(piece)
+	}
+	return n
+}
