@@ -65,7 +65,7 @@ func revokeInstallation(ctx context.Context, d *Deps, g *grant.Grant, subject st
 	case code >= 200 && code < 300:
 		fmt.Fprintf(d.Stderr, "Revoked at Pleo every access and refresh token of the installation (env %s).\n", g.Env.Name)
 	default:
-		err := fmt.Errorf("env %s: DELETE %s answered %s", g.Env.Name, resp.Request.URL.Redacted(), resp.Status)
+		err := fmt.Errorf("env %s: DELETE %s answered %s", g.Env.Name, resp.Request.URL.Redacted(), api.Status(resp))
 		if code >= 500 || code == http.StatusTooManyRequests {
 			err = failure.Wrap(failure.Temporary, err)
 		}
