@@ -90,3 +90,35 @@ func width(p []string) int {
 	}
 	return n
 }
+
+// dropAsides removes every closed parenthesised group of p with the space before it; an
+// unclosed "(" and what follows it are kept, for [cut] to close.
+func dropAsides(p []string) []string {
+	out := make([]string, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] != "(" {
+			out = append(out, p[i])
+			continue
+		}
+		end, depth := -1, 0
+		for j := i; j < len(p) && end < 0; j++ {
+			switch p[j] {
+			case "(":
+				depth++
+			case ")":
+				if depth--; depth == 0 {
+					end = j
+				}
+			}
+		}
+		if end < 0 {
+			out = append(out, p[i:]...)
+			break
+		}
+		if n := len(out); n > 0 && out[n-1] == " " {
+			out = out[:n-1]
+		}
+		i = end
+	}
+	return out
+}

@@ -25,6 +25,18 @@ func Text(s string, max int) string { return cut(pieces(s, escape), max) }
 // closing parenthesis; the whole stays within max runes.
 func Line(s string, max int) string { return cut(pieces(s, blank), max) }
 
+// Brief is [Text] for a reason kept short inside a longer message: when s is longer than max,
+// its parenthesised asides ("(e.g., authorization code, resource owner credentials)") go first,
+// and only then is the rest cut, so what is left is the sentence's main clause rather than the
+// start of an example.
+func Brief(s string, max int) string {
+	p := pieces(s, escape)
+	if width(p) > max {
+		p = dropAsides(p)
+	}
+	return cut(p, max)
+}
+
 // pieces splits s into what is shown: one rune, or one escape or space for an unsafe rune (so a
 // cut never splits an escape). Leading, trailing and repeated spaces are dropped.
 func pieces(s string, show func(r rune, b byte) string) []string {

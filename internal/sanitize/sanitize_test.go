@@ -51,6 +51,31 @@ func TestText(t *testing.T) {
 	}
 }
 
+func TestBrief(t *testing.T) {
+	const fosite = "The provided authorization grant (e.g., authorization code, resource owner credentials) or refresh token is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{fosite, 40, "The provided authorization grant or…"},
+		{fosite, 90, "The provided authorization grant or refresh token is invalid, expired, revoked, does not…"},
+		{"short (with an aside)", 40, "short (with an aside)"},
+		{"nested (a (b) c) asides (d) go whole, and the text after them stays", 40, "nested asides go whole, and the text…"},
+		{"an open (aside that never closes and runs on for a while", 30, "an open (aside that never…)"},
+		{"escaped \x1b (in \n an aside) too, and shown", 30, `escaped \x1b too, and shown`},
+	}
+	for _, tt := range tests {
+		got := Brief(tt.in, tt.max)
+		if got != tt.want {
+			t.Errorf("Brief(%q, %d) = %q; want %q", tt.in, tt.max, got, tt.want)
+		}
+		if n := utf8.RuneCountInString(got); n > tt.max {
+			t.Errorf("Brief(%q, %d) is %d runes long", tt.in, tt.max, n)
+		}
+	}
+}
+
 func TestLine(t *testing.T) {
 	tests := []struct {
 		in   string

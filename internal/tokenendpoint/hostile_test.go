@@ -25,10 +25,10 @@ func TestHostileErrorIsCleaned(t *testing.T) {
 			wantInError: []string{`(token revoked\n\x1b]52;c;ZXZpbA==\x07)`},
 		},
 		{
-			name: "a long description cut inside its parentheses", code: "invalid_grant",
+			name: "a long description: the aside goes, the rest is cut at a word", code: "invalid_grant",
 			description: "The refresh token is invalid (it was revoked, it expired, or it was already used by another client) and cannot be used",
 			contentType: "application/json",
-			wantReason:  "invalid_grant: The refresh token is invalid (it was revoked, it expired, or it was already…)",
+			wantReason:  "invalid_grant: The refresh token is invalid and…",
 		},
 		{
 			name: "bidi override and C1 control in the code", code: "invalid_grant\u202e\u009b2J",

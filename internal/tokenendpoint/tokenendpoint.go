@@ -71,9 +71,10 @@ type Error struct {
 func (e *Error) Reason() string {
 	switch {
 	case e.Code != "" && e.Description != "":
-		// Short enough that a message naming it stays on one readable line; cut at a word, with
-		// the brackets it opened closed, as the reason is itself put in parentheses.
-		return e.Code + ": " + sanitize.Text(e.Description, 80)
+		// Short enough that a message naming it stays on one readable line: asides dropped,
+		// then cut at a word, with the brackets it opened closed, as the reason is itself put
+		// in parentheses.
+		return e.Code + ": " + sanitize.Brief(e.Description, 40)
 	case e.Code != "":
 		return e.Code
 	case e.Status != 0:
