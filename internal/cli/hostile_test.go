@@ -110,7 +110,8 @@ func TestHostileServerTextNeverReachesOutputRaw(t *testing.T) {
 }
 
 // TestStatusCleansWhatTheStoreHolds: a store written by an earlier release (or by hand) may hold
-// a subject, a scope and a refusal reason as a server sent them; status shows them cleaned.
+// a subject, a scope and a refusal reason as a server sent them; status, and token naming the
+// refusal, show them cleaned.
 func TestStatusCleansWhatTheStoreHolds(t *testing.T) {
 	h := newHarness(t)
 	b := &store.Bundle{AccessToken: "a", RefreshToken: "r", TokenType: "bearer", Expiry: time.Now().Add(time.Hour),
@@ -119,7 +120,7 @@ func TestStatusCleansWhatTheStoreHolds(t *testing.T) {
 	if err := (store.File{Dir: filepath.Join(h.home, "tokens")}).Save("local", b); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"status"}, {"status", "--json"}} {
+	for _, args := range [][]string{{"status"}, {"status", "--json"}, {"token"}, {"token", "--json"}} {
 		r := h.main(append(args, "--env", "local")...)
 		if c := rawControl(r.stdout + r.stderr); c != "" {
 			t.Errorf("%v printed %s raw:\n%q", args, c, r.stdout+r.stderr)
@@ -167,5 +168,19 @@ func TestStatusListsABrokenProfile(t *testing.T) {
 	// With --profile the one login asked for is the answer: its error, as before.
 	if r := h.main("status", "--env", "local", "--profile", "default"); r.code != ExitError || r.stdout != "" || !strings.Contains(r.stderr, "unreadable") {
 		t.Errorf("status --profile default: %+v", r)
+	}
+}
+
+// TestTokenJSONScopeIsCleaned: token --json (and --jq .scope, which prints strings raw) shows a
+// scope the store holds as a server sent it only as its scope-tokens.
+func TestTokenJSONScopeIsCleaned(t *testing.T) {
+	h := newHarness(t)
+	b := &store.Bundle{AccessToken: "a", RefreshToken: "r", TokenType: "bearer", Expiry: time.Now().Add(time.Hour),
+		Scope: "users:read\n\x1b]52;c;ZXZpbA==\a expenses:read"}
+	if err := (store.File{Dir: filepath.Join(h.home, "tokens")}).Save("local", b); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.main("token", "--env", "local", "--jq", ".scope"); r.code != ExitOK || r.stdout != "users:read expenses:read\n" {
+		t.Errorf("token --jq .scope: %+v; want the scope-tokens", r)
 	}
 }

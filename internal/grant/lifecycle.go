@@ -131,7 +131,7 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 	case b.Spent != nil:
 		return g.unsaved(b.Spent)
 	case b.Refused != nil:
-		return failure.NeedLogin(g.Name, "the server refused this login's refresh token ("+b.Refused.Reason+"), so there is nothing worth exporting", nil)
+		return failure.NeedLogin(g.Name, "the server refused this login's refresh token ("+refusalReason(b.Refused)+"), so there is nothing worth exporting", nil)
 	case b.RefreshToken == "":
 		return fmt.Errorf("env %s: %w, so there is nothing to export", g.Name, ErrNoRefreshToken)
 	}
