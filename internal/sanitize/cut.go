@@ -57,9 +57,28 @@ func wordStart(p []string, limit int) []string {
 	return p[:end]
 }
 
-// closing maps each opening bracket or quote to what closes it. The ASCII ' is left out: it is
-// as often an apostrophe ("don't") as a quote.
-var closing = map[rune]rune{'(': ')', '[': ']', '{': '}', '"': '"', '“': '”', '‘': '’', '«': '»'}
+// closing is what closes the opening bracket or quote r, or 0 when r opens nothing. The ASCII '
+// is left out: it is as often an apostrophe ("don't") as a quote. (A switch rather than a
+// package-level map, which every start-up of pleoauth would build.)
+func closing(r rune) rune {
+	switch r {
+	case '(':
+		return ')'
+	case '[':
+		return ']'
+	case '{':
+		return '}'
+	case '"':
+		return '"'
+	case '“':
+		return '”'
+	case '‘':
+		return '’'
+	case '«':
+		return '»'
+	}
+	return 0
+}
 
 // unclosed returns, innermost first, what closes the brackets and quotes p leaves open. A closer
 // that matches nothing open is the server's own and is left alone.
@@ -67,18 +86,18 @@ func unclosed(p []string) string {
 	var open []rune
 	for _, piece := range p {
 		for _, r := range piece {
-			if n := len(open); n > 0 && r == closing[open[n-1]] {
+			if n := len(open); n > 0 && r == closing(open[n-1]) {
 				open = open[:n-1]
 				continue
 			}
-			if _, ok := closing[r]; ok {
+			if closing(r) != 0 {
 				open = append(open, r)
 			}
 		}
 	}
 	var b strings.Builder
 	for i := len(open) - 1; i >= 0; i-- {
-		b.WriteRune(closing[open[i]])
+		b.WriteRune(closing(open[i]))
 	}
 	return b.String()
 }
