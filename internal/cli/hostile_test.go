@@ -184,3 +184,20 @@ func TestTokenJSONScopeIsCleaned(t *testing.T) {
 		t.Errorf("token --jq .scope: %+v; want the scope-tokens", r)
 	}
 }
+
+// TestRevokeShowsServerTextEscaped: logout --revoke names whose installation it revokes (the
+// subject a store of an earlier release may hold raw) and, when Pleo refuses, the status line;
+// both escaped.
+func TestRevokeShowsServerTextEscaped(t *testing.T) {
+	h := newHarness(t)
+	t.Setenv("PLEOAUTH_API_URL", hostileAPI(t).URL)
+	b := &store.Bundle{AccessToken: "a", RefreshToken: "r", TokenType: "bearer", Expiry: time.Now().Add(time.Hour), Subject: hostileSubject}
+	if err := (store.File{Dir: filepath.Join(h.home, "tokens")}).Save("local", b); err != nil {
+		t.Fatal(err)
+	}
+	r := h.main("logout", "--revoke", "--env", "local")
+	if r.code != ExitError || rawControl(r.stderr) != "" ||
+		!strings.Contains(r.stderr, `urn:pleo:company:\x1b]52;c;ZXZpbA==\x07`) || !strings.Contains(r.stderr, `418 Teapot\x1b]0;owned\x07\u202e`) {
+		t.Errorf("logout --revoke against a hostile API: %+v; want the subject and the status line escaped", r)
+	}
+}
