@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/backoff"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
 // Page is one page of a Pleo list endpoint: {"data": [...], "pagination": {...}} (Pleo API
@@ -70,7 +71,7 @@ type PageStatusError struct {
 	Page       int
 	Method     string
 	URL        string
-	Status     string
+	Status     string // the status line, cleaned ([Status])
 	StatusCode int
 	Attempts   int
 }
@@ -128,7 +129,7 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 		switch pg := p.Pagination; {
 		case pg.EndCursor != nil && *pg.EndCursor != "":
 			if seen[*pg.EndCursor] {
-				return fmt.Errorf("page %d (GET %s) gave cursor %q again; the server is looping, so pleoauth stopped", number, next, *pg.EndCursor)
+				return fmt.Errorf("page %d (GET %s) gave cursor \"%s\" again; the server is looping, so pleoauth stopped", number, next, sanitize.Text(*pg.EndCursor, 80))
 			}
 			seen[*pg.EndCursor] = true
 			q.Set("after", *pg.EndCursor)
@@ -189,10 +190,10 @@ func (c *Client) fetchPage(ctx context.Context, path string, number int, o PageO
 			resp.Body.Close()
 			if attempt > o.Retries {
 				return nil, &PageStatusError{Page: number, Method: http.MethodGet, URL: resp.Request.URL.Redacted(),
-					Status: resp.Status, StatusCode: resp.StatusCode, Attempts: attempt}
+					Status: Status(resp), StatusCode: resp.StatusCode, Attempts: attempt}
 			}
 			wait := retryWait(resp.Header.Get("Retry-After"), o.Now(), attempt, o.MaxWait)
-			o.Notice(fmt.Sprintf("page %d answered %s; waiting %s (%d of %d)", number, resp.Status, wait.Round(10*time.Millisecond), attempt, o.Retries))
+			o.Notice(fmt.Sprintf("page %d answered %s; waiting %s (%d of %d)", number, Status(resp), wait.Round(10*time.Millisecond), attempt, o.Retries))
 			if err := o.Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
@@ -201,10 +202,10 @@ func (c *Client) fetchPage(ctx context.Context, path string, number int, o PageO
 		defer resp.Body.Close()
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return nil, &PageStatusError{Page: number, Method: http.MethodGet, URL: resp.Request.URL.Redacted(),
-				Status: resp.Status, StatusCode: resp.StatusCode, Attempts: attempt}
+				Status: Status(resp), StatusCode: resp.StatusCode, Attempts: attempt}
 		}
 		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); !strings.HasSuffix(mt, "json") {
-			return nil, fmt.Errorf("page %d (GET %s) is %q, not JSON; check the path and api_url, and any proxy or captive portal in between", number, resp.Request.URL.Redacted(), resp.Header.Get("Content-Type"))
+			return nil, fmt.Errorf("page %d (GET %s) is \"%s\", not JSON; check the path and api_url, and any proxy or captive portal in between", number, resp.Request.URL.Redacted(), sanitize.Text(resp.Header.Get("Content-Type"), 64))
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage+1))
 		if err != nil {

@@ -192,7 +192,7 @@ func statusError(env string, resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return answerError(env, resp.StatusCode, fmt.Errorf("env %s: %s %s answered %s", env, resp.Request.Method, resp.Request.URL.Redacted(), resp.Status))
+	return answerError(env, resp.StatusCode, fmt.Errorf("env %s: %s %s answered %s", env, resp.Request.Method, resp.Request.URL.Redacted(), api.Status(resp)))
 }
 
 // answerError gives msg, about an API answer with status code, its exit code and the next step
