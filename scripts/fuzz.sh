@@ -8,6 +8,7 @@ targets=(
   ./internal/authcode:FuzzCheckCallback
   ./internal/authcode:FuzzParsePasted
   ./internal/tokenendpoint:FuzzTokenResponse
+  ./internal/sanitize:FuzzText
   ./internal/config:FuzzConfigFile
   ./internal/config:FuzzSetUnset
   ./internal/store:FuzzFileLoad

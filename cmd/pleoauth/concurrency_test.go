@@ -45,9 +45,11 @@ func TestConcurrentTokenProcesses(t *testing.T) {
 			for round := 1; round <= rounds; round++ {
 				waitForExpiry(t, w)
 				before := w.stats().TokensIssued["refresh_token"]
+				start := time.Now()
 				results := storm(t, w, procs, func(i int) []string {
 					return []string{"token", "--min-ttl", "100ms", "--profile", []string{"default", "second"}[i%2]}
 				})
+				took := time.Since(start)
 				tokens := [2]map[string]int{{}, {}}
 				for i, r := range results {
 					if r.code != 0 {
@@ -55,15 +57,26 @@ func TestConcurrentTokenProcesses(t *testing.T) {
 					}
 					tokens[i%2][strings.TrimSpace(r.stdout)]++
 				}
+				st := w.stats()
+				if st.FamiliesRevoked != 0 || st.TokenErrors["invalid_grant"] != 0 {
+					t.Fatalf("round %d: the refresh token family was revoked: %+v", round, st)
+				}
+				got := st.TokensIssued["refresh_token"] - before
+				// A round that outlasts the tokens it refreshed (32 start-ups on two very busy
+				// cores) rightly refreshes again; one inside a token's life refreshes exactly once
+				// per profile and hands each profile's processes one token.
+				if life := tt.ttl - 100*time.Millisecond; took >= life {
+					if most := 2 * (1 + int(took/life)); got < 2 || got > most {
+						t.Errorf("round %d took %v: %d refreshes; want 2 to %d", round, took, got, most)
+					}
+					t.Logf("round %d outlasted its tokens (%v): %d refreshes, none revoked", round, took, got)
+					continue
+				}
 				if len(tokens[0]) != 1 || len(tokens[1]) != 1 {
 					t.Errorf("round %d: %d and %d different tokens printed for the two profiles; want 1 each", round, len(tokens[0]), len(tokens[1]))
 				}
-				st := w.stats()
-				if got := st.TokensIssued["refresh_token"] - before; got != 2 {
+				if got != 2 {
 					t.Errorf("round %d: %d refreshes; want exactly 1 per profile", round, got)
-				}
-				if st.FamiliesRevoked != 0 || st.TokenErrors["invalid_grant"] != 0 {
-					t.Fatalf("round %d: the refresh token family was revoked: %+v", round, st)
 				}
 			}
 		})

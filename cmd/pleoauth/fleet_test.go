@@ -148,13 +148,17 @@ func (f *fleet) expiry() time.Time {
 	return st.ExpiresAt
 }
 
+// stormTTL is how long the storm's access tokens live: a round needs the token it refreshed to
+// outlive the round.
+const stormTTL = 10 * time.Second
+
 // TestFleetStorm: 3 hosts × 16 processes ask for a token at once, 5 times, each time after the
 // shared token expired: exactly one refresh per round across the fleet, one token per round,
 // no revoked family. Redis is restarted between two rounds (the append-only file keeps the
 // login).
 func TestFleetStorm(t *testing.T) {
 	const hosts, perHost, rounds = 3, 16, 5
-	f := newFleet(t, hosts, 6*time.Second)
+	f := newFleet(t, hosts, stormTTL)
 	f.login()
 	// The last round runs the same storm on one host, for its wall time against the fleet's.
 	for round := 1; round <= rounds+1; round++ {
@@ -184,18 +188,35 @@ func TestFleetStorm(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		t.Logf("round %d: %d processes on %d host(s) in %v", round, len(results), machines, time.Since(start).Round(time.Millisecond))
+		took := time.Since(start)
+		t.Logf("round %d: %d processes on %d host(s) in %v", round, len(results), machines, took.Round(time.Millisecond))
 		for i, r := range results {
 			if r.code != 0 {
 				t.Fatalf("round %d: process %d (host %d): %v", round, i, i%hosts, r)
 			}
+		}
+		s := f.dev.Stats()
+		got := s.TokensIssued["refresh_token"] - before
+		if s.FamiliesRevoked != 0 {
+			t.Fatalf("round %d: %d families revoked; want none", round, s.FamiliesRevoked)
+		}
+		// A round that outlasts the token it refreshed (a machine so busy that 48 start-ups
+		// take longer than the token lives) rightly refreshes again; one that does not must
+		// refresh exactly once and hand every process the same token.
+		if took >= stormTTL-time.Second {
+			if most := 1 + int(took/(stormTTL-time.Second)); got < 1 || got > most {
+				t.Fatalf("round %d took %v: %d refreshes; want 1 to %d", round, took, got, most)
+			}
+			t.Logf("round %d outlasted its token: %d refreshes, none revoked", round, got)
+			continue
+		}
+		for i, r := range results {
 			if r.stdout != results[0].stdout {
 				t.Errorf("round %d: process %d got another token", round, i)
 			}
 		}
-		s := f.dev.Stats()
-		if got := s.TokensIssued["refresh_token"] - before; got != 1 || s.FamiliesRevoked != 0 {
-			t.Fatalf("round %d: %d refreshes, %d families revoked; want 1 and 0", round, got, s.FamiliesRevoked)
+		if got != 1 {
+			t.Fatalf("round %d: %d refreshes; want 1", round, got)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,12 +161,26 @@ func devstat(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// devfault makes the devserver's next request to the fault's endpoint misbehave: devfault NAME.
+// devfault makes the devserver's next request (or next COUNT requests) to the fault's endpoint
+// misbehave: devfault NAME [COUNT]; "devfault clear" drops the faults still queued.
 func devfault(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: devfault NAME")
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: devfault NAME [COUNT] | devfault clear")
 	}
-	ts.Value("devserver").(*devserver.Server).InjectFault(devserver.Fault(args[0]), 1, 0)
+	dev := ts.Value("devserver").(*devserver.Server)
+	if args[0] == "clear" {
+		dev.ClearFaults()
+		return
+	}
+	count := 1
+	if len(args) == 2 {
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 1 {
+			ts.Fatalf("devfault %s: COUNT %q is not a number of requests", args[0], args[1])
+		}
+		count = n
+	}
+	dev.InjectFault(devserver.Fault(args[0]), count, 0)
 }
 
 // scanCmdlinesMain looks for $PLEO_ACCESS_TOKEN in the command line of every process on the

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
 // Request is one API call.
@@ -140,6 +142,10 @@ func (c *Client) resolve(path string) (string, error) {
 	}
 	return strings.TrimRight(base.String(), "/") + path, nil
 }
+
+// Status is resp's status line for a message. Its reason phrase is the server's free text, which
+// net/http hands on as it came, control characters and all.
+func Status(resp *http.Response) string { return sanitize.Text(resp.Status, 80) }
 
 // TransportError is a request that got no answer.
 type TransportError struct {

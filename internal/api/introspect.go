@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
 // Identity is what Pleo's GET /v1/introspect says of a token: who it speaks for.
@@ -30,7 +32,7 @@ func (c *Client) Introspect(ctx context.Context) (Identity, error) {
 		return Identity{}, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return Identity{}, fmt.Errorf("GET %s answered %s", resp.Request.URL.Redacted(), resp.Status)
+		return Identity{}, fmt.Errorf("GET %s answered %s", resp.Request.URL.Redacted(), Status(resp))
 	}
 	var doc struct {
 		Data json.RawMessage `json:"data"`
@@ -39,5 +41,18 @@ func (c *Client) Introspect(ctx context.Context) (Identity, error) {
 	if json.Unmarshal(body, &doc) != nil || len(doc.Data) == 0 || json.Unmarshal(doc.Data, &id) != nil {
 		return Identity{}, fmt.Errorf("GET %s answered no {\"data\": …} document", resp.Request.URL.Redacted())
 	}
-	return id, nil
+	return id.cleaned(), nil
+}
+
+// cleaned is id with every field made safe to print and store, as each is the server's text:
+// login stores the subject, whoami prints them all (also through --jq, which prints strings
+// raw). The subject is cleaned, not judged: login records only a Pleo subject URN.
+func (id Identity) cleaned() Identity {
+	return Identity{
+		AuthMethod:      sanitize.Text(id.AuthMethod, 64),
+		ClientID:        sanitize.Text(id.ClientID, 200),
+		Scope:           sanitize.Scope(id.Scope),
+		ApplicationName: sanitize.Text(id.ApplicationName, 200),
+		SubjectURN:      sanitize.Text(id.SubjectURN, 200),
+	}
 }

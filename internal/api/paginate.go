@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,11 +10,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/backoff"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
 // Page is one page of a Pleo list endpoint: {"data": [...], "pagination": {...}} (Pleo API
@@ -40,7 +43,15 @@ type PageOptions struct {
 	Now func() time.Time
 	// Notice gets a line for each wait, for stderr.
 	Notice func(msg string)
+	// MaxPages is how many pages a run may fetch; zero means [DefaultMaxPages]. A page past it
+	// that the server says has a next is an error, not a silent cut.
+	MaxPages int
 }
+
+// DefaultMaxPages bounds a paginated run unless the caller raises it: 1,000 pages of Pleo's
+// largest (limit=100) are 100,000 items, and a server that never says the last page comes must
+// not keep a script fetching for ever.
+const DefaultMaxPages = 1000
 
 // pageJSON is what pagination needs of a page.
 type pageJSON struct {
@@ -60,7 +71,7 @@ type PageStatusError struct {
 	Page       int
 	Method     string
 	URL        string
-	Status     string
+	Status     string // the status line, cleaned ([Status])
 	StatusCode int
 	Attempts   int
 }
@@ -77,8 +88,10 @@ func (e *PageStatusError) Error() string {
 // collection of any size passes through in the memory of one page. It follows Pleo's
 // pagination: while pagination.hasNextPage, the same request again with after=<endCursor>, or,
 // for an endpoint that gives no cursor, with offset advanced by the page's length; the caller's
-// other query parameters stay. It stops at a page with no items, and fails on a cursor the
-// server already gave (a server bug must not loop forever). Every page gets a token valid for
+// other query parameters stay. It stops at a page with no items. A server bug must not loop
+// forever, so it fails on a cursor the server already gave, on an offset that does not advance,
+// on a page whose items are the previous page's (an offset the server ignores), and on a next
+// page past [PageOptions.MaxPages]. Every page gets a token valid for
 // the client's minimum and the 401 retry of [Client.Do]; a 429 or 503 is waited out
 // (Retry-After, capped; else exponential backoff with jitter) a bounded number of times.
 func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page func(Page) error) error {
@@ -88,6 +101,7 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 		return fmt.Errorf("%q is not a path: %w", path, err)
 	}
 	seen := map[string]bool{}
+	var previous []json.RawMessage
 	for number := 1; ; number++ {
 		raw, err := c.fetchPage(ctx, next.String(), number, o)
 		if err != nil {
@@ -97,17 +111,25 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return fmt.Errorf("page %d (GET %s) is not a page of a Pleo list: %w", number, next, err)
 		}
+		if number > 1 && sameItems(p.Data, previous) {
+			return fmt.Errorf("page %d (GET %s) holds the same items as page %d; the server ignores the page asked for, so pleoauth stopped rather than loop", number, next, number-1)
+		}
 		if err := page(Page{Raw: raw, Items: p.Data, Number: number, URL: next.String()}); err != nil {
 			return err
 		}
 		if len(p.Data) == 0 || p.Pagination == nil || !p.Pagination.HasNextPage {
 			return nil
 		}
+		if number >= o.MaxPages {
+			return fmt.Errorf("page %d (GET %s) says more pages follow, and %d is the most a run fetches; raise it with --max-pages, or ask for larger pages with limit=100", number, next, o.MaxPages)
+		}
+		previous = p.Data
+		current := next.String()
 		q := next.Query()
 		switch pg := p.Pagination; {
 		case pg.EndCursor != nil && *pg.EndCursor != "":
 			if seen[*pg.EndCursor] {
-				return fmt.Errorf("page %d (GET %s) gave cursor %q again; the server is looping, so pleoauth stopped", number, next, *pg.EndCursor)
+				return fmt.Errorf("page %d (GET %s) gave cursor \"%s\" again; the server is looping, so pleoauth stopped", number, next, sanitize.Text(*pg.EndCursor, 80))
 			}
 			seen[*pg.EndCursor] = true
 			q.Set("after", *pg.EndCursor)
@@ -122,7 +144,16 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 			q.Set("offset", strconv.Itoa(offset+len(p.Data)))
 		}
 		next.RawQuery = q.Encode()
+		if next.String() == current {
+			return fmt.Errorf("page %d (GET %s) gives no cursor and an offset that does not advance; the server is looping, so pleoauth stopped", number, current)
+		}
 	}
+}
+
+// sameItems tells whether a page holds exactly the items of the one before, byte for byte: a
+// server that ignores offset answers every request with its first page.
+func sameItems(a, b []json.RawMessage) bool {
+	return len(a) > 0 && slices.EqualFunc(a, b, func(x, y json.RawMessage) bool { return bytes.Equal(x, y) })
 }
 
 func (o PageOptions) withDefaults() PageOptions {
@@ -141,6 +172,9 @@ func (o PageOptions) withDefaults() PageOptions {
 	if o.Notice == nil {
 		o.Notice = func(string) {}
 	}
+	if o.MaxPages <= 0 {
+		o.MaxPages = DefaultMaxPages
+	}
 	return o
 }
 
@@ -156,10 +190,10 @@ func (c *Client) fetchPage(ctx context.Context, path string, number int, o PageO
 			resp.Body.Close()
 			if attempt > o.Retries {
 				return nil, &PageStatusError{Page: number, Method: http.MethodGet, URL: resp.Request.URL.Redacted(),
-					Status: resp.Status, StatusCode: resp.StatusCode, Attempts: attempt}
+					Status: Status(resp), StatusCode: resp.StatusCode, Attempts: attempt}
 			}
 			wait := retryWait(resp.Header.Get("Retry-After"), o.Now(), attempt, o.MaxWait)
-			o.Notice(fmt.Sprintf("page %d answered %s; waiting %s (%d of %d)", number, resp.Status, wait.Round(10*time.Millisecond), attempt, o.Retries))
+			o.Notice(fmt.Sprintf("page %d answered %s; waiting %s (%d of %d)", number, Status(resp), wait.Round(10*time.Millisecond), attempt, o.Retries))
 			if err := o.Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
@@ -168,10 +202,10 @@ func (c *Client) fetchPage(ctx context.Context, path string, number int, o PageO
 		defer resp.Body.Close()
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return nil, &PageStatusError{Page: number, Method: http.MethodGet, URL: resp.Request.URL.Redacted(),
-				Status: resp.Status, StatusCode: resp.StatusCode, Attempts: attempt}
+				Status: Status(resp), StatusCode: resp.StatusCode, Attempts: attempt}
 		}
 		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); !strings.HasSuffix(mt, "json") {
-			return nil, fmt.Errorf("page %d (GET %s) is %q, not JSON; check the path and api_url, and any proxy or captive portal in between", number, resp.Request.URL.Redacted(), resp.Header.Get("Content-Type"))
+			return nil, fmt.Errorf("page %d (GET %s) is \"%s\", not JSON; check the path and api_url, and any proxy or captive portal in between", number, resp.Request.URL.Redacted(), sanitize.Text(resp.Header.Get("Content-Type"), 64))
 		}
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxPage+1))
 		if err != nil {

@@ -75,7 +75,7 @@ func TestCheckCallback(t *testing.T) {
 		{"no state", "code=abc", "", "state does not match"},
 		{"error before state check", "error=access_denied&state=other", "", "state does not match"},
 		{"denied", "error=access_denied&error_description=User+said+no&state=" + state, "", "access_denied (User said no)"},
-		{"description with control characters", "error=x&error_description=a%1b%5B2Jb%0Ac&state=" + state, "", "x (a [2Jb c)"},
+		{"description with control characters", "error=x&error_description=a%1b%5B2Jb%0Ac&state=" + state, "", `x (a\x1b[2Jb\nc)`},
 		{"no code", "state=" + state, "", "no authorization code"},
 		{"empty code", "code=&state=" + state, "", "no authorization code"},
 		{"two codes", "code=a&code=b&state=" + state, "", "carries code more than once, which RFC 6749 §3.1 forbids"},

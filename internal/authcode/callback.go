@@ -69,10 +69,10 @@ func CheckCallback(q url.Values, state, issuer string) (string, error) {
 		}
 	}
 	if iss := q.Get("iss"); iss != "" && issuer != "" && strings.TrimRight(iss, "/") != strings.TrimRight(issuer, "/") {
-		return "", fmt.Errorf("the redirect names issuer %q, not %q (RFC 9207); its code was not used — check that the browser logged in at the right server", sanitize.Line(iss, 100), issuer)
+		return "", fmt.Errorf("the redirect names issuer \"%s\", not %q (RFC 9207); its code was not used — check that the browser logged in at the right server", sanitize.Text(iss, 100), issuer)
 	}
 	if e := q.Get("error"); e != "" {
-		return "", &DeniedError{Code: sanitize.Line(e, 64), Description: sanitize.Line(q.Get("error_description"), 200)}
+		return "", &DeniedError{Code: sanitize.Text(e, 64), Description: sanitize.Text(q.Get("error_description"), 200)}
 	}
 	if q.Get("code") == "" {
 		return "", ErrNoCode

@@ -21,19 +21,22 @@ import (
 )
 
 type apiOptions struct {
-	Method   string
-	Data     string
-	Input    string
-	Headers  []string
-	Include  bool
-	Paginate bool
-	Slurp    bool
-	JQ       string
+	Method      string
+	Data        string
+	Input       string
+	Headers     []string
+	Include     bool
+	Paginate    bool
+	Slurp       bool
+	MaxPages    int
+	MaxPagesSet bool // --max-pages given, even at its default
+	JQ          string
 }
 
 func newAPICmd(d *Deps) *cobra.Command {
 	o := &apiOptions{}
-	cmd := &cobra.Command{
+	var cmd *cobra.Command
+	cmd = &cobra.Command{
 		Use:   "api PATH",
 		Short: "Make an authenticated request to the environment's API",
 		Long: `Api sends a request to the environment's api_url (Pleo: https://external.staging.pleo.io or
@@ -52,13 +55,21 @@ item, in order]}, written as the pages arrive, so a collection of any size needs
 page; --slurp prints the array of the pages as they came instead. Each page gets a token valid
 for --min-ttl and the 401 refresh-and-retry; a 429 or 503 is waited out (Retry-After, at most
 30s, else backoff) up to 5 times per page, with a line on stderr, then exits 5 naming the page. A
-page with no items ends the run; a cursor the server already gave is an error, not a loop.
+page with no items ends the run. A server that would loop is an error naming the page (exit 1):
+a cursor it already gave, a page holding the previous page's items (an offset it ignores), an
+offset that does not advance, and more pages than --max-pages (1000 unless raised).
 
 --jq filters the JSON with a jq expression (github.com/itchyny/gojq), as gh api does: the body of
 a single request, or each page in turn with --paginate. Strings print raw, other values as JSON,
 one per line. An expression that does not compile, or an empty one, exits 2 before any request;
 one that fails on the answer prints the results before the failure, then exits 1 naming what
-went wrong but not the value it went wrong on (an answer can hold a token).`,
+went wrong but not the value it went wrong on (an answer can hold a token). One run over one
+answer or page is bounded: at most one minute, 1,000,000 results, 256 MB printed, and 1 GiB of
+memory held by pleoauth while it runs; past one, it stops with an error naming the limit, exit 1.
+
+Ctrl-C, SIGTERM or SIGHUP ends the command with exit 130, whatever it was doing: a request, a
+body, a wait between tries, a --jq run. A refresh already at the server is seen through and
+saved first.`,
 		Example: `  pleoauth api /v2/employees
   pleoauth api --env production /v1/introspect
   pleoauth api -X POST /v1/export-jobs -d '{"type":"EXPENSES"}'
@@ -69,6 +80,7 @@ went wrong but not the value it went wrong on (an answer can hold a token).`,
   pleoauth api /v1/introspect --jq .data.subjectURN`,
 		Args: cobra.ExactArgs(1),
 		RunE: withGrant(d, false, func(ctx context.Context, g *grant.Grant, args []string) error {
+			o.MaxPagesSet = cmd.Flags().Changed("max-pages")
 			return runAPI(ctx, d, g, o, args[0])
 		}),
 	}
@@ -82,6 +94,7 @@ went wrong but not the value it went wrong on (an answer can hold a token).`,
 	f.BoolVarP(&o.Include, "include", "i", false, "print the status line and response headers before the body")
 	f.BoolVar(&o.Paginate, "paginate", false, "fetch every page of a Pleo list endpoint and print {\"data\": [all items]}")
 	f.BoolVar(&o.Slurp, "slurp", false, "with --paginate: print the array of pages instead")
+	f.IntVar(&o.MaxPages, "max-pages", api.DefaultMaxPages, "with --paginate: the most pages a run fetches; a list with more is an error")
 	addJQFlag(cmd, &o.JQ, "filter the JSON with a jq expression (each page with --paginate)")
 	cmd.MarkFlagsMutuallyExclusive("data", "input")
 	return cmd
@@ -92,11 +105,11 @@ func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path st
 	if err != nil {
 		return err
 	}
-	if o.Paginate || o.Slurp {
+	if o.Paginate || o.Slurp || o.MaxPagesSet {
 		if err := paginateUsage(o); err != nil {
 			return err
 		}
-		return runPaginate(ctx, d, g, path, o.Slurp, filter)
+		return runPaginate(ctx, d, g, path, o, filter)
 	}
 	headers := http.Header{}
 	for _, h := range o.Headers {
@@ -142,7 +155,7 @@ func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path st
 	}
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	if filter != nil && ok {
-		if err := filterBody(d.Stdout, resp, filter); err != nil {
+		if err := filterBody(ctx, d.Stdout, resp, filter, d.jqLimits()); err != nil {
 			return fmt.Errorf("env %s: %s: %w", env.Name, path, err)
 		}
 		return nil
@@ -179,7 +192,7 @@ func statusError(env string, resp *http.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	return answerError(env, resp.StatusCode, fmt.Errorf("env %s: %s %s answered %s", env, resp.Request.Method, resp.Request.URL.Redacted(), resp.Status))
+	return answerError(env, resp.StatusCode, fmt.Errorf("env %s: %s %s answered %s", env, resp.Request.Method, resp.Request.URL.Redacted(), api.Status(resp)))
 }
 
 // answerError gives msg, about an API answer with status code, its exit code and the next step

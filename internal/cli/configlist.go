@@ -45,7 +45,7 @@ auth_server_url. The client secret is shown only as set or not.`,
 				for _, s := range settings {
 					report.Settings = append(report.Settings, settingReport{s.Key, s.Value, s.Source})
 				}
-				return o.write(d.Stdout, report)
+				return o.write(cmd.Context(), d.Stdout, report)
 			}
 			w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "SETTING\tVALUE\tFROM")

@@ -52,6 +52,18 @@ type Deps struct {
 
 	// Build identifies this build of pleoauth.
 	Build Build
+
+	// jqLimitsOverride replaces [defaultJQLimits] for "api --jq", so that tests reach each limit
+	// in a moment; nil means the defaults.
+	jqLimitsOverride *jqLimits
+}
+
+// jqLimits are the bounds of one --jq run of "api".
+func (d *Deps) jqLimits() jqLimits {
+	if d.jqLimitsOverride != nil {
+		return *d.jqLimitsOverride
+	}
+	return defaultJQLimits()
 }
 
 // SystemDeps returns the Deps of a real process.

@@ -58,7 +58,7 @@ func runDoctor(cmd *cobra.Command, d *Deps, o *doctorOptions) error {
 	}
 	var printed error
 	if o.on() {
-		printed = o.write(d.Stdout, doctorReport{OK: failed == 0, Checks: checks})
+		printed = o.write(cmd.Context(), d.Stdout, doctorReport{OK: failed == 0, Checks: checks})
 	} else {
 		for _, c := range checks {
 			fmt.Fprintf(d.Stdout, "%-4s  %-14s %s\n", strings.ToUpper(c.Status), c.Name, c.Detail)

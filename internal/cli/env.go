@@ -59,7 +59,7 @@ and the profiles logged in to it. It contacts no server.`,
 			}
 			cfg.Env = report.Selected
 			if o.on() {
-				return o.write(d.Stdout, report)
+				return o.write(cmd.Context(), d.Stdout, report)
 			}
 			w := tabwriter.NewWriter(d.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ENV\tSELECTED\tLOGGED IN\tAUTH SERVER\tPROFILES")

@@ -82,10 +82,11 @@ func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error 
 }
 
 // childExit turns the child's end into pleoauth's exit code: its own code, or 128+signal as a
-// shell reports it.
+// shell reports it. A child that succeeded gives 0 as an [ExitStatus] too: the signals went to
+// it, and its 0 stands even when one of them also reached pleoauth.
 func childExit(err error) error {
 	if err == nil {
-		return nil
+		return &ExitStatus{Code: ExitOK}
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -31,7 +30,7 @@ const exitCodesHelp = `Exit codes:
        too long, or a refresh another machine has not saved yet; retry later
   126  exec: the command was found but cannot run
   127  exec: the command was not found
-  130  interrupted (Ctrl-C)`
+  130  interrupted: Ctrl-C, SIGTERM or SIGHUP, whatever the command was doing`
 
 // ExitStatus is an exit code decided elsewhere — the command run by "pleoauth exec" — passed on
 // as it is, with Message (when set) as the one line said; the codes a shell gives a command it
@@ -44,17 +43,25 @@ type ExitStatus struct {
 func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // exitCode maps err to the documented exit code. interrupted tells whether the run's context was
-// cancelled by a signal.
+// cancelled by a signal (INT, TERM or HUP): a command that then fails exits 130 whatever the
+// error says, since what it was doing — a request, a body, a wait between pages, a code
+// exchange, a --jq run — ended because of the signal, and a script that retries on 5 must not
+// retry what the user stopped. The error itself is not enough to tell: the HTTP client reports
+// the signal as the context's cause inside a network error, gojq as a plain cancellation, and a
+// failure that raced the signal looks like any other. A command that finished all the same — a
+// refresh already at the server is seen through and saved (docs/design.md), then "token" prints
+// — exits 130 too: the user asked it to stop, and "pleoauth token && deploy" must not deploy.
+// Only the code "pleoauth exec" passes on stays, as its command, which got the signal, decided
+// how to end.
 func exitCode(err error, interrupted bool) int {
-	if err == nil {
-		return ExitOK
-	}
 	var status *ExitStatus
-	if errors.As(err, &status) {
+	switch {
+	case errors.As(err, &status):
 		return status.Code
-	}
-	if interrupted && errors.Is(err, context.Canceled) {
+	case interrupted:
 		return ExitInterrupted
+	case err == nil:
+		return ExitOK
 	}
 	switch failure.KindOf(err) {
 	case failure.Usage:

@@ -24,6 +24,17 @@ func TestExitCode(t *testing.T) {
 		{failure.Wrap(failure.Temporary, plain), false, ExitTemporary},
 		{fmt.Errorf("login: %w", context.Canceled), true, ExitInterrupted},
 		{fmt.Errorf("login: %w", context.Canceled), false, ExitError},
+		// Interrupted, whatever the error became on its way up: the HTTP client's network error
+		// carrying the signal as the cause (once exit 5, so scripts retried what the user
+		// stopped), a failure worded as a plain error, a usage or login error that raced it.
+		{failure.Wrap(failure.Temporary, fmt.Errorf("env x: https://api could not be reached (%w)", errors.New("interrupted by interrupt"))), true, ExitInterrupted},
+		{plain, true, ExitInterrupted},
+		{failure.Wrap(failure.LoginRequired, plain), true, ExitInterrupted},
+		{context.DeadlineExceeded, true, ExitInterrupted},
+		// A command that finished all the same (a refresh seen through, then printed): the user
+		// asked it to stop, so "pleoauth token && deploy" must not deploy.
+		{nil, true, ExitInterrupted},
+		{&ExitStatus{Code: 0}, true, ExitOK}, // exec: the child got the signal and succeeded
 		{&ExitStatus{Code: 7}, true, 7},
 		// A config file that cannot be read as written is the user's to fix: a usage error.
 		{asUsage(fmt.Errorf("load: %w", &config.FileError{Path: "config.yaml", Line: 3, Msg: "unknown key"})), false, ExitUsage},

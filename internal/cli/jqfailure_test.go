@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -86,7 +87,7 @@ func TestJQFailuresShowNoValue(t *testing.T) {
 		if err := o.prepare(); err != nil {
 			t.Fatalf("%s: %v", expr, err)
 		}
-		err = o.write(io.Discard, report)
+		err = o.write(context.Background(), io.Discard, report)
 		if err == nil || failure.KindOf(err) != failure.Usage || !strings.Contains(err.Error(), "--jq "+strconv.Quote(expr)+" failed: ") {
 			t.Errorf("write with --jq %s: %v; want a usage error naming the expression", expr, err)
 			continue
@@ -104,8 +105,8 @@ func TestJQFailuresShowNoValue(t *testing.T) {
 		}
 		resp := &http.Response{Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body))}
 		errs := []error{
-			filterBody(io.Discard, resp, apiCode),
-			(&jqPages{out: bufio.NewWriter(io.Discard), code: apiCode}).page(api.Page{Number: 2, Raw: []byte(body)}),
+			filterBody(context.Background(), io.Discard, resp, apiCode, defaultJQLimits()),
+			(&jqPages{ctx: context.Background(), out: bufio.NewWriter(io.Discard), code: apiCode, limits: defaultJQLimits()}).page(api.Page{Number: 2, Raw: []byte(body)}),
 		}
 		for _, err := range errs {
 			if err == nil {
@@ -153,7 +154,7 @@ func TestJQFailureKeepsTheResultsBefore(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		err := o.write(&out, report)
+		err := o.write(context.Background(), &out, report)
 		if err == nil || failure.KindOf(err) != failure.Usage || out.String() != "default\n" {
 			t.Errorf("write with --jq %s: printed %q, %v; want \"default\" then a usage error", expr, out.String(), err)
 		}
@@ -161,7 +162,7 @@ func TestJQFailureKeepsTheResultsBefore(t *testing.T) {
 		code, _ := compileJQ(expr)
 		var body bytes.Buffer
 		resp := &http.Response{Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader(mustJSON(t, report)))}
-		if err := filterBody(&body, resp, code); err == nil || body.String() != "default\n" {
+		if err := filterBody(context.Background(), &body, resp, code, defaultJQLimits()); err == nil || body.String() != "default\n" {
 			t.Errorf("api --jq %s: printed %q, %v; want \"default\" then an error", expr, body.String(), err)
 		}
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,7 +65,7 @@ func (o *jsonOutput) prepare() error {
 
 // write prints v as one line of JSON, or each result of the --jq expression over it: the
 // results before a failing one are written, then the failure is returned.
-func (o *jsonOutput) write(w io.Writer, v any) error {
+func (o *jsonOutput) write(ctx context.Context, w io.Writer, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func (o *jsonOutput) write(w io.Writer, v any) error {
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	err = runJQ(bw, o.filter, raw)
+	err = runJQ(ctx, bw, o.filter, raw, defaultJQLimits())
 	if flushErr := bw.Flush(); err == nil {
 		err = flushErr
 	}
@@ -148,37 +149,4 @@ func jqFailureKind(err error) string {
 		return "the expression failed"
 	}
 	return kind
-}
-
-// runJQ writes each result of code over the JSON document raw on its own line: strings raw,
-// everything else as JSON (as gh api --jq prints them).
-func runJQ(out *bufio.Writer, code *gojq.Code, raw []byte) error {
-	var input any
-	if err := json.Unmarshal(raw, &input); err != nil {
-		return fmt.Errorf("--jq: the answer is not JSON: %w", err)
-	}
-	iter := code.Run(input)
-	for {
-		v, ok := iter.Next()
-		if !ok {
-			return nil
-		}
-		switch v := v.(type) {
-		case error:
-			var halt *gojq.HaltError
-			if errors.As(v, &halt) && halt.Value() == nil {
-				return nil
-			}
-			return &jqRunError{jqFailureKind(v)}
-		case string:
-			out.WriteString(v)
-		default:
-			b, err := gojq.Marshal(v)
-			if err != nil {
-				return &jqRunError{jqFailureKind(err)}
-			}
-			out.Write(b)
-		}
-		out.WriteByte('\n')
-	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 
@@ -34,7 +35,7 @@ func TestJSONOutput(t *testing.T) {
 		var out bytes.Buffer
 		err := o.prepare()
 		if err == nil {
-			err = o.write(&out, report)
+			err = o.write(context.Background(), &out, report)
 		}
 		switch {
 		case tc.wantErr == "" && err != nil:

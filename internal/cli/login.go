@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,6 +16,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
 type loginOptions struct {
@@ -100,7 +100,7 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	if o.Timeout <= 0 {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--timeout must be positive, got %s", o.Timeout))
 	}
-	if o.Subject != "" && !isSubjectURN(o.Subject) {
+	if o.Subject != "" && !sanitize.IsSubjectURN(o.Subject) {
 		return failure.Wrap(failure.Usage, fmt.Errorf("--subject %q is not a Pleo subject URN such as urn:pleo:company:<uuid>", o.Subject))
 	}
 	env := g.Env
@@ -159,9 +159,24 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	case err != nil:
 		return err // logged in, but the on_rotate command failed
 	}
-	// Whose login this is, as the API says (Pleo: GET /v1/introspect), kept for status; a
-	// server without that route leaves the subject the login asked for, if any.
-	subject := o.Subject
+	subject := recordSubject(ctx, d, g, o.Subject)
+	who := ""
+	if subject != "" {
+		who = " as " + subject
+	}
+	// The scope is the server's, kept as scope-tokens only (grant.NewBundle); the subject is
+	// a URN or nothing. Nothing else the server sent is printed.
+	fmt.Fprintf(d.Stderr, "Logged in to %s (profile %s)%s. Access token valid until %s (scope: %s); refresh token %s. Stored in the %s store.\n",
+		env.Name, g.Profile, who, bundle.Expiry.Format(time.RFC3339), bundle.Scope, held(bundle.RefreshToken != ""), g.StoreName())
+	return nil
+}
+
+// recordSubject keeps whose login this is, as the API says (Pleo: GET /v1/introspect), for
+// status, and returns it; a server without that route leaves the subject the login asked for,
+// if any. A subject that is not urn:pleo:<kind>:<uuid> is not recorded nor printed as the
+// login's: a line says so, with the value escaped.
+func recordSubject(ctx context.Context, d *Deps, g *grant.Grant, asked string) string {
+	subject := asked
 	if c, err := apiClient(d, g); err == nil {
 		askCtx, cancel := context.WithTimeout(ctx, 10*time.Second) // a slow API must not hold a finished login
 		if id, err := c.Introspect(askCtx); err == nil && id.SubjectURN != "" {
@@ -169,24 +184,16 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 		}
 		cancel()
 	}
-	if subject != "" {
-		if err := g.RecordSubject(ctx, subject); err != nil {
-			fmt.Fprintf(d.Stderr, "pleoauth: the login's subject was not recorded (%v)\n", err)
+	if subject == "" {
+		return ""
+	}
+	if err := g.RecordSubject(ctx, subject); err != nil {
+		fmt.Fprintf(d.Stderr, "pleoauth: the login's subject was not recorded (%v)\n", err)
+		if errors.Is(err, grant.ErrNotSubject) {
+			return ""
 		}
 	}
-	who := ""
-	if subject != "" {
-		who = " as " + subject
-	}
-	fmt.Fprintf(d.Stderr, "Logged in to %s (profile %s)%s. Access token valid until %s (scope: %s); refresh token %s. Stored in the %s store.\n",
-		env.Name, g.Profile, who, bundle.Expiry.Format(time.RFC3339), bundle.Scope, held(bundle.RefreshToken != ""), g.StoreName())
-	return nil
-}
-
-// isSubjectURN checks the shape of a Pleo subject: urn:pleo:<kind>:<uuid>, such as
-// urn:pleo:company:<uuid> (compiled here, not at start-up, which "pleoauth token" pays for).
-func isSubjectURN(s string) bool {
-	return regexp.MustCompile(`^urn:pleo:[a-z]+:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`).MatchString(s)
+	return subject
 }
 
 func held(ok bool) string {

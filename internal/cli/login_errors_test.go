@@ -66,9 +66,9 @@ func TestLoginFailures(t *testing.T) {
 		{
 			name: "access denied with markup in the description",
 			fake: fakeAuthServer{callback: func(s string) url.Values {
-				return url.Values{"state": {s}, "error": {"access_denied"}, "error_description": {"The user said <b>no</b>\nnew line"}}
+				return url.Values{"state": {s}, "error": {"access_denied"}, "error_description": {"The user said <b>no</b>\nnew line\x1b]52;c;ZXZpbA==\a"}}
 			}},
-			code: ExitError, want: []string{"login local", "access_denied", "<b>no</b> new line"},
+			code: ExitError, want: []string{"login local", "access_denied", `<b>no</b>\nnew line`},
 		},
 		{
 			name: "token endpoint 400 invalid_grant",

@@ -23,6 +23,10 @@ func paginateUsage(o *apiOptions) error {
 	switch {
 	case o.Slurp && !o.Paginate:
 		return failure.Wrap(failure.Usage, errors.New("--slurp works with --paginate; add --paginate"))
+	case o.MaxPagesSet && !o.Paginate:
+		return failure.Wrap(failure.Usage, errors.New("--max-pages works with --paginate; add --paginate"))
+	case o.MaxPages < 1:
+		return failure.Wrap(failure.Usage, fmt.Errorf("--max-pages %d: a run fetches at least one page; give 1 or more", o.MaxPages))
 	case o.Slurp && o.JQ != "":
 		return failure.Wrap(failure.Usage, errors.New("--slurp and --jq do not go together: --jq filters each page as it comes; drop one"))
 	case o.Method != "" && !strings.EqualFold(o.Method, http.MethodGet), o.Data != "", o.Input != "":
@@ -36,7 +40,7 @@ func paginateUsage(o *apiOptions) error {
 }
 
 // runPaginate fetches every page of path and writes them as they arrive.
-func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, slurp bool, filter *gojq.Code) error {
+func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, o *apiOptions, filter *gojq.Code) error {
 	client, err := apiClient(d, g)
 	if err != nil {
 		return err
@@ -45,13 +49,13 @@ func runPaginate(ctx context.Context, d *Deps, g *grant.Grant, path string, slur
 	var w pageWriter
 	switch {
 	case filter != nil:
-		w = &jqPages{out: out, code: filter}
-	case slurp:
+		w = &jqPages{ctx: ctx, out: out, code: filter, limits: d.jqLimits()}
+	case o.Slurp:
 		w = &rawPages{out: out}
 	default:
 		w = &itemPages{out: out}
 	}
-	opts := api.PageOptions{Sleep: d.Sleep, Now: d.Now, Notice: func(msg string) { fmt.Fprintf(d.Stderr, "pleoauth: env %s: %s\n", g.Env.Name, msg) }}
+	opts := api.PageOptions{MaxPages: o.MaxPages, Sleep: d.Sleep, Now: d.Now, Notice: func(msg string) { fmt.Fprintf(d.Stderr, "pleoauth: env %s: %s\n", g.Env.Name, msg) }}
 	err = client.Paginate(ctx, path, opts, func(p api.Page) error {
 		if err := w.page(p); err != nil {
 			return err
@@ -138,12 +142,14 @@ func (w *rawPages) end() error {
 
 // jqPages runs the --jq expression over each page.
 type jqPages struct {
-	out  *bufio.Writer
-	code *gojq.Code
+	ctx    context.Context
+	out    *bufio.Writer
+	code   *gojq.Code
+	limits jqLimits
 }
 
 func (w *jqPages) page(p api.Page) error {
-	if err := runJQ(w.out, w.code, p.Raw); err != nil {
+	if err := runJQ(w.ctx, w.out, w.code, p.Raw, w.limits); err != nil {
 		return fmt.Errorf("page %d: %w", p.Number, err)
 	}
 	return nil
@@ -152,7 +158,7 @@ func (w *jqPages) page(p api.Page) error {
 func (w *jqPages) end() error { return nil }
 
 // filterBody runs the --jq expression over a single response's JSON body.
-func filterBody(out io.Writer, resp *http.Response, code *gojq.Code) error {
+func filterBody(ctx context.Context, out io.Writer, resp *http.Response, code *gojq.Code, lim jqLimits) error {
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); !strings.HasSuffix(mt, "json") {
 		return fmt.Errorf("--jq needs JSON, and the answer is %q", resp.Header.Get("Content-Type"))
 	}
@@ -161,7 +167,7 @@ func filterBody(out io.Writer, resp *http.Response, code *gojq.Code) error {
 		return err
 	}
 	bw := bufio.NewWriter(out)
-	err = runJQ(bw, code, raw) // the results before a failing one are written all the same
+	err = runJQ(ctx, bw, code, raw, lim) // the results before a failing one are written all the same
 	if flushErr := bw.Flush(); err == nil {
 		err = flushErr
 	}

@@ -134,6 +134,9 @@ func TestPaginateUsageErrorsBeforeAnyRequest(t *testing.T) {
 		{"api", "--paginate", "--slurp", "--jq", ".", "/v2/employees"},
 		{"api", "--paginate", "-X", "POST", "/v2/employees"},
 		{"api", "--paginate", "--include", "/v2/employees"},
+		{"api", "--max-pages", "5", "/v2/employees"},
+		{"api", "--max-pages", "1000", "/v2/employees"}, // given at its default, still without --paginate
+		{"api", "--paginate", "--max-pages", "0", "/v2/employees"},
 	} {
 		if r := h.main(args...); r.code != ExitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 			t.Errorf("%q: %+v; want exit 2 with one line", args, r)
@@ -205,6 +208,37 @@ func TestPaginateStopsOnARepeatedCursor(t *testing.T) {
 	}
 	if n := dev.Stats().APIRequests["/v2/employees"]; n != 2 {
 		t.Errorf("%d requests; want 2 (the loop noticed on the first repeat)", n)
+	}
+}
+
+// TestPaginateStopsOnAnIgnoredOffset: an offset list whose server ignores offset answers every
+// page with the first; the run stops at the second, naming it, exit 1 (it once fetched the
+// first page again and again, 180 requests in 8 s).
+func TestPaginateStopsOnAnIgnoredOffset(t *testing.T) {
+	h, dev := paginated(t, 25, 0)
+	dev.InjectFault(devserver.FaultAPIIgnoreOffset, 50, 0)
+	r := h.main("api", "--paginate", "/v1/expenses?limit=5")
+	if r.code != ExitError || !strings.Contains(r.stderr, "page 2 (GET /v1/expenses?limit=5&offset=5) holds the same items as page 1") {
+		t.Fatalf("%+v", r)
+	}
+	if n := dev.Stats().APIRequests["/v1/expenses"]; n != 2 {
+		t.Errorf("%d requests; want 2 (the loop noticed on the first repeat)", n)
+	}
+}
+
+// TestPaginateMaxPages: a run fetches at most --max-pages pages (1000 unless raised); a list
+// with more is an error naming the page and the flag, not a silent cut.
+func TestPaginateMaxPages(t *testing.T) {
+	h, dev := paginated(t, 25, 0)
+	r := h.main("api", "--paginate", "--max-pages", "2", "/v2/employees?limit=10")
+	if r.code != ExitError || !strings.Contains(r.stderr, "page 2 (GET /v2/employees?") || !strings.Contains(r.stderr, "raise it with --max-pages") {
+		t.Fatalf("%+v", r)
+	}
+	if n := dev.Stats().APIRequests["/v2/employees"]; n != 2 {
+		t.Errorf("%d requests; want 2", n)
+	}
+	if r := h.main("api", "--paginate", "--max-pages", "3", "/v2/employees?limit=10"); r.code != 0 || len(ids(t, r.stdout)) != 25 {
+		t.Fatalf("three pages of 25 items with --max-pages 3: %+v", r)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
 // installationPath is Pleo's disconnect: DELETE revokes every access and refresh token of the
@@ -46,7 +47,7 @@ func revokeOnce(ctx context.Context, d *Deps, g *grant.Grant, revoked map[string
 func revokeInstallation(ctx context.Context, d *Deps, g *grant.Grant, subject string) error {
 	whose := "its company"
 	if subject != "" {
-		whose = subject
+		whose = sanitize.Text(subject, 200) // a store of an earlier release may hold it raw
 	}
 	fmt.Fprintf(d.Stderr, "pleoauth: warning: revoking at Pleo EVERY access and refresh token of this client's installation for %s (env %s), not only this login's: every machine, CI job and fleet member using it is logged out too.\n", whose, g.Env.Name)
 	client, err := apiClient(d, g)
@@ -65,7 +66,7 @@ func revokeInstallation(ctx context.Context, d *Deps, g *grant.Grant, subject st
 	case code >= 200 && code < 300:
 		fmt.Fprintf(d.Stderr, "Revoked at Pleo every access and refresh token of the installation (env %s).\n", g.Env.Name)
 	default:
-		err := fmt.Errorf("env %s: DELETE %s answered %s", g.Env.Name, resp.Request.URL.Redacted(), resp.Status)
+		err := fmt.Errorf("env %s: DELETE %s answered %s", g.Env.Name, resp.Request.URL.Redacted(), api.Status(resp))
 		if code >= 500 || code == http.StatusTooManyRequests {
 			err = failure.Wrap(failure.Temporary, err)
 		}

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,17 +40,24 @@ README's Postman section). GET /healthz answers "ok".
 Only the holder of the serve key may ask: every request sends "Authorization: Bearer <key>".
 The key is random for each start, unless PLEOAUTH_SERVE_KEY gives one; serve writes it to
 PLEOAUTH_HOME/serve.<env>.key (mode 0600, removed when serve stops) and, with --postman-env, into a
-Postman environment (pleoauthUrl, pleoauthKey, baseUrl). Requests naming another host (DNS
-rebinding) or coming from a web page (an Origin header) are refused, and wrong keys are
-answered more slowly each time.
+Postman environment (pleoauthUrl, pleoauthKey, baseUrl). One serve runs per login: a second one
+for the same login refuses to start, naming the pid of the first (the lock is
+PLEOAUTH_HOME/serve.<env>.lock). Requests naming another host (DNS rebinding), coming from a web
+page (any Origin header) or naming a URL rather than a path in the request line are refused.
+Wrong keys are answered one after another, each later than the last (up to 5 s apart), across
+all requests, until a minute passes without one.
 
 Serve listens on 127.0.0.1 and ::1, port %d unless --addr says otherwise (port 0 picks a free
-one), never on another interface. It runs in the foreground; Ctrl-C or SIGTERM stop it after
-the requests in flight, a refresh already sent included, have been answered.
+one), never on another interface. It listens on every address --addr names or refuses to start
+(exit 1), naming the address in use and, where it can tell, the program holding it: a client
+that tries ::1 first for "localhost" (Node, so Newman; macOS) must never reach another program
+instead. It runs in the foreground; Ctrl-C or SIGTERM stop it after the requests in flight, a
+refresh already sent included, have been answered.
 
 Answers: 200 the token; 401 {"error":"invalid_key"} or {"error":"login_required"} with the login
 to run; 503 {"error":"temporarily_unavailable"} with Retry-After; one line per request on
-stderr (time, path, status, env, refreshed), never a token.`, serve.DefaultPort),
+stderr (time, method, path and query URL-escaped — of the query only min_ttl's value — status,
+env, refreshed, duration), never a token or the key.`, serve.DefaultPort),
 		Example: `  pleoauth serve --env staging --postman-env pleo-staging.postman_environment.json
   curl -s -H "Authorization: Bearer $(cat ~/.config/pleoauth/serve.staging.key)" http://127.0.0.1:7536/token
   PLEOAUTH_SERVE_KEY=... pleoauth serve --addr 127.0.0.1:0`,
@@ -59,7 +67,7 @@ stderr (time, path, status, env, refreshed), never a token.`, serve.DefaultPort)
 		}),
 	}
 	config.AddFlags(cmd.Flags(), "min_ttl")
-	cmd.Flags().StringVar(&o.Addr, "addr", "", fmt.Sprintf("loopback address to listen on: 127.0.0.1:PORT, [::1]:PORT, or :PORT for both (default :%d; port 0 picks one)", serve.DefaultPort))
+	cmd.Flags().StringVar(&o.Addr, "addr", "", fmt.Sprintf("loopback address to listen on: 127.0.0.1:PORT, [::1]:PORT, or :PORT or localhost:PORT for both (default :%d; port 0 picks one)", serve.DefaultPort))
 	cmd.Flags().StringVar(&o.PostmanEnv, "postman-env", "", "also write a Postman environment with pleoauthUrl, pleoauthKey and baseUrl to this file (mode 0600)")
 	return cmd
 }
@@ -75,16 +83,29 @@ func runServe(ctx context.Context, d *Deps, g *grant.Grant, o *serveOptions) err
 	case strings.IndexFunc(key, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
 		return failure.Wrap(failure.Usage, fmt.Errorf("env %s: PLEOAUTH_SERVE_KEY holds a space or control character, which no HTTP header can carry; set it without them", env.Name))
 	}
+	// One serve per login: its key file is its own, written and removed by it alone.
+	keyFile := filepath.Join(g.Home(), "serve."+g.Name+".key")
+	if err := privatefile.EnsureDir(g.Home()); err != nil {
+		return fmt.Errorf("env %s: %w", env.Name, err)
+	}
+	release, err := serve.Claim(filepath.Join(g.Home(), "serve."+g.Name+".lock"))
+	var running *serve.AlreadyServedError
+	switch {
+	case errors.As(err, &running):
+		return fmt.Errorf("env %s: %w, with its key in %s; send your requests to it, or stop it first", env.Name, err, keyFile)
+	case err != nil:
+		return fmt.Errorf("env %s: %w", env.Name, err)
+	}
+	defer release()
 	listeners, hosts, err := serve.Listen(o.Addr)
 	if err != nil {
-		return failure.Wrap(failure.Usage, fmt.Errorf("env %s: %w", env.Name, err))
+		return fmt.Errorf("env %s: %w", env.Name, err)
 	}
 	url := "http://" + listeners[0].Addr().String()
 
 	// The key goes where clients can read it and nobody else can; never to the terminal or a log.
-	// One file per login, so that servers of two environments keep their own, and removed at the
-	// end only while it is still this server's.
-	keyFile := filepath.Join(g.Home(), "serve."+g.Name+".key")
+	// One file per login, so that servers of two environments keep their own; the claim above
+	// makes it this server's alone, and it is removed at the end unless a person changed it.
 	if err := privatefile.Write(keyFile, []byte(key+"\n")); err != nil {
 		return fmt.Errorf("env %s: %w", env.Name, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -28,7 +29,9 @@ organisation), whether a refresh token is held, whether the next refresh can be 
 (and where its client secret comes from, or why not and what to do), and the store. It exits
 with 4 unless every login listed is usable (no tokens, an expired access token that cannot be
 refreshed, or a refresh token the server refused, which it names with when and why), also with
---json.
+--json. A login that cannot be read (a corrupt or unreadable file, another store key, a locked
+keychain) is listed with "error:" and why, after which the other profiles are still shown; the
+exit code is then that error's.
 
 With --json the first login's fields are at the top, as before profiles existed, and
 "profiles" lists every login.`,
@@ -69,10 +72,14 @@ type statusReport struct {
 	// Unsaved says why the login waits for a refresh (or login, or import) that another
 	// process sent and whose answer is not in the store, or that it never will be.
 	Unsaved string `json:"unsaved,omitempty"`
+	// Error says why the login could not be read (a corrupt or unreadable file, another store
+	// key, a locked keychain); the other logins are listed all the same.
+	Error string `json:"error,omitempty"`
 	// Profiles lists every login of the environment, when no --profile chose one.
 	Profiles []statusReport `json:"profiles,omitempty"`
 
 	name    string // the login's name, for the error
+	broken  error  // why the login could not be read
 	stuck   error  // an expired access token whose refresh cannot be sent
 	unsaved error  // what token would answer while a spend waits for its answer
 }
@@ -94,8 +101,16 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 	var reports []statusReport
 	for _, l := range logins {
 		r, err := loginStatus(ctx, d, l)
-		if err != nil {
+		switch {
+		case err == nil:
+		case g.ProfileChosen() || ctx.Err() != nil:
 			return err
+		default:
+			// One login that cannot be read (a corrupt file, a wrong key, a locked keychain)
+			// must not hide the others: it is listed with why, and decides the exit code
+			// where it stands in the order (loginsError).
+			r.broken = err
+			r.Error = sanitize.Text(err.Error(), 500)
 		}
 		reports = append(reports, r)
 	}
@@ -105,7 +120,7 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 		if !g.ProfileChosen() {
 			out.Profiles = reports
 		}
-		printed = o.write(d.Stdout, out)
+		printed = o.write(ctx, d.Stdout, out)
 	} else {
 		for i, r := range reports {
 			if i > 0 {
@@ -122,6 +137,8 @@ func runStatus(ctx context.Context, d *Deps, g *grant.Grant, o *statusOptions) e
 func loginsError(logins []*grant.Grant, reports []statusReport) error {
 	for i, r := range reports {
 		switch {
+		case r.broken != nil:
+			return r.broken
 		case r.unsaved != nil:
 			return r.unsaved
 		case r.stuck != nil:
@@ -137,10 +154,10 @@ func loginsError(logins []*grant.Grant, reports []statusReport) error {
 
 func loginStatus(ctx context.Context, d *Deps, g *grant.Grant) (statusReport, error) {
 	st, err := g.Status(ctx)
-	if err != nil {
-		return statusReport{}, err
-	}
 	r := statusReport{Env: g.Env.Name, Profile: g.Profile, Store: st.Store, name: g.Name}
+	if err != nil {
+		return r, err
+	}
 	if st.Unsaved != nil {
 		r.unsaved = st.Unsaved
 		r.Unsaved = st.Unsaved.Error()
@@ -150,10 +167,14 @@ func loginStatus(ctx context.Context, d *Deps, g *grant.Grant) (statusReport, er
 		r.ExpiresAt = b.Expiry.UTC().Format(time.RFC3339)
 		r.ExpiresIn = max(int64(b.Expiry.Sub(now).Seconds()), 0)
 		r.Expired = !b.Expiry.After(now)
-		r.Scope = b.Scope
-		r.Subject = b.Subject
+		// Cleaned again as they are shown: a store written by an earlier release, or by hand,
+		// may hold them as a server sent them.
+		r.Scope = sanitize.Scope(b.Scope)
+		r.Subject = sanitize.Text(b.Subject, 200)
 		r.RefreshToken = b.RefreshToken != ""
-		r.Refused = b.Refused
+		if b.Refused != nil {
+			r.Refused = &store.Refusal{At: b.Refused.At, Reason: sanitize.Text(b.Refused.Reason, 200)}
+		}
 		next := g.NextRefresh(b)
 		r.NextRefresh = &nextRefresh{OK: next.OK, Why: next.Why, Fix: next.Fix}
 		r.LoggedIn = (!r.Expired || next.OK) && b.Refused == nil && st.Unsaved == nil
@@ -169,6 +190,9 @@ func printStatus(d *Deps, r statusReport) {
 	fmt.Fprintf(w, "env:           %s\n", r.Env)
 	fmt.Fprintf(w, "profile:       %s\n", r.Profile)
 	fmt.Fprintf(w, "logged in:     %s\n", yesNo(r.LoggedIn))
+	if r.Error != "" {
+		fmt.Fprintf(w, "error:         %s\n", r.Error)
+	}
 	if r.ExpiresAt != "" {
 		left := "expired"
 		if !r.Expired {

@@ -12,6 +12,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -81,7 +82,7 @@ func runToken(ctx context.Context, d *Deps, g *grant.Grant, o *tokenOptions) err
 		return err
 	}
 	if o.on() {
-		return o.write(d.Stdout, newTokenReport(g.Env.Name, bundle, d.Now()))
+		return o.write(ctx, d.Stdout, newTokenReport(g.Env.Name, bundle, d.Now()))
 	}
 	return write(d.Stdout, g.Env.Name, bundle, d.Now())
 }
@@ -102,7 +103,7 @@ func newTokenReport(env string, b *store.Bundle, now time.Time) tokenReport {
 	if tokenType == "" {
 		tokenType = "Bearer"
 	}
-	return tokenReport{b.AccessToken, tokenType, b.Expiry.UTC().Format(time.RFC3339), int64(b.Expiry.Sub(now).Seconds()), b.Scope, env}
+	return tokenReport{b.AccessToken, tokenType, b.Expiry.UTC().Format(time.RFC3339), int64(b.Expiry.Sub(now).Seconds()), sanitize.Scope(b.Scope), env}
 }
 
 // tokenFormatNames are the --format values in the order help and completion show them: the

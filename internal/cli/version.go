@@ -77,7 +77,7 @@ module's build information.`,
 			}
 			b := d.Build.Resolve()
 			if o.on() {
-				return o.write(d.Stdout, versionReport{b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH})
+				return o.write(cmd.Context(), d.Stdout, versionReport{b.Version, b.Commit, b.Date, runtime.Version(), runtime.GOOS, runtime.GOARCH})
 			}
 			return printVersion(d)
 		},

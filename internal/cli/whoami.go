@@ -59,7 +59,7 @@ func runWhoami(ctx context.Context, d *Deps, g *grant.Grant, o *whoamiOptions) e
 		return apiError(g, err)
 	}
 	if o.on() {
-		return o.write(d.Stdout, whoamiReport{
+		return o.write(ctx, d.Stdout, whoamiReport{
 			Env: g.Env.Name, Profile: g.Profile, Subject: id.SubjectURN, ClientID: id.ClientID,
 			ApplicationName: id.ApplicationName, Scope: id.Scope, AuthMethod: id.AuthMethod,
 		})

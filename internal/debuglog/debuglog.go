@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
 // isSecretKey reports whether a parameter or JSON field named k (in any case) holds a
@@ -70,19 +72,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	start := t.Now()
 	var b strings.Builder
-	fmt.Fprintf(&b, "> %s %s\n", req.Method, redactURL(req.URL))
+	fmt.Fprintf(&b, "> %s %s\n", shown(req.Method), shown(redactURL(req.URL)))
 	writeHeaders(&b, ">", req.Header)
 	if len(reqBody) > 0 {
-		fmt.Fprintf(&b, "> body: %s\n", redactBody(reqBody, req.Header.Get("Content-Type")))
+		fmt.Fprintf(&b, "> body: %s\n", shown(redactBody(reqBody, req.Header.Get("Content-Type"))))
 	}
 	resp, err := t.Next.RoundTrip(req)
 	elapsed := t.Now().Sub(start).Round(time.Millisecond)
 	if err != nil {
-		fmt.Fprintf(&b, "< error after %s: %v\n", elapsed, err)
+		fmt.Fprintf(&b, "< error after %s: %s\n", elapsed, shown(err.Error()))
 		t.write(b.String())
 		return nil, err
 	}
-	fmt.Fprintf(&b, "< %s (%s)\n", resp.Status, elapsed)
+	fmt.Fprintf(&b, "< %s (%s)\n", shown(resp.Status), elapsed)
 	writeHeaders(&b, "<", resp.Header)
 	// Show the start of the body and hand the whole of it on.
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
@@ -91,7 +93,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
 	if len(head) > 0 {
-		fmt.Fprintf(&b, "< body: %s\n", redactBody(head, resp.Header.Get("Content-Type")))
+		fmt.Fprintf(&b, "< body: %s\n", shown(redactBody(head, resp.Header.Get("Content-Type"))))
 	}
 	t.write(b.String())
 	return resp, nil
@@ -102,6 +104,14 @@ func (t *Transport) write(s string) {
 	defer t.mu.Unlock()
 	_, _ = io.WriteString(t.W, s)
 }
+
+// shown cleans a value of the trace: the status line, header values, bodies (a form is shown
+// unescaped), error texts and a URL carry the server's text, which must not drive the terminal
+// the trace goes to, nor start a line of its own.
+func shown(s string) string { return sanitize.Text(s, maxLine) }
+
+// maxLine bounds a line of the trace: a body of maxBody bytes, every byte of it escaped.
+const maxLine = 4*maxBody + 64
 
 func writeHeaders(b *strings.Builder, dir string, h http.Header) {
 	keys := make([]string, 0, len(h))
@@ -119,7 +129,7 @@ func writeHeaders(b *strings.Builder, dir string, h http.Header) {
 					v = Fingerprint(v)
 				}
 			}
-			fmt.Fprintf(b, "%s %s: %s\n", dir, k, v)
+			fmt.Fprintf(b, "%s %s: %s\n", dir, shown(k), shown(v))
 		}
 	}
 }

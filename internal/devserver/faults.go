@@ -54,7 +54,8 @@ func Faults() []Fault {
 		FaultHTMLError, FaultTruncated, FaultHugeBody, FaultWrongTokenType, FaultExpiresInString,
 		FaultExpiresInNegative, FaultExpiresInMissing, FaultNoRefreshToken, FaultRedirect,
 		FaultRotateThenDrop, FaultRotateThenTruncate, FaultInvalidGrant, FaultSecondCode, FaultIssMismatch,
-		FaultAPIRateLimit, FaultAPIUnavailable, FaultAPIDelay, FaultAPIRepeatCursor, FaultAPIHTML, FaultAPINotFound}
+		FaultAPIRateLimit, FaultAPIUnavailable, FaultAPIDelay, FaultAPIRepeatCursor, FaultAPIHTML, FaultAPINotFound,
+		FaultAPISlowBody, FaultAPIBusy, FaultAPIIgnoreOffset}
 }
 
 // API faults, applied to the list endpoints (/v2/employees, /v1/expenses) and the disconnect
@@ -66,6 +67,11 @@ const (
 	FaultAPIRepeatCursor Fault = "api-repeat-cursor" // the page's endCursor points at the first item
 	FaultAPIHTML         Fault = "api-html"          // 200 with an HTML page, as a captive portal sends
 	FaultAPINotFound     Fault = "api-404"           // 404, as Pleo answers a disconnect with no installation
+	FaultAPISlowBody     Fault = "api-slow-body"     // 200 and half the body at once, the rest after Delay
+	FaultAPIBusy         Fault = "api-busy"          // 503 with Retry-After: 20, a wait longer than any test's signal
+	// FaultAPIIgnoreOffset serves an offset list (/v1/expenses) as a server that ignores the
+	// offset parameter: the first page again, hasNextPage true, no offset said back.
+	FaultAPIIgnoreOffset Fault = "api-ignore-offset"
 )
 
 // Authorize endpoint faults, applied to the redirect back to the client.
@@ -103,7 +109,7 @@ func (f *faults) pop(endpoint string) Fault {
 }
 
 // InjectFault makes the next count requests to the fault's endpoint misbehave; delay is used by
-// FaultDelay.
+// FaultDelay, FaultAPIDelay and FaultAPISlowBody.
 func (s *Server) InjectFault(fault Fault, count int, delay time.Duration) {
 	f := s.faults
 	f.mu.Lock()

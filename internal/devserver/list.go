@@ -97,17 +97,26 @@ func (s *Server) expenses(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": "offset must be a number of items"})
 		return
 	}
+	current := map[string]any{"offset": offset, "limit": limit}
+	if ignoreOffset(r) {
+		offset = 0
+		delete(current, "offset")
+	}
 	data := []map[string]any{}
 	for n := offset; n < min(offset+limit, s.listSize()); n++ {
 		data = append(data, expense(n))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": data, "pagination": map[string]any{
-		"currentRequestPagination": map[string]any{"offset": offset, "limit": limit},
-		"hasNextPage":              offset+len(data) < s.listSize(),
+		"currentRequestPagination": current,
+		"hasNextPage":              offset+len(data) < s.listSize() || ignoreOffset(r),
 		"hasPreviousPage":          offset > 0,
 		"total":                    s.listSize(),
 	}})
 }
+
+type ignoreOffsetKey struct{}
+
+func ignoreOffset(r *http.Request) bool { return r.Context().Value(ignoreOffsetKey{}) != nil }
 
 func pageLimit(w http.ResponseWriter, v string) (int, bool) {
 	if v == "" {
@@ -161,8 +170,11 @@ func (s *Server) faultyAPI(next http.HandlerFunc) http.HandlerFunc {
 		case FaultAPIUnavailable:
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"message": "try again later"})
 		case FaultAPIDelay:
-			time.Sleep(s.faults.delay)
-			next(w, r)
+			select { // a client that went away gets nothing, and holds up no test's cleanup
+			case <-time.After(s.faults.delay):
+				next(w, r)
+			case <-r.Context().Done():
+			}
 		case FaultAPIRepeatCursor:
 			next(w, r.WithContext(context.WithValue(r.Context(), repeatCursorKey{}, true)))
 		case FaultAPIHTML:
@@ -170,6 +182,29 @@ func (s *Server) faultyAPI(next http.HandlerFunc) http.HandlerFunc {
 			fmt.Fprint(w, "<html><body>Sign in to the Wi-Fi</body></html>")
 		case FaultAPINotFound:
 			writeJSON(w, http.StatusNotFound, map[string]string{"message": "no installation of this client"})
+		case FaultAPIBusy:
+			w.Header().Set("Retry-After", "20")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"message": "busy"})
+		case FaultAPIIgnoreOffset:
+			next(w, r.WithContext(context.WithValue(r.Context(), ignoreOffsetKey{}, true)))
+		case FaultAPISlowBody:
+			answer := &heldAnswer{header: http.Header{}}
+			next(answer, r)
+			for k, v := range answer.header {
+				w.Header()[k] = v
+			}
+			w.Header().Set("Content-Length", fmt.Sprint(answer.body.Len()))
+			w.WriteHeader(answer.status)
+			half := answer.body.Len() / 2
+			_, _ = w.Write(answer.body.Bytes()[:half])
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+			select { // the rest after the delay, unless the client went away
+			case <-time.After(s.faults.delay):
+				_, _ = w.Write(answer.body.Bytes()[half:])
+			case <-r.Context().Done():
+			}
 		}
 	}
 }

@@ -6,17 +6,22 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 	"github.com/pleoauth/pleoauth/internal/store"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 )
 
 // NewBundle records a token response that arrived at arrived. The expiry is computed against the
 // arrival time from expires_in (RFC 6749 §5.1). When the response names no scope, the requested
-// scopes were granted unchanged (RFC 6749 §5.1: scope is optional if identical).
+// scopes were granted unchanged (RFC 6749 §5.1: scope is optional if identical). The scope is
+// the server's text, printed by login, status and token --json: only its RFC 6749 §3.3
+// scope-tokens are kept ([sanitize.Scope]).
 func NewBundle(tok *oauth2.Token, arrived time.Time, requested []string) *store.Bundle {
 	scope, _ := tok.Extra("scope").(string)
 	if scope == "" {
 		scope = strings.Join(requested, " ")
+	} else {
+		scope = sanitize.Scope(scope)
 	}
 	return &store.Bundle{
 		AccessToken:  tok.AccessToken,

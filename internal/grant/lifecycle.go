@@ -6,12 +6,19 @@ import (
 	"fmt"
 
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
 // RecordSubject keeps whose login this is (a Pleo company or organisation) in the stored
-// bundle, so that status shows it without asking the API.
+// bundle, so that status shows it without asking the API. Only a Pleo subject URN
+// (urn:pleo:<kind>:<uuid>) is kept: the subject comes from the server, and anything else —
+// an escape sequence, a newline, a page of text — is refused with [ErrNotSubject] rather than
+// stored and printed by every status after.
 func (g *Grant) RecordSubject(ctx context.Context, subject string) error {
+	if !sanitize.IsSubjectURN(subject) {
+		return fmt.Errorf("env %s: %w: \"%s\"", g.Name, ErrNotSubject, sanitize.Text(subject, 80))
+	}
 	unlock, err := g.lock(ctx)
 	if err != nil {
 		return err
@@ -24,6 +31,9 @@ func (g *Grant) RecordSubject(ctx context.Context, subject string) error {
 	b.Subject = subject
 	return g.store.Save(g.Name, b)
 }
+
+// ErrNotSubject means a subject is not a Pleo subject URN, so it was not recorded.
+var ErrNotSubject = errors.New("not a Pleo subject URN (urn:pleo:<kind>:<uuid>), so not recorded")
 
 // OtherKeyError means the login in the store is sealed under another store key than this
 // machine's PLEOAUTH_STORE_KEY: it is not unreadable, it belongs to machines with that key, and
@@ -121,7 +131,7 @@ func (g *Grant) Export(ctx context.Context, keep bool, write func(refreshToken s
 	case b.Spent != nil:
 		return g.unsaved(b.Spent)
 	case b.Refused != nil:
-		return failure.NeedLogin(g.Name, "the server refused this login's refresh token ("+b.Refused.Reason+"), so there is nothing worth exporting", nil)
+		return failure.NeedLogin(g.Name, "the server refused this login's refresh token ("+refusalReason(b.Refused)+"), so there is nothing worth exporting", nil)
 	case b.RefreshToken == "":
 		return fmt.Errorf("env %s: %w, so there is nothing to export", g.Name, ErrNoRefreshToken)
 	}

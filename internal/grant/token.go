@@ -9,6 +9,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -128,13 +129,17 @@ func (g *Grant) result(b *store.Bundle, refreshed bool, minTTL time.Duration) Re
 	return res
 }
 
+// refusalReason is why the server refused a login, for a message. It was cleaned when it was
+// recorded; a store written by an earlier release, or by hand, may hold it as the server sent it.
+func refusalReason(r *store.Refusal) string { return sanitize.Text(r.Reason, 200) }
+
 // refused reports a login whose refresh token the server refused before.
 func refused(name string, b *store.Bundle) error {
 	if b.Refused == nil {
 		return nil
 	}
 	return failure.NeedLogin(name, fmt.Sprintf("refresh token refused at %s (%s)",
-		b.Refused.At.UTC().Format(time.RFC3339), b.Refused.Reason), nil)
+		b.Refused.At.UTC().Format(time.RFC3339), refusalReason(b.Refused)), nil)
 }
 
 // load reads the login, starting from PLEOAUTH_REFRESH_TOKEN (the CI bootstrap) when the store

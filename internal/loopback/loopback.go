@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -33,17 +32,12 @@ type Server struct {
 	shown       bool          // the result page was served
 }
 
-// Listen binds the redirect URI's port on the loopback addresses its host names: 127.0.0.1 and,
-// when the machine has IPv6, ::1 for "localhost" (a browser may resolve it to either); exactly
-// the given address for 127.0.0.1 or ::1. It never binds a non-loopback address.
+// Listen binds the redirect URI's port on the loopback addresses its host names, as [Bind] does:
+// 127.0.0.1 and, when the machine has IPv6, ::1 for "localhost" (a browser may resolve it to
+// either); exactly the given address for 127.0.0.1 or ::1. It never binds a non-loopback address.
 func Listen(redirect *url.URL) (*Server, error) {
-	port := redirect.Port()
-	var addrs []string
 	switch redirect.Hostname() {
-	case "localhost":
-		addrs = []string{"127.0.0.1", "::1"}
-	case "127.0.0.1", "::1":
-		addrs = []string{redirect.Hostname()}
+	case "localhost", "127.0.0.1", "::1":
 	default:
 		return nil, fmt.Errorf("redirect URI %s is not on a loopback host", redirect.Redacted())
 	}
@@ -51,24 +45,16 @@ func Listen(redirect *url.URL) (*Server, error) {
 	if s.path == "" {
 		s.path = "/"
 	}
-	for i, host := range addrs {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, port))
-		if err != nil {
-			// ::1 missing on an IPv4-only machine is fine when 127.0.0.1 is bound: a browser
-			// cannot reach an address the machine does not have either.
-			if i > 0 && host == "::1" && noIPv6(err) {
-				continue
-			}
-			for _, l := range s.listeners {
-				_ = l.Close()
-			}
-			if errors.Is(err, syscall.EADDRINUSE) {
-				return nil, &PortInUseError{Addr: net.JoinHostPort(host, port), RedirectURI: redirect.String()}
-			}
-			return nil, fmt.Errorf("listen on %s for redirect URI %s: %w", net.JoinHostPort(host, port), redirect, err)
-		}
-		s.listeners = append(s.listeners, l)
+	ls, err := Bind(redirect.Hostname(), redirect.Port())
+	var inUse *PortInUseError
+	switch {
+	case errors.As(err, &inUse):
+		inUse.RedirectURI = redirect.String()
+		return nil, inUse
+	case err != nil:
+		return nil, fmt.Errorf("redirect URI %s: %w", redirect, err)
 	}
+	s.listeners = ls
 	return s, nil
 }
 
@@ -81,20 +67,6 @@ func Receivable(redirect *url.URL) bool {
 		return redirect.Scheme == "http"
 	}
 	return false
-}
-
-// PortInUseError reports that another program holds the redirect URI's port.
-type PortInUseError struct {
-	Addr        string
-	RedirectURI string
-}
-
-func (e *PortInUseError) Error() string {
-	return fmt.Sprintf("port %s of redirect URI %s is already in use; stop the program using it (another pleoauth login?) or register another redirect_uri", e.Addr, e.RedirectURI)
-}
-
-func noIPv6(err error) bool {
-	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EPROTONOSUPPORT)
 }
 
 // ResultPath is where the browser is sent after the redirect: the page that says how the login

@@ -1,27 +1,94 @@
-// Package sanitize makes text that came from a server safe to show on one terminal line.
+// Package sanitize is the one cleaner of text that came from a server — error descriptions,
+// subjects, scopes, status lines — before a terminal, a log or the store sees it, and the
+// grammars such values must match (RFC 6750's b64token, RFC 6749's scope-token, Pleo's subject).
 package sanitize
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
-// Line replaces control and unprintable characters with spaces, so a server cannot move the
-// cursor or forge extra lines of output, collapses runs of space, and cuts the result to at most
-// max runes.
-func Line(s string, max int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || !unicode.IsPrint(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max]) + "…"
+// Text makes s safe to show on one line and keeps what the server sent visible: every control
+// character (C0, DEL, C1), bidi override or isolate (U+202E…), other unprintable rune, and byte
+// that is not UTF-8 is shown as an escape (\n, \t, \x1b, \u202e, \xff), so that a server can
+// neither move the cursor, set the clipboard or the window title (OSC 52, OSC 0), forge more
+// lines of output, nor reverse the text after it. Runs of spaces become one, and a result longer
+// than max runes is cut as [Line] cuts it.
+func Text(s string, max int) string { return cut(pieces(s, escape), max) }
+
+// Line makes s safe to show on one line as [Text] does, but with each unsafe character replaced
+// by a space: for a header or a launcher's complaint, where an escape would be noise. A result
+// longer than max runes is cut at a word boundary and ends in "…", followed by whatever closes
+// the brackets and quotes left open by the cut, so "(refresh token expired…)" never loses its
+// closing parenthesis; the whole stays within max runes.
+func Line(s string, max int) string { return cut(pieces(s, blank), max) }
+
+// Brief is [Text] for a reason kept short inside a longer message: when s is longer than max,
+// its parenthesised asides ("(e.g., authorization code, resource owner credentials)") go first,
+// and only then is the rest cut, so what is left is the sentence's main clause rather than the
+// start of an example.
+func Brief(s string, max int) string {
+	p := pieces(s, escape)
+	if width(p) > max {
+		p = dropAsides(p)
 	}
-	return s
+	return cut(p, max)
 }
+
+// pieces splits s into what is shown: one rune, or one escape or space for an unsafe rune (so a
+// cut never splits an escape). Leading, trailing and repeated spaces are dropped.
+func pieces(s string, show func(r rune, b byte) string) []string {
+	out := make([]string, 0, len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		p := string(r)
+		if r == utf8.RuneError && size == 1 || unsafe(r) {
+			p = show(r, s[i])
+		}
+		i += size
+		if p == " " && (len(out) == 0 || out[len(out)-1] == " ") {
+			continue
+		}
+		out = append(out, p)
+	}
+	if len(out) > 0 && out[len(out)-1] == " " {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// unsafe reports a rune a terminal may act on rather than show, or one that shows as nothing:
+// C0 and C1 controls and DEL (unicode.IsControl), and the format characters, bidi overrides
+// and isolates among them, private-use and unassigned runes (not unicode.IsPrint). Other
+// spaces than U+0020 count too, so "a\u00a0b" cannot pass for two words.
+func unsafe(r rune) bool {
+	return r != ' ' && (unicode.IsControl(r) || !unicode.IsPrint(r))
+}
+
+// escape shows an unsafe rune, or a byte b that is not UTF-8 (r is then utf8.RuneError), as Go
+// would write it in a string literal.
+func escape(r rune, b byte) string {
+	switch {
+	case r == utf8.RuneError:
+		return fmt.Sprintf(`\x%02x`, b)
+	case r == '\n':
+		return `\n`
+	case r == '\r':
+		return `\r`
+	case r == '\t':
+		return `\t`
+	case r < utf8.RuneSelf:
+		return fmt.Sprintf(`\x%02x`, r)
+	case r <= 0xFFFF:
+		return fmt.Sprintf(`\u%04x`, r)
+	default:
+		return fmt.Sprintf(`\U%08x`, r)
+	}
+}
+
+func blank(rune, byte) string { return " " }
 
 // IsB64Token reports whether s is an RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." /
 // "_" / "~" / "+" / "/" ) *"=". Such a token can go into an HTTP header, a curl config line or a

@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/backoff"
@@ -77,11 +76,9 @@ func Handler(o Options, allowedHosts []string) http.Handler {
 }
 
 type handler struct {
-	o     Options
-	hosts []string
-
-	mu       sync.Mutex
-	failures int // wrong keys since the last right one
+	o         Options
+	hosts     []string
+	wrongKeys wrongKeys
 }
 
 // problem is an error answer: the JSON body of every refusal, in RFC 6749 §5.2's shape.
@@ -101,7 +98,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if refreshed {
 		note = " refreshed"
 	}
-	fmt.Fprintf(h.o.Log, "%s %s %s %d env=%s%s %dms\n", start.UTC().Format(time.RFC3339), r.Method, r.URL.Path,
+	fmt.Fprintf(h.o.Log, "%s %s %s %d env=%s%s %dms\n", start.UTC().Format(time.RFC3339), logText(r.Method, 16), logTarget(r),
 		status, h.o.Env, note, h.o.Now().Sub(start).Milliseconds())
 }
 
@@ -122,40 +119,33 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (status int, ref
 }
 
 // refuse checks who is asking: a loopback Host (no DNS rebinding), no web page (no Origin), GET
-// only, and the serve key. A wrong key is answered late, later for each one in a row.
+// only, and the serve key. Wrong keys are answered one after another, each later than the last.
 func (h *handler) refuse(r *http.Request) *problem {
+	// An absolute-form request line ("GET http://host/token") would make its host, not the Host
+	// header, the request's Host (RFC 9112 §3.2.2); no client of serve sends one (only proxies
+	// receive them), so it is refused and r.Host is always the Host header.
+	if !strings.HasPrefix(r.RequestURI, "/") {
+		return &problem{Status: http.StatusForbidden, Code: "forbidden", Description: "the request line must name a path (origin-form), not a URL"}
+	}
 	if !h.hostAllowed(r.Host) {
 		return &problem{Status: http.StatusForbidden, Code: "forbidden", Description: fmt.Sprintf("Host %q is not this server's loopback address", r.Host)}
 	}
-	if r.Header.Get("Origin") != "" {
+	// Any Origin header is refused, however it is written: no client of serve sends one, and
+	// reading only the first value let "Origin:" (empty) followed by a real one through.
+	if _, ok := r.Header["Origin"]; ok {
 		return &problem{Status: http.StatusForbidden, Code: "forbidden", Description: "requests from web pages are refused"}
 	}
 	if r.Method != http.MethodGet {
 		return &problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Description: "only GET is served"}
 	}
+	// One Authorization header only: with two, which one counts would depend on the reader.
 	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if ok && subtle.ConstantTimeCompare([]byte(given), []byte(h.o.Key)) == 1 {
-		h.mu.Lock()
-		h.failures = 0
-		h.mu.Unlock()
+	if ok && len(r.Header.Values("Authorization")) == 1 && subtle.ConstantTimeCompare([]byte(given), []byte(h.o.Key)) == 1 {
 		return nil
 	}
-	h.mu.Lock()
-	h.failures++
-	n := h.failures
-	h.mu.Unlock()
-	h.o.Sleep(r.Context(), penalty(n))
+	h.o.Sleep(r.Context(), h.wrongKeys.wait(h.o.Now()))
 	return &problem{Status: http.StatusUnauthorized, Code: "invalid_key",
 		Description: "send the serve key as \"Authorization: Bearer <key>\" (PLEOAUTH_SERVE_KEY, the key file or the Postman environment serve wrote)"}
-}
-
-// penalty is how long the n-th wrong key in a row waits: nothing for the first three, then
-// 100 ms doubling up to 5 s, so that guessing the key is slow and a mistyped one is not.
-func penalty(n int) time.Duration {
-	if n <= 3 {
-		return 0
-	}
-	return min(100*time.Millisecond<<min(n-4, 10), 5*time.Second)
 }
 
 func (h *handler) hostAllowed(host string) bool {
@@ -216,50 +206,6 @@ func (h *handler) fail(w http.ResponseWriter, p *problem) int {
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
 	return p.Status
-}
-
-// Listen opens addr, which must be a loopback address: 127.0.0.1 or ::1 with a port (0 picks
-// one), or just ":PORT" / "" for both loopbacks on that port (DefaultPort when empty). It returns
-// the listeners and the Host values their requests may carry.
-func Listen(addr string) ([]net.Listener, []string, error) {
-	if addr == "" {
-		addr = ":" + strconv.Itoa(DefaultPort)
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--addr %q is not host:port; use 127.0.0.1:%d", addr, DefaultPort)
-	}
-	var hosts []string
-	switch ip := net.ParseIP(host); {
-	case host == "":
-		hosts = []string{"127.0.0.1", "::1"}
-	case ip != nil && ip.IsLoopback():
-		hosts = []string{ip.String()}
-	default:
-		return nil, nil, fmt.Errorf("--addr %q is not a loopback address; serve listens only on 127.0.0.1 or ::1, never another interface", addr)
-	}
-	var ls []net.Listener
-	var allowed []string
-	for i, h := range hosts {
-		l, err := net.Listen("tcp", net.JoinHostPort(h, port))
-		if err != nil {
-			if i > 0 && len(ls) > 0 { // ::1 beside 127.0.0.1 is a convenience: IPv6 may be off
-				continue
-			}
-			closeAll(ls)
-			return nil, nil, fmt.Errorf("listen on %s: %w; choose another port with --addr 127.0.0.1:PORT (0 picks a free one)", net.JoinHostPort(h, port), err)
-		}
-		ls = append(ls, l)
-		port = strconv.Itoa(l.Addr().(*net.TCPAddr).Port) // the second loopback takes the port the first got
-		allowed = append(allowed, l.Addr().String(), "localhost:"+port)
-	}
-	return ls, allowed, nil
-}
-
-func closeAll(ls []net.Listener) {
-	for _, l := range ls {
-		_ = l.Close()
-	}
 }
 
 // Serve answers on every listener until ctx ends, then lets requests in flight finish (a refresh

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,13 +30,14 @@ type fixture struct {
 	warn   string        // the warning it gives with its token
 	minTTL time.Duration // what it was last asked for
 	slept  []time.Duration
+	now    time.Time // the handler's clock, which only the test moves
 	mu     sync.Mutex
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{}
+	f := &fixture{now: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
 	f.h = Handler(Options{
-		Key: testKey, Env: "local", MinTTL: time.Minute, Log: &f.log, Now: time.Now,
+		Key: testKey, Env: "local", MinTTL: time.Minute, Log: &f.log, Now: f.clock,
 		Token: func(_ context.Context, minTTL time.Duration) (*store.Bundle, bool, string, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -58,9 +60,22 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
+func (f *fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
 // do sends a request; edit may change it before it is served.
 func (f *fixture) do(path string, edit func(*http.Request)) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:7536"+path, nil)
+	r := httptest.NewRequest(http.MethodGet, path, nil) // origin-form, as clients send it
+	r.Host = "127.0.0.1:7536"
 	r.Header.Set("Authorization", "Bearer "+testKey)
 	if edit != nil {
 		edit(r)
@@ -147,24 +162,99 @@ func TestLocalhostHostIsAllowed(t *testing.T) {
 	}
 }
 
+// cumulative is when each of n wrong keys sent at one instant is answered: one after another,
+// each a penalty after the one before.
+func cumulative(n int) []time.Duration {
+	var at time.Duration
+	var want []time.Duration
+	for i := 1; i <= n; i++ {
+		at += penalty(i)
+		want = append(want, at)
+	}
+	return want
+}
+
 func TestWrongKeysAreSlowedDown(t *testing.T) {
 	f := newFixture(t)
 	wrong := func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }
 	for range 6 {
 		f.do("/token", wrong)
 	}
-	want := []time.Duration{0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+	// The fake Sleep does not move the clock: the six came at one instant, so each is answered
+	// a penalty after the one before.
+	want := []time.Duration{0, 0, 0, 100 * time.Millisecond, 300 * time.Millisecond, 700 * time.Millisecond}
 	if fmt.Sprint(f.slept) != fmt.Sprint(want) {
 		t.Fatalf("waits before the wrong-key answers: %v; want %v", f.slept, want)
 	}
-	f.do("/token", nil) // the right key resets the count
-	f.slept = nil
-	f.do("/token", wrong)
-	if fmt.Sprint(f.slept) != "[0s]" {
-		t.Fatalf("after a right key the next wrong one waited %v; want none", f.slept)
-	}
 	if penalty(100) != 5*time.Second {
 		t.Fatalf("the wait grows past 5s: %v", penalty(100))
+	}
+}
+
+// TestConcurrentWrongKeysQueue: wrong keys sent at once are answered one after another, not
+// side by side — 50 parallel guesses used to be answered within 10 s.
+func TestConcurrentWrongKeysQueue(t *testing.T) {
+	const n = 50
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() { f.do("/token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer guess") }) })
+	}
+	wg.Wait()
+	slices.Sort(f.slept)
+	if want := cumulative(n); fmt.Sprint(f.slept) != fmt.Sprint(want) {
+		t.Fatalf("waits of %d concurrent wrong keys: %v; want %v", n, f.slept, want)
+	}
+	if last := f.slept[n-1]; last < 3*time.Minute {
+		t.Fatalf("the last of %d guesses is answered after %v; want minutes", n, last)
+	}
+}
+
+// TestRightKeyDoesNotResetTheWrongKeyCount: a client with the key asking meanwhile does not
+// give a guesser a fresh start; only a window without wrong keys does.
+func TestRightKeyDoesNotResetTheWrongKeyCount(t *testing.T) {
+	f := newFixture(t)
+	wrong := func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }
+	for range 6 {
+		f.do("/token", wrong)
+	}
+	if w := f.do("/token", nil); w.Code != http.StatusOK {
+		t.Fatalf("the right key: %d", w.Code)
+	}
+	f.do("/token", wrong)
+	if got, want := f.slept[len(f.slept)-1], cumulative(7)[6]; got != want {
+		t.Fatalf("after a right key the 7th wrong one waited %v; want %v, as if the right key never came", got, want)
+	}
+	f.advance(cumulative(7)[6] + wrongKeyWindow + time.Second)
+	f.do("/token", wrong)
+	if got := f.slept[len(f.slept)-1]; got != 0 {
+		t.Fatalf("a wrong key a window after the last one waited %v; want none", got)
+	}
+}
+
+func TestWrongKeysWindow(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		gaps  []time.Duration // between the wrong keys, from when the one before is answered
+		wants []time.Duration
+	}{
+		{"in a row", []time.Duration{0, 0, 0, 0, 0}, []time.Duration{0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}},
+		{"each inside the window", []time.Duration{0, 50 * time.Second, 50 * time.Second, 50 * time.Second, 50 * time.Second}, []time.Duration{0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}},
+		{"a quiet window starts again", []time.Duration{0, 0, 0, 0, wrongKeyWindow + time.Second}, []time.Duration{0, 0, 0, 100 * time.Millisecond, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var k wrongKeys
+			now := t0
+			for i, gap := range tc.gaps {
+				now = now.Add(gap)
+				wait := k.wait(now)
+				if wait != tc.wants[i] {
+					t.Fatalf("wrong key %d: wait %v; want %v", i+1, wait, tc.wants[i])
+				}
+				now = now.Add(wait) // answered
+			}
+		})
 	}
 }
 
@@ -210,10 +300,12 @@ func TestLogLinesHoldNoSecret(t *testing.T) {
 }
 
 func TestListenOnlyOnLoopback(t *testing.T) {
-	for _, addr := range []string{"0.0.0.0:0", "[::]:0", "192.0.2.1:0", "example.com:0", "localhost:0", "7536"} {
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", "192.0.2.1:0", "example.com:0", "7536", "127.0.0.1:http", "127.0.0.1:70000"} {
 		if ls, _, err := Listen(addr); err == nil {
 			closeAll(ls)
 			t.Errorf("Listen(%q) listened; want a refusal", addr)
+		} else if failure.KindOf(err) != failure.Usage {
+			t.Errorf("Listen(%q): %v is not a usage error", addr, err)
 		}
 	}
 	ls, hosts, err := Listen("127.0.0.1:0")

@@ -19,7 +19,7 @@ func CheckTokenType(tokenType string) error {
 	if tokenType == "" || strings.EqualFold(tokenType, "bearer") {
 		return nil
 	}
-	return fmt.Errorf("issued a %q token, but pleoauth only handles Bearer tokens (RFC 6750); check token_url", sanitize.Line(tokenType, 32))
+	return fmt.Errorf("issued a %q token, but pleoauth only handles Bearer tokens (RFC 6750); check token_url", sanitize.Text(tokenType, 32))
 }
 
 // CheckAccessToken refuses an access token that is not an RFC 6750 §2.1 b64token: pleoauth puts

@@ -71,8 +71,10 @@ type Error struct {
 func (e *Error) Reason() string {
 	switch {
 	case e.Code != "" && e.Description != "":
-		// Short enough that a message naming it stays on one readable line.
-		return e.Code + ": " + sanitize.Line(e.Description, 40)
+		// Short enough that a message naming it stays on one readable line: asides dropped,
+		// then cut at a word, with the brackets it opened closed, as the reason is itself put
+		// in parentheses.
+		return e.Code + ": " + sanitize.Brief(e.Description, 40)
 	case e.Code != "":
 		return e.Code
 	case e.Status != 0:
@@ -154,11 +156,13 @@ func Classify(tokenURL string, err error) error {
 	var re *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &re):
-		e.Code = sanitize.Line(re.ErrorCode, 64)
-		e.Description = sanitize.Line(re.ErrorDescription, 200)
+		// Server text, cleaned once here: every message, log line and stored refusal that
+		// names them takes them from the Error.
+		e.Code = sanitize.Text(re.ErrorCode, 64)
+		e.Description = sanitize.Text(re.ErrorDescription, 200)
 		if re.Response != nil {
 			e.Status = re.Response.StatusCode
-			e.ContentType = sanitize.Line(re.Response.Header.Get("Content-Type"), 64)
+			e.ContentType = sanitize.Text(re.Response.Header.Get("Content-Type"), 64)
 			e.RetryAfter, _ = backoff.RetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 		}
 	case IsCertificate(err):
