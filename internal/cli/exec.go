@@ -24,8 +24,9 @@ func newExecCmd(d *Deps) *cobra.Command {
 environment. The token is never put on a command line, where other users of the machine could read
 it in the process list. The command gets pleoauth's own environment without the secrets
 pleoauth reads (PLEOAUTH_CLIENT_SECRET, PLEOAUTH_REFRESH_TOKEN, PLEOAUTH_REDIS_PASSWORD,
-PLEOAUTH_STORE_KEY, PLEOAUTH_SERVE_KEY, and PLEOAUTH_REDIS_URL when it holds a password). Exec passes on the command's exit code, and forwards SIGINT, SIGTERM and
-SIGHUP to it.`,
+PLEOAUTH_STORE_KEY, PLEOAUTH_SERVE_KEY, and PLEOAUTH_REDIS_URL when it holds a password); an
+on_rotate command gets the same. Exec passes on the command's exit code, and forwards SIGINT,
+SIGTERM and SIGHUP to it.`,
 		Example: `  pleoauth exec -- sh -c 'curl -H "Authorization: Bearer $PLEO_ACCESS_TOKEN" "$PLEO_API_URL/v2/employees"'
   pleoauth exec --env production --min-ttl 30m -- ./nightly-export.py`,
 		Args: cobra.MinimumNArgs(1),
