@@ -85,7 +85,7 @@ func runServe(ctx context.Context, d *Deps, g *grant.Grant, o *serveOptions) err
 	}
 	// One serve per login: its key file is its own, written and removed by it alone.
 	keyFile := filepath.Join(g.Home(), "serve."+g.Name+".key")
-	if err := privatefile.EnsureDir(g.Home()); err != nil {
+	if err := privatefile.MakeDir(g.Home()); err != nil {
 		return fmt.Errorf("env %s: %w", env.Name, err)
 	}
 	release, err := serve.Claim(filepath.Join(g.Home(), "serve."+g.Name+".lock"))

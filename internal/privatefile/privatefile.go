@@ -18,10 +18,21 @@ import (
 // EnsureDir creates dir with mode 0700 when missing and refuses one that others can read or
 // write, or a symbolic link, naming the chmod to run.
 func EnsureDir(dir string) error {
+	if err := MakeDir(dir); err != nil {
+		return err
+	}
+	return Check(dir, 0o700)
+}
+
+// MakeDir creates dir (and its parents) with mode 0700 when missing, as the first command run
+// with a new PLEOAUTH_HOME does; an existing folder is left as it is, for [Check] or
+// [CheckNotWritableByOthers] to judge (a PLEOAUTH_HOME of mode 0755 is accepted, its tokens
+// folder is not).
+func MakeDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Explain(fmt.Errorf("create %s: %w", dir, err))
 	}
-	return Check(dir, 0o700)
+	return nil
 }
 
 // Explain adds the next step to the file system errors a person can act on.
