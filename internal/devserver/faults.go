@@ -108,6 +108,14 @@ func (f *faults) pop(endpoint string) Fault {
 	return q[0]
 }
 
+// wait is how long a delaying fault holds its answer, read under the lock InjectFault sets it
+// under (a test may queue the next fault while a request is being held).
+func (f *faults) wait() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.delay
+}
+
 // InjectFault makes the next count requests to the fault's endpoint misbehave; delay is used by
 // FaultDelay, FaultAPIDelay and FaultAPISlowBody.
 func (s *Server) InjectFault(fault Fault, count int, delay time.Duration) {
@@ -197,7 +205,7 @@ func (s *Server) faultyToken(next http.HandlerFunc) http.HandlerFunc {
 		}
 		switch fault {
 		case FaultDelay:
-			time.Sleep(s.faults.delay)
+			time.Sleep(s.faults.wait())
 			next(w, r)
 		case FaultDrop:
 			if hj, ok := w.(http.Hijacker); ok {

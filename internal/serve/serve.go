@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/backoff"
@@ -79,6 +80,9 @@ type handler struct {
 	o         Options
 	hosts     []string
 	wrongKeys wrongKeys
+	// logMu keeps each request's line whole: requests are answered concurrently, and Log may
+	// be any writer.
+	logMu sync.Mutex
 }
 
 // problem is an error answer: the JSON body of every refusal, in RFC 6749 §5.2's shape.
@@ -98,8 +102,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if refreshed {
 		note = " refreshed"
 	}
-	fmt.Fprintf(h.o.Log, "%s %s %s %d env=%s%s %dms\n", start.UTC().Format(time.RFC3339), logText(r.Method, 16), logTarget(r),
+	line := fmt.Sprintf("%s %s %s %d env=%s%s %dms\n", start.UTC().Format(time.RFC3339), logText(r.Method, 16), logTarget(r),
 		status, h.o.Env, note, h.o.Now().Sub(start).Milliseconds())
+	h.logMu.Lock()
+	defer h.logMu.Unlock()
+	_, _ = io.WriteString(h.o.Log, line)
 }
 
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) (status int, refreshed bool) {
