@@ -27,6 +27,10 @@ type Opener struct {
 	// Getenv reads the environment, to tell whether a desktop browser can open ([CanOpen]);
 	// nil means os.Getenv.
 	Getenv func(string) string
+	// Env is the launcher's environment; nil means pleoauth's own. A browser the launcher
+	// starts keeps it for as long as it runs (/proc/<pid>/environ), so pleoauth passes its
+	// environment without its secrets.
+	Env []string
 }
 
 // lastWordsWait bounds how long a failed launcher's output is awaited after it exited: a
@@ -74,6 +78,9 @@ func (o Opener) Open(url string) error {
 
 func (o Opener) run(url string, out *os.File) error {
 	if strings.TrimSpace(o.Command) == "" {
+		if o.Env != nil && desktopLaunchers[runtime.GOOS] != nil {
+			return o.runDesktop(url, out)
+		}
 		// pkg/browser keeps its output streams in package variables.
 		pkgbrowser.Stdout = out
 		pkgbrowser.Stderr = out
@@ -92,10 +99,38 @@ func (o Opener) run(url string, out *os.File) error {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout = out
 	cmd.Stderr = out
+	cmd.Env = o.Env
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("run $BROWSER (%s): %w", args[0], err)
 	}
 	return nil
+}
+
+// desktopLaunchers are the programs pkg/browser tries, in its order, where the browser they
+// start is their child and so inherits their environment. Elsewhere (macOS's open, Windows'
+// rundll32) the system starts the browser, and pkg/browser is used as it is.
+var desktopLaunchers = map[string][]string{
+	"linux":   {"xdg-open", "x-www-browser", "www-browser"},
+	"freebsd": {"xdg-open", "x-www-browser", "www-browser"},
+	"openbsd": {"xdg-open", "x-www-browser", "www-browser"},
+	"netbsd":  {"xdg-open", "x-www-browser", "www-browser"},
+}
+
+// runDesktop runs the first desktop launcher found, as pkg/browser does, with o.Env.
+func (o Opener) runDesktop(url string, out *os.File) error {
+	for _, name := range desktopLaunchers[runtime.GOOS] {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			continue
+		}
+		cmd := exec.Command(path, url)
+		cmd.Stdout, cmd.Stderr, cmd.Env = out, out, o.Env
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("run %s: %w", name, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("none of %s is installed", strings.Join(desktopLaunchers[runtime.GOOS], ", "))
 }
 
 // lastLine reads r to its end and returns its last non-blank line, cleaned for one terminal

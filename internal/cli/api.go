@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -17,6 +19,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 	"github.com/pleoauth/pleoauth/internal/tokenendpoint"
 )
 
@@ -149,9 +152,7 @@ func runAPI(ctx context.Context, d *Deps, g *grant.Grant, o *apiOptions, path st
 	defer resp.Body.Close()
 
 	if o.Include {
-		fmt.Fprintf(d.Stdout, "%s %s\n", resp.Proto, resp.Status)
-		_ = resp.Header.Write(d.Stdout)
-		fmt.Fprintln(d.Stdout)
+		writeHead(d.Stdout, resp)
 	}
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	if filter != nil && ok {
@@ -249,4 +250,18 @@ func apiError(g *grant.Grant, err error) error {
 		return tokenErr.Err // already names the environment and the next step
 	}
 	return fmt.Errorf("env %s: %w", env.Name, err)
+}
+
+// writeHead prints the status line and headers for --include. They are the server's text on
+// a terminal, so each passes the one cleaner (a reason phrase or header value may carry terminal
+// escapes); the body that follows is the data asked for and stays as it came.
+func writeHead(w io.Writer, resp *http.Response) {
+	fmt.Fprintf(w, "%s %s\n", sanitize.Text(resp.Proto, 16), api.Status(resp))
+	names := slices.Sorted(maps.Keys(resp.Header))
+	for _, name := range names {
+		for _, v := range resp.Header[name] {
+			fmt.Fprintf(w, "%s: %s\n", sanitize.Text(name, 100), sanitize.Text(v, 2000))
+		}
+	}
+	fmt.Fprintln(w)
 }

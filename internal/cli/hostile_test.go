@@ -46,7 +46,7 @@ func hostileAPI(t *testing.T) *httptest.Server {
 			panic(err)
 		}
 		defer conn.Close()
-		fmt.Fprint(buf, "HTTP/1.1 418 Teapot\x1b]0;owned\a\u202e\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		fmt.Fprint(buf, "HTTP/1.1 418 Teapot\x1b]0;owned\a\u202e\r\nX-Evil: a\u202eb\u009b31mc\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 		buf.Flush()
 	}))
 	t.Cleanup(srv.Close)
@@ -107,6 +107,12 @@ func TestHostileServerTextNeverReachesOutputRaw(t *testing.T) {
 		t.Errorf("api with a hostile status line: %+v; want it escaped", r)
 	}
 	oneLine(t, r.stderr)
+
+	// --include prints the status line and headers on stdout: the server's text, escaped too.
+	r = h.main("api", "--env", "local", "--include", "/v2/employees")
+	if c := rawControl(r.stdout + r.stderr); c != "" || !strings.Contains(r.stdout, `418 Teapot\x1b]0;owned\x07\u202e`) || !strings.Contains(r.stdout, `X-Evil: a\u202eb\u009b31mc`) {
+		t.Errorf("api --include with a hostile status line and header printed %s raw, or not escaped: %+v", c, r)
+	}
 }
 
 // TestStatusCleansWhatTheStoreHolds: a store written by an earlier release (or by hand) may hold

@@ -139,7 +139,11 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	} else {
 		lo.OpenBrowser = d.OpenBrowser
 		if lo.OpenBrowser == nil {
-			lo.OpenBrowser = browser.Opener{Command: d.Getenv("BROWSER"), Getenv: d.Getenv}.Open
+			opener := browser.Opener{Command: d.Getenv("BROWSER"), Getenv: d.Getenv}
+			if d.Environ != nil { // the browser gets no secret of pleoauth's, as exec's command does
+				opener.Env = config.ChildEnv(d.Environ())
+			}
+			lo.OpenBrowser = opener.Open
 		}
 		if drawsProgress(d) {
 			lo.Waiting = progress.run(o.Timeout)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
 // RefusedError means Redis answered but refused pleoauth for a setting: the password (WRONGPASS,
@@ -20,7 +22,8 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string {
-	return fmt.Sprintf("Redis at %s %s (%v); %s", e.URL, e.Why, e.Err, e.Fix)
+	// What Redis said is the server's text: shown escaped, as every server's is.
+	return fmt.Sprintf("Redis at %s %s (%s); %s", e.URL, e.Why, sanitize.Text(e.Err.Error(), 200), e.Fix)
 }
 
 func (e *RefusedError) Unwrap() error { return e.Err }
@@ -41,7 +44,10 @@ func (r *Redis) refused(err error) error {
 			fix = "fix " + r.PasswordFrom
 		}
 		return &RefusedError{URL: r.URL, Why: "refused the password", Fix: fix, Err: err}
-	case strings.HasPrefix(msg, "NOAUTH") || strings.HasPrefix(msg, "NOPERM"):
+	case strings.HasPrefix(msg, "NOPERM"):
+		// The password was right: the ACL user may not touch pleoauth's keys.
+		return &RefusedError{URL: r.URL, Why: "let the user in but not at pleoauth's keys", Fix: "give the Redis user access to the keys under redis_prefix (ACL SETUSER … ~<prefix>*), or set redis_prefix to keys it may use", Err: err}
+	case strings.HasPrefix(msg, "NOAUTH"):
 		fix := "set PLEOAUTH_REDIS_PASSWORD to the server's password"
 		if r.PasswordFrom != "" {
 			fix = "fix " + r.PasswordFrom

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"log"
 	"net/http"
@@ -88,5 +89,34 @@ func TestRedisRefusalIsASetting(t *testing.T) {
 				t.Errorf("Check() = %q; want one line without the password", err)
 			}
 		})
+	}
+}
+
+// What Redis answers decides what to fix: NOPERM is an ACL on the keys (the password was
+// right), WRONGPASS and NOAUTH the password; Redis's own words are shown escaped, as every
+// server's text is.
+func TestRedisRefusalNamesWhatToFix(t *testing.T) {
+	r := &Redis{URL: "redis://127.0.0.1:6379/0", PasswordFrom: "PLEOAUTH_REDIS_PASSWORD"}
+	tests := []struct {
+		answer, why, fix string
+	}{
+		{"NOPERM this user has no permissions to access one of the keys used as arguments", "not at pleoauth's keys", "redis_prefix"},
+		{"WRONGPASS invalid username-password pair or user is disabled.", "refused the password", "fix PLEOAUTH_REDIS_PASSWORD"},
+		{"NOAUTH Authentication required.", "was not given", "fix PLEOAUTH_REDIS_PASSWORD"},
+		{"WRONGPASS \x1b]0;pwned\x07\x1b[31mred\u202e", "refused the password", "fix PLEOAUTH_REDIS_PASSWORD"},
+	}
+	for _, tt := range tests {
+		err := r.refused(errors.New(tt.answer))
+		if err == nil {
+			t.Errorf("%q: not taken for a refusal", tt.answer)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, tt.why) || !strings.Contains(msg, tt.fix) {
+			t.Errorf("%q: %q; want it to say %q and %q", tt.answer, msg, tt.why, tt.fix)
+		}
+		if strings.ContainsAny(msg, "\x1b\x07\u202e") {
+			t.Errorf("%q: the message holds Redis's text raw: %q", tt.answer, msg)
+		}
 	}
 }
