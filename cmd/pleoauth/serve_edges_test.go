@@ -93,44 +93,79 @@ func TestServeOnePerLogin(t *testing.T) {
 }
 
 // TestServeQueuesConcurrentWrongKeys: wrong keys sent at once are answered one after another,
-// each a penalty later (0, 0, 0, 0.1, 0.2, 0.4, 0.8, 1.6 s), so the last of eight comes no sooner
-// than 3.1 s after they were sent; answered side by side, it came after 1.6 s. A busy machine
-// only makes it later.
+// each waiting for the penalties of those before it (0, 0, 0, 0, 0.1, 0.3, 0.7, 1.5, 3.1, 6.3 s),
+// so the last of ten comes no sooner than 6.3 s after they were sent; answered side by side, the
+// last came after 3.2 s. A busy machine only makes it later.
 func TestServeQueuesConcurrentWrongKeys(t *testing.T) {
 	w := newWorld(t, 15*time.Minute, "PLEOAUTH_STORE=file")
 	w.login()
 	s := startServe(t, w, "--addr", "127.0.0.1:0")
-	const guesses, least = 8, 3100 * time.Millisecond
+	const guesses, least = 10, 6300 * time.Millisecond
 	start := time.Now()
 	var wg sync.WaitGroup
-	statuses := make(chan int, guesses)
 	for i := range guesses {
 		wg.Go(func() {
-			req, _ := http.NewRequest(http.MethodGet, s.url+"/token", nil)
-			req.Header.Set("Authorization", fmt.Sprintf("Bearer guess-%d", i))
-			client := &http.Client{Timeout: time.Minute}
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Error(err)
-				return
+			if st := s.try(fmt.Sprintf("guess-%d", i), time.Minute); st != "401" {
+				t.Errorf("a wrong key: %s; want 401", st)
 			}
-			resp.Body.Close()
-			statuses <- resp.StatusCode
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	close(statuses)
-	for st := range statuses {
-		if st != 401 {
-			t.Errorf("a wrong key got %d; want 401", st)
-		}
-	}
 	if elapsed < least {
 		t.Fatalf("%d concurrent wrong keys were all answered within %v; want no sooner than %v", guesses, elapsed, least)
 	}
-	if resp, _ := s.get(t, "/token", nil); resp.StatusCode != 200 {
-		t.Fatalf("the right key after the guesses: %d", resp.StatusCode)
+	if st := s.try(s.key, time.Minute); st != "200" {
+		t.Fatalf("the right key after the guesses: %s", st)
+	}
+}
+
+// try asks for a token with key, giving up after timeout, and says what came: the status, or
+// "timeout".
+func (s *served) try(key string, timeout time.Duration) string {
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/token", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := (&http.Client{Timeout: timeout}).Do(req)
+	if err != nil {
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			return "timeout"
+		}
+		return err.Error()
+	}
+	resp.Body.Close()
+	return fmt.Sprint(resp.StatusCode)
+}
+
+// TestServeRightKeyWaitsLikeAWrongOne: while a wrong-key penalty is pending, a client that gives
+// up after a second learns nothing from its key — a right key times out just as a wrong one does
+// (a right key used to be answered at once, so 2,001 guesses with 50 ms timeouts took 2 s), and
+// the guesses it abandoned do not stop the right key being answered once the queue is out.
+func TestServeRightKeyWaitsLikeAWrongOne(t *testing.T) {
+	w := newWorld(t, 15*time.Minute, "PLEOAUTH_STORE=file")
+	w.login()
+	s := startServe(t, w, "--addr", "127.0.0.1:0")
+	// Ten guesses at once queue up about 12.7 s of answers.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for i := range 10 {
+		wg.Go(func() { s.try(fmt.Sprintf("guess-%d", i), 2*time.Minute) })
+	}
+	// A wrong key that times out shows the penalty is pending (one answered at once came before
+	// the guesses did).
+	deadline := time.Now().Add(time.Minute)
+	for s.try("probe", time.Second) != "timeout" {
+		if time.Now().After(deadline) {
+			t.Fatal("no wrong key was held a second within a minute of ten guesses")
+		}
+	}
+	if got := s.try(s.key, time.Second); got != "timeout" {
+		t.Fatalf("with a penalty pending the right key, given a second: %s; want a timeout, as a wrong key got", got)
+	}
+	for range 20 {
+		s.try("abandoned", 50*time.Millisecond)
+	}
+	if got := s.try(s.key, 2*time.Minute); got != "200" {
+		t.Fatalf("the right key once the queue is out: %s; want 200", got)
 	}
 }
 
@@ -181,22 +216,31 @@ func TestServeRefusesRawRequestsNoBrowserSends(t *testing.T) {
 }
 
 // TestServeLogEscapesRequestPaths: a web page can make a browser fetch any path from serve
-// (<img src="http://127.0.0.1:7536/%0a…">); serve's log shows it escaped, one line, without a
-// forged line or a terminal escape (OSC 52 would set the clipboard).
+// (<img src="http://127.0.0.1:7536/%0a…">); serve's log shows a path it does not answer as
+// <other-path>, one line, without a forged line or a terminal escape (OSC 52 would set the
+// clipboard) — and a key put in the path or in min_ttl by mistake never reaches the log.
 func TestServeLogEscapesRequestPaths(t *testing.T) {
 	w := newWorld(t, 15*time.Minute, "PLEOAUTH_STORE=file")
 	w.login()
 	s := startServe(t, w, "--addr", "127.0.0.1:0")
-	resp, _ := s.get(t, "/token%0a2026-12-01T09:00:00Z%20GET%20/forged%20200%20env=local%1b]52;c;aGk=%07", nil)
-	if resp.StatusCode != 404 {
-		t.Fatalf("an odd path: %d; want 404", resp.StatusCode)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(s.stderr.String(), " 404 ") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line for the request:\n%s", s.stderr)
+	for _, tc := range []struct{ path, want string }{
+		{"/token%0a2026-12-01T09:00:00Z%20GET%20/forged%20200%20env=local%1b]52;c;aGk=%07", " <other-path> 404 env=local"},
+		{"/token/" + s.key, " <other-path> 404 env=local"},
+		{"/token?min_ttl=1s;" + s.key, " /token?min_ttl=<redacted> "},
+	} {
+		before := strings.Count(s.stderr.String(), "\n")
+		resp, _ := s.get(t, tc.path, nil)
+		resp.Body.Close()
+		deadline := time.Now().Add(30 * time.Second)
+		for strings.Count(s.stderr.String(), "\n") == before {
+			if time.Now().After(deadline) {
+				t.Fatalf("no log line for %s:\n%s", tc.path, s.stderr)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if log := s.stderr.String(); !strings.Contains(log, tc.want) {
+			t.Fatalf("the log does not show %q for %s:\n%s", tc.want, tc.path, log)
+		}
 	}
 	log := s.stderr.String()
 	if strings.ContainsAny(log, "\x1b\x07") {
@@ -207,7 +251,7 @@ func TestServeLogEscapesRequestPaths(t *testing.T) {
 			t.Fatalf("the request forged a log line: %q", line)
 		}
 	}
-	if !strings.Contains(log, "/token%0a2026-12-01T09:00:00Z%20GET%20/forged%20200%20env=local%1b]52;c;aGk=%07 404 env=local") {
-		t.Fatalf("the log does not show the path escaped:\n%s", log)
+	if strings.Contains(log, s.key) {
+		t.Fatalf("the log holds the key:\n%s", log)
 	}
 }

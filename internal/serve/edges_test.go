@@ -61,17 +61,26 @@ func TestRawRequestRefusals(t *testing.T) {
 
 // TestLogLineEscapesWhatTheRequestSent: a web page can make a browser request any path from
 // serve (<img src="http://127.0.0.1:7536/…">); what it sent reaches the log escaped — no
-// forged line, no terminal escape — and bounded.
+// forged line, no terminal escape — and bounded, and nothing that may hold the key reaches it:
+// a path serve does not answer is <other-path>, a min_ttl that is not a duration <redacted>.
 func TestLogLineEscapesWhatTheRequestSent(t *testing.T) {
 	for _, tc := range []struct {
 		name, target, want string
 	}{
-		{"forged line", "/token%0a2026-12-01T09:00:00Z%20GET%20/token%20200%20env=local", "/token%0a2026-12-01T09:00:00Z%20GET%20/token%20200%20env=local"},
-		{"OSC 52", "/%1b]52;c;aGVsbG8=%07", "/%1b]52;c;aGVsbG8=%07"},
-		{"C1 CSI in the query", "/token?min_ttl=\u009b31m", "/token?min_ttl=%C2%9B31m"},
-		{"raw UTF-8 in the path", "/t\u00f6ken", "/t%C3%B6ken"},
+		{"forged line in the path", "/token%0a2026-12-01T09:00:00Z%20GET%20/token%20200%20env=local", "<other-path>"},
+		{"forged line in a parameter name", "/token?%0a2026-12-01T09:00:00Z%20GET%20/token%20200%20env=local", "/token?%0a2026-12-01T09:00:00Z%20GET%20/token%20200%20env=<redacted>"},
+		{"OSC 52 in the path", "/%1b]52;c;aGVsbG8=%07", "<other-path>"},
+		{"C1 CSI in a parameter name", "/token?\u009b31m=1", "/token?%C2%9B31m=<redacted>"},
+		{"C1 CSI in min_ttl", "/token?min_ttl=\u009b31m", "/token?min_ttl=<redacted>"},
+		{"raw UTF-8 in the path", "/t\u00f6ken", "<other-path>"},
+		{"the key in the path", "/token/" + testKey, "<other-path>"},
+		{"the key after the path", "/" + testKey, "<other-path>"},
 		{"the key in the query", "/token?min_ttl=2m&key=" + testKey + "&" + testKey, "/token?min_ttl=2m&key=<redacted>&<redacted>"},
-		{"long", "/" + strings.Repeat("a", 5000), ""}, // checked below: cut, marked, bounded
+		{"the key after min_ttl", "/token?min_ttl=1s;" + testKey, "/token?min_ttl=<redacted>"},
+		{"the key as min_ttl", "/token?min_ttl=" + testKey, "/token?min_ttl=<redacted>"},
+		{"min_ttl a duration", "/token?min_ttl=1h30m", "/token?min_ttl=1h30m"},
+		{"healthz", "/healthz", "/healthz"},
+		{"long", "/token?" + strings.Repeat("a", 5000) + "=1", ""}, // checked below: cut, marked, bounded
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -86,7 +95,7 @@ func TestLogLineEscapesWhatTheRequestSent(t *testing.T) {
 			}
 			fields := strings.Fields(line)
 			if tc.want == "" && len(fields) > 2 {
-				if cut := fields[2]; !strings.HasPrefix(cut, "/aaaa") || !strings.HasSuffix(cut, "…") || utf8.RuneCountInString(cut) > maxLogTarget {
+				if cut := fields[2]; !strings.HasPrefix(cut, "/token?aaaa") || !strings.HasSuffix(cut, "…") || utf8.RuneCountInString(cut) > maxLogTarget {
 					t.Fatalf("log line %q; want the path cut to at most %d characters, ending in …", line, maxLogTarget)
 				}
 				tc.want = fields[2]

@@ -2,7 +2,9 @@ package serve
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
@@ -14,23 +16,39 @@ const maxLogTarget = 200
 // logTarget is the path and query a request sent, as they appear in serve's log: URL-escaped,
 // so that a web page's <img src="http://127.0.0.1:7536/%0a…"> can neither forge log lines
 // (%0A stays %0A) nor send the terminal escapes (%1B]52;… would set the clipboard), and bounded.
-// Of the query, only min_ttl's value and the other parameters' names are shown: a script that
-// put the key in the URL by mistake (?key={{pleoauthKey}}) must not have it written to the log.
+// Nothing a script may have put the key in by mistake is written: a path is shown only when it
+// is one serve answers (/token, /healthz), any other as <other-path> (GET /token/<KEY> must not
+// log the key; the 404 says enough); of the query, only the parameters' names and min_ttl's value
+// when it is a duration (?min_ttl=1s;<KEY> or ?key={{pleoauthKey}} are <redacted>).
 func logTarget(r *http.Request) string {
 	target := r.URL.EscapedPath()
+	if target != "/token" && target != "/healthz" {
+		target = "<other-path>"
+	}
 	if r.URL.RawQuery != "" {
 		params := strings.Split(r.URL.RawQuery, "&")
 		for i, p := range params {
-			switch name, _, hasValue := strings.Cut(p, "="); {
+			switch name, value, hasValue := strings.Cut(p, "="); {
 			case !hasValue && p != "":
 				params[i] = "<redacted>" // a bare value, which may be the key itself
-			case hasValue && name != "min_ttl":
+			case hasValue && (name != "min_ttl" || !isDuration(value)):
 				params[i] = name + "=<redacted>"
 			}
 		}
 		target += "?" + strings.Join(params, "&")
 	}
 	return logText(target, maxLogTarget)
+}
+
+// isDuration reports whether a raw query value is a duration as min_ttl takes it: only then is
+// it safe to log, as no key parses as one.
+func isDuration(raw string) bool {
+	v, err := url.QueryUnescape(raw)
+	if err != nil {
+		return false
+	}
+	_, err = time.ParseDuration(v)
+	return err == nil
 }
 
 // logText escapes every byte of s that is not printable ASCII, a space included, as %XX — which

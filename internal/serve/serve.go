@@ -52,7 +52,7 @@ type Options struct {
 	// Log gets one line per request; never a token or the key.
 	Log io.Writer
 	Now func() time.Time
-	// Sleep waits before answering a wrong key, or until the request ends; nil means
+	// Sleep waits a request's turn in the wrong-key queue, or until the request ends; nil means
 	// [backoff.Sleep].
 	Sleep func(ctx context.Context, d time.Duration)
 }
@@ -126,7 +126,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) (status int, ref
 }
 
 // refuse checks who is asking: a loopback Host (no DNS rebinding), no web page (no Origin), GET
-// only, and the serve key. Wrong keys are answered one after another, each later than the last.
+// only, and the serve key. Requests with a key wait their turn behind wrong keys (see wrongKeys).
 func (h *handler) refuse(r *http.Request) *problem {
 	// An absolute-form request line ("GET http://host/token") would make its host, not the Host
 	// header, the request's Host (RFC 9112 §3.2.2); no client of serve sends one (only proxies
@@ -147,10 +147,22 @@ func (h *handler) refuse(r *http.Request) *problem {
 	}
 	// One Authorization header only: with two, which one counts would depend on the reader.
 	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if ok && len(r.Header.Values("Authorization")) == 1 && subtle.ConstantTimeCompare([]byte(given), []byte(h.o.Key)) == 1 {
+	right := ok && len(r.Header.Values("Authorization")) == 1 && subtle.ConstantTimeCompare([]byte(given), []byte(h.o.Key)) == 1
+	// The key is compared here, but the answer waits for the queue before it, which no key
+	// changes: a right key and a wrong one are answered at the same moment.
+	t := h.wrongKeys.admit(h.o.Now(), !right)
+	if t.full {
+		return &problem{Status: http.StatusTooManyRequests, Code: "too_many_requests",
+			Description: "too many wrong keys lately; try again after Retry-After seconds",
+			RetryAfter:  int((t.wait - maxQueueWait + time.Second - 1) / time.Second)}
+	}
+	h.o.Sleep(r.Context(), t.wait)
+	if r.Context().Err() != nil {
+		h.wrongKeys.giveBack(t) // the client left unanswered: its guess neither counts nor queues
+	}
+	if right {
 		return nil
 	}
-	h.o.Sleep(r.Context(), h.wrongKeys.wait(h.o.Now()))
 	return &problem{Status: http.StatusUnauthorized, Code: "invalid_key",
 		Description: "send the serve key as \"Authorization: Bearer <key>\" (PLEOAUTH_SERVE_KEY, the key file or the Postman environment serve wrote)"}
 }

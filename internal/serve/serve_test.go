@@ -162,27 +162,28 @@ func TestLocalhostHostIsAllowed(t *testing.T) {
 	}
 }
 
-// cumulative is when each of n wrong keys sent at one instant is answered: one after another,
-// each a penalty after the one before.
-func cumulative(n int) []time.Duration {
+// queued is how long each of n wrong keys sent at one instant waits: until the answers before
+// it are out, each wrong key making the queue a penalty longer.
+func queued(n int) []time.Duration {
 	var at time.Duration
 	var want []time.Duration
 	for i := 1; i <= n; i++ {
-		at += penalty(i)
 		want = append(want, at)
+		at += penalty(i)
 	}
 	return want
 }
 
+var wrongKey = func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }
+
 func TestWrongKeysAreSlowedDown(t *testing.T) {
 	f := newFixture(t)
-	wrong := func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }
 	for range 6 {
-		f.do("/token", wrong)
+		f.do("/token", wrongKey)
 	}
-	// The fake Sleep does not move the clock: the six came at one instant, so each is answered
-	// a penalty after the one before.
-	want := []time.Duration{0, 0, 0, 100 * time.Millisecond, 300 * time.Millisecond, 700 * time.Millisecond}
+	// The fake Sleep does not move the clock: the six came at one instant, so each waits for
+	// the penalties of those before it.
+	want := []time.Duration{0, 0, 0, 0, 100 * time.Millisecond, 300 * time.Millisecond}
 	if fmt.Sprint(f.slept) != fmt.Sprint(want) {
 		t.Fatalf("waits before the wrong-key answers: %v; want %v", f.slept, want)
 	}
@@ -192,21 +193,108 @@ func TestWrongKeysAreSlowedDown(t *testing.T) {
 }
 
 // TestConcurrentWrongKeysQueue: wrong keys sent at once are answered one after another, not
-// side by side — 50 parallel guesses used to be answered within 10 s.
+// side by side — 50 parallel guesses used to be answered within 10 s — and once the queue is
+// 30 s long the rest are answered 429 at once, without growing it further.
 func TestConcurrentWrongKeysQueue(t *testing.T) {
 	const n = 50
 	f := newFixture(t)
+	var mu sync.Mutex
+	codes := map[int]int{}
 	var wg sync.WaitGroup
 	for range n {
-		wg.Go(func() { f.do("/token", func(r *http.Request) { r.Header.Set("Authorization", "Bearer guess") }) })
+		wg.Go(func() {
+			w := f.do("/token", wrongKey)
+			mu.Lock()
+			defer mu.Unlock()
+			codes[w.Code]++
+		})
 	}
 	wg.Wait()
+	var want []time.Duration
+	for _, d := range queued(n) {
+		if d <= maxQueueWait {
+			want = append(want, d)
+		}
+	}
 	slices.Sort(f.slept)
-	if want := cumulative(n); fmt.Sprint(f.slept) != fmt.Sprint(want) {
+	if fmt.Sprint(f.slept) != fmt.Sprint(want) {
 		t.Fatalf("waits of %d concurrent wrong keys: %v; want %v", n, f.slept, want)
 	}
-	if last := f.slept[n-1]; last < 3*time.Minute {
-		t.Fatalf("the last of %d guesses is answered after %v; want minutes", n, last)
+	if codes[http.StatusUnauthorized] != len(want) || codes[http.StatusTooManyRequests] != n-len(want) {
+		t.Fatalf("answers to %d concurrent wrong keys: %v; want %d × 401 then 429s", n, codes, len(want))
+	}
+	if last := f.slept[len(f.slept)-1]; last < 20*time.Second {
+		t.Fatalf("the last guess answered 401 waited %v; want tens of seconds", last)
+	}
+}
+
+// TestRightKeyWaitsLikeAWrongOne: while a penalty is pending, a right key is held exactly as
+// long as a wrong key sent in its place — an answer that came sooner would tell a client that
+// gives up early that its guess was right.
+func TestRightKeyWaitsLikeAWrongOne(t *testing.T) {
+	waited := map[string]time.Duration{}
+	for _, key := range []string{"right", "wrong"} {
+		f := newFixture(t)
+		for range 6 {
+			f.do("/token", wrongKey)
+		}
+		w := f.do("/token", func(r *http.Request) {
+			if key == "wrong" {
+				wrongKey(r)
+			}
+		})
+		if want := map[string]int{"right": 200, "wrong": 401}[key]; w.Code != want {
+			t.Fatalf("the %s key: %d; want %d", key, w.Code, want)
+		}
+		waited[key] = f.slept[len(f.slept)-1]
+	}
+	if waited["right"] != waited["wrong"] || waited["right"] != 700*time.Millisecond {
+		t.Fatalf("after six wrong keys the right key waited %v, a wrong one %v; want both 700ms", waited["right"], waited["wrong"])
+	}
+}
+
+// TestFullQueueAnswersEveryKeyAlike: past 30 s of queue, a right key and a wrong one get the
+// same 429 with the same Retry-After, at once.
+func TestFullQueueAnswersEveryKeyAlike(t *testing.T) {
+	f := newFixture(t)
+	for range 20 {
+		f.do("/token", wrongKey)
+	}
+	slept := len(f.slept)
+	right, wrong := f.do("/token", nil), f.do("/token", wrongKey)
+	for name, w := range map[string]*httptest.ResponseRecorder{"right": right, "wrong": wrong} {
+		if w.Code != http.StatusTooManyRequests || errorCode(t, w) != "too_many_requests" || w.Header().Get("Retry-After") == "" {
+			t.Fatalf("the %s key with a full queue: %d %s Retry-After %q; want 429 with Retry-After", name, w.Code, w.Body, w.Header().Get("Retry-After"))
+		}
+	}
+	if right.Body.String() != wrong.Body.String() || fmt.Sprint(right.Header()) != fmt.Sprint(wrong.Header()) {
+		t.Fatalf("the answers differ:\nright %v %s\nwrong %v %s", right.Header(), right.Body, wrong.Header(), wrong.Body)
+	}
+	if len(f.slept) != slept {
+		t.Fatalf("a 429 was held %v; want it answered at once", f.slept[slept:])
+	}
+}
+
+// TestAbandonedGuessesDoNotGrowTheQueue: a wrong key whose client left before its turn is not
+// counted and does not make the queue longer — 2,000 abandoned guesses used to push it hours
+// ahead, so that a later mistyped key waited for all of them and the count never reset.
+func TestAbandonedGuessesDoNotGrowTheQueue(t *testing.T) {
+	f := newFixture(t)
+	for range 6 {
+		f.do("/token", wrongKey)
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 2000 {
+		f.do("/token", func(r *http.Request) { wrongKey(r); *r = *r.WithContext(gone) })
+	}
+	for i, want := range []time.Duration{700 * time.Millisecond, 1500 * time.Millisecond} {
+		if w := f.do("/token", wrongKey); w.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong key %d after the abandoned ones: %d %s", 7+i, w.Code, w.Body)
+		}
+		if got := f.slept[len(f.slept)-1]; got != want {
+			t.Fatalf("after 2000 abandoned guesses wrong key %d waited %v; want %v, as if they never came", 7+i, got, want)
+		}
 	}
 }
 
@@ -214,21 +302,22 @@ func TestConcurrentWrongKeysQueue(t *testing.T) {
 // give a guesser a fresh start; only a window without wrong keys does.
 func TestRightKeyDoesNotResetTheWrongKeyCount(t *testing.T) {
 	f := newFixture(t)
-	wrong := func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }
 	for range 6 {
-		f.do("/token", wrong)
+		f.do("/token", wrongKey)
 	}
 	if w := f.do("/token", nil); w.Code != http.StatusOK {
 		t.Fatalf("the right key: %d", w.Code)
 	}
-	f.do("/token", wrong)
-	if got, want := f.slept[len(f.slept)-1], cumulative(7)[6]; got != want {
-		t.Fatalf("after a right key the 7th wrong one waited %v; want %v, as if the right key never came", got, want)
+	f.do("/token", wrongKey)
+	f.do("/token", wrongKey)
+	if got, want := f.slept[len(f.slept)-1], queued(8)[7]; got != want {
+		t.Fatalf("after a right key the 8th wrong one waited %v; want %v, as if the right key never came", got, want)
 	}
-	f.advance(cumulative(7)[6] + wrongKeyWindow + time.Second)
-	f.do("/token", wrong)
+	f.advance(queued(9)[8] + wrongKeyWindow + time.Second)
+	f.do("/token", wrongKey)
+	f.do("/token", wrongKey)
 	if got := f.slept[len(f.slept)-1]; got != 0 {
-		t.Fatalf("a wrong key a window after the last one waited %v; want none", got)
+		t.Fatalf("a wrong key a window after the queue emptied waited %v; want none", got)
 	}
 }
 
@@ -239,20 +328,20 @@ func TestWrongKeysWindow(t *testing.T) {
 		gaps  []time.Duration // between the wrong keys, from when the one before is answered
 		wants []time.Duration
 	}{
-		{"in a row", []time.Duration{0, 0, 0, 0, 0}, []time.Duration{0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}},
-		{"each inside the window", []time.Duration{0, 50 * time.Second, 50 * time.Second, 50 * time.Second, 50 * time.Second}, []time.Duration{0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}},
-		{"a quiet window starts again", []time.Duration{0, 0, 0, 0, wrongKeyWindow + time.Second}, []time.Duration{0, 0, 0, 100 * time.Millisecond, 0}},
+		{"in a row", []time.Duration{0, 0, 0, 0, 0, 0}, []time.Duration{0, 0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}},
+		{"each inside the window", []time.Duration{0, 50 * time.Second, 50 * time.Second, 50 * time.Second, 50 * time.Second, 0}, []time.Duration{0, 0, 0, 0, 0, 200 * time.Millisecond}},
+		{"a quiet window starts again", []time.Duration{0, 0, 0, 0, 0, wrongKeyWindow + time.Second, 0, 0, 0}, []time.Duration{0, 0, 0, 0, 100 * time.Millisecond, 0, 0, 0, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var k wrongKeys
 			now := t0
 			for i, gap := range tc.gaps {
 				now = now.Add(gap)
-				wait := k.wait(now)
-				if wait != tc.wants[i] {
-					t.Fatalf("wrong key %d: wait %v; want %v", i+1, wait, tc.wants[i])
+				turn := k.admit(now, true)
+				if turn.wait != tc.wants[i] || turn.full {
+					t.Fatalf("wrong key %d: wait %v (full %v); want %v", i+1, turn.wait, turn.full, tc.wants[i])
 				}
-				now = now.Add(wait) // answered
+				now = now.Add(turn.wait) // answered
 			}
 		})
 	}
