@@ -55,9 +55,12 @@ instead. It runs in the foreground; Ctrl-C or SIGTERM stop it after the requests
 refresh already sent included, have been answered.
 
 Answers: 200 the token; 401 {"error":"invalid_key"} or {"error":"login_required"} with the login
-to run; 503 {"error":"temporarily_unavailable"} with Retry-After; one line per request on
-stderr (time, method, path and query URL-escaped — of the query only min_ttl's value — status,
-env, refreshed, duration), never a token or the key.`, serve.DefaultPort),
+to run; 503 {"error":"temporarily_unavailable"} with Retry-After; 429 {"error":"too_many_requests"}
+with Retry-After, for every request whatever its key, while more than 30 s of wrong-key answers
+are queued. After three wrong keys, each makes every later request wait its turn, so an answer's
+timing says nothing about the key. One line per request on stderr (time, method, path — /token,
+/healthz or <other-path> — and of the query only a min_ttl that is a duration, URL-escaped;
+status, env, refreshed, duration), never a token or the key.`, serve.DefaultPort),
 		Example: `  pleoauth serve --env staging --postman-env pleo-staging.postman_environment.json
   curl -s -H "Authorization: Bearer $(cat ~/.config/pleoauth/serve.staging.key)" http://127.0.0.1:7536/token
   PLEOAUTH_SERVE_KEY=... pleoauth serve --addr 127.0.0.1:0`,
