@@ -1,8 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,8 +90,8 @@ func (e *PageStatusError) Error() string {
 // for an endpoint that gives no cursor, with offset advanced by the page's length; the caller's
 // other query parameters stay. It stops at a page with no items. A server bug must not loop
 // forever, so it fails on a cursor the server already gave, on an offset that does not advance,
-// on a page whose items are the previous page's (an offset the server ignores), and on a next
-// page past [PageOptions.MaxPages]. Every page gets a token valid for
+// on a page whose items are those of any earlier page of the run (an offset the server ignores,
+// or pages that come round again: A, B, A…), and on a next page past [PageOptions.MaxPages]. Every page gets a token valid for
 // the client's minimum and the 401 retry of [Client.Do]; a 429 or 503 is waited out
 // (Retry-After, capped; else exponential backoff with jitter) a bounded number of times.
 func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page func(Page) error) error {
@@ -101,7 +101,9 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 		return fmt.Errorf("%q is not a path: %w", path, err)
 	}
 	seen := map[string]bool{}
-	var previous []json.RawMessage
+	// earlier maps each page's items, as a hash, to the first page that held them: a run of
+	// MaxPages pages keeps MaxPages hashes, not the items.
+	earlier := map[[sha256.Size]byte]int{}
 	for number := 1; ; number++ {
 		raw, err := c.fetchPage(ctx, next.String(), number, o)
 		if err != nil {
@@ -111,8 +113,12 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return fmt.Errorf("page %d (GET %s) is not a page of a Pleo list: %w", number, next, err)
 		}
-		if number > 1 && sameItems(p.Data, previous) {
-			return fmt.Errorf("page %d (GET %s) holds the same items as page %d; the server ignores the page asked for, so pleoauth stopped rather than loop", number, next, number-1)
+		if len(p.Data) > 0 {
+			h := itemsHash(p.Data)
+			if first, ok := earlier[h]; ok {
+				return fmt.Errorf("page %d (GET %s) holds the same items as page %d; the server ignores the page asked for, so pleoauth stopped rather than loop", number, next, first)
+			}
+			earlier[h] = number
 		}
 		if err := page(Page{Raw: raw, Items: p.Data, Number: number, URL: next.String()}); err != nil {
 			return err
@@ -123,7 +129,6 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 		if number >= o.MaxPages {
 			return fmt.Errorf("page %d (GET %s) says more pages follow, and %d is the most a run fetches; raise it with --max-pages, or ask for larger pages with limit=100", number, next, o.MaxPages)
 		}
-		previous = p.Data
 		current := next.String()
 		q := next.Query()
 		switch pg := p.Pagination; {
@@ -150,10 +155,20 @@ func (c *Client) Paginate(ctx context.Context, path string, o PageOptions, page 
 	}
 }
 
-// sameItems tells whether a page holds exactly the items of the one before, byte for byte: a
-// server that ignores offset answers every request with its first page.
-func sameItems(a, b []json.RawMessage) bool {
-	return len(a) > 0 && slices.EqualFunc(a, b, func(x, y json.RawMessage) bool { return bytes.Equal(x, y) })
+// itemsHash is a page's items, byte for byte as sent, as one SHA-256: two pages hash alike
+// exactly when they hold the same items in the same order. Each item is written after its
+// length, so that ["ab"] and ["a","b"] cannot hash alike.
+func itemsHash(items []json.RawMessage) [sha256.Size]byte {
+	h := sha256.New()
+	var n [8]byte
+	for _, item := range items {
+		binary.BigEndian.PutUint64(n[:], uint64(len(item)))
+		h.Write(n[:])
+		h.Write(item)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 func (o PageOptions) withDefaults() PageOptions {

@@ -13,12 +13,17 @@ import (
 )
 
 // TestPaginateRefusesToLoop: a server that never lets a run end — an offset it ignores, an
-// offset it says back unchanged, pages without end — stops the run with an error naming the
+// offset it says back unchanged, pages that come round again (A, B, A…) under advancing offsets
+// or fresh cursors, pages without end — stops the run with an error naming the
 // page, after as many requests as it takes to see it, never more.
 func TestPaginateRefusesToLoop(t *testing.T) {
 	type answer struct {
 		items  []string
-		offset *int // said back in currentRequestPagination; nil for none
+		offset *int   // said back in currentRequestPagination; nil for none
+		cursor string // sent as endCursor; "" for none
+	}
+	alternate := func(names ...string) func(n int) []string {
+		return func(n int) []string { return []string{names[(n-1)%len(names)]} }
 	}
 	zero := 0
 	tests := []struct {
@@ -38,6 +43,27 @@ func TestPaginateRefusesToLoop(t *testing.T) {
 		{"offset said back as 0 whatever was asked", "/list?limit=1", 0,
 			func(n, offset int) answer { return answer{items: []string{"item" + strconv.Itoa(n)}, offset: &zero} },
 			"page 2 (GET /list?limit=1&offset=1) gives no cursor and an offset that does not advance", 2},
+		{"offsets advance, pages alternate", "/list?limit=1", 0,
+			func(n, offset int) answer { return answer{items: alternate("a", "b")(offset + 1)} },
+			"page 3 (GET /list?limit=1&offset=2) holds the same items as page 1", 3},
+		{"offsets advance, pages come round after three", "/list?limit=1", 0,
+			func(n, offset int) answer { return answer{items: alternate("a", "b", "c", "b")(offset + 1)} },
+			"page 4 (GET /list?limit=1&offset=3) holds the same items as page 2", 4},
+		{"fresh cursors, pages alternate", "/list?limit=1", 0,
+			func(n, offset int) answer {
+				return answer{items: alternate("a", "b")(n), cursor: "c" + strconv.Itoa(n)}
+			},
+			"page 3 (GET /list?after=c2&limit=1) holds the same items as page 1", 3},
+		{"fresh cursors, pages come round after three", "/list?limit=1", 0,
+			func(n, offset int) answer {
+				return answer{items: alternate("a", "b", "c", "b")(n), cursor: "c" + strconv.Itoa(n)}
+			},
+			"page 4 (GET /list?after=c3&limit=1) holds the same items as page 2", 4},
+		{"fresh cursors, pages differ in order only", "/list?limit=2", 3,
+			func(n, offset int) answer {
+				return answer{items: [][]string{{"a", "b"}, {"b", "a"}, {"a", "c"}}[(n-1)%3], cursor: "c" + strconv.Itoa(n)}
+			},
+			"page 3 (GET /list?after=c2&limit=2) says more pages follow, and 3 is the most", 3},
 		{"pages without end, a limit given", "/list?limit=1", 3,
 			func(n, offset int) answer { return answer{items: []string{"item" + strconv.Itoa(offset)}} },
 			"page 3 (GET /list?limit=1&offset=2) says more pages follow, and 3 is the most a run fetches; raise it with --max-pages", 3},
@@ -57,8 +83,11 @@ func TestPaginateRefusesToLoop(t *testing.T) {
 					current["offset"] = *a.offset
 				}
 				w.Header().Set("Content-Type", "application/json")
-				_ = json.NewEncoder(w).Encode(map[string]any{"data": a.items, "pagination": map[string]any{
-					"hasNextPage": true, "currentRequestPagination": current}})
+				pagination := map[string]any{"hasNextPage": true, "currentRequestPagination": current}
+				if a.cursor != "" {
+					pagination["endCursor"] = a.cursor
+				}
+				_ = json.NewEncoder(w).Encode(map[string]any{"data": a.items, "pagination": pagination})
 			}))
 			defer srv.Close()
 			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, bool) (Token, error) {

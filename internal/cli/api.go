@@ -67,8 +67,9 @@ a single request, or each page in turn with --paginate. Strings print raw, other
 one per line. An expression that does not compile, or an empty one, exits 2 before any request;
 one that fails on the answer prints the results before the failure, then exits 1 naming what
 went wrong but not the value it went wrong on (an answer can hold a token). One run over one
-answer or page is bounded: at most one minute, 1,000,000 results, 256 MB printed, and 1 GiB of
-memory held by pleoauth while it runs; past one, it stops with an error naming the limit, exit 1.
+answer or page is bounded: at most one minute, 1,000,000 results, 256 MB printed, 1 GiB of
+memory held by pleoauth while it runs, and a printed value (or an error's) nested at most 10,000
+levels deep; past one, it stops with an error naming the limit, exit 1.
 
 Ctrl-C, SIGTERM or SIGHUP ends the command with exit 130, whatever it was doing: a request, a
 body, a wait between tries, a --jq run. A refresh already at the server is seen through and

@@ -30,12 +30,17 @@ type jqLimits struct {
 	// every Poll against it.
 	Heap uint64
 	Poll time.Duration
+	// Depth is how deeply a printed value may nest arrays and objects. gojq encodes a value
+	// by recursion, one Go stack frame per level, so "reduce range(3e6) as $i (null; [.])"
+	// overflowed the stack, which the runtime does not recover from: it crashed with a
+	// goroutine dump. 10,000 is encoding/json's own bound on the answers --jq reads.
+	Depth int
 }
 
 // defaultJQLimits are far above what a filter over a Pleo answer needs (a page holds at most
 // 100 items, a single answer at most 64 MB) and far below what would hurt the machine.
 func defaultJQLimits() jqLimits {
-	return jqLimits{Time: time.Minute, Results: 1_000_000, Output: 256 << 20, Heap: 1 << 30, Poll: 20 * time.Millisecond}
+	return jqLimits{Time: time.Minute, Results: 1_000_000, Output: 256 << 20, Heap: 1 << 30, Poll: 20 * time.Millisecond, Depth: 10_000}
 }
 
 // jqLimitError is a --jq run that reached one of its limits.
@@ -72,6 +77,7 @@ func runJQ(ctx context.Context, out *bufio.Writer, code *gojq.Code, raw []byte, 
 		switch v := v.(type) {
 		case error:
 			var halt *gojq.HaltError
+			var valued gojq.ValueError // error(v) and halt_error: Error() encodes v as printing would
 			switch {
 			case errors.As(v, &halt) && halt.Value() == nil:
 				return nil
@@ -79,11 +85,16 @@ func runJQ(ctx context.Context, out *bufio.Writer, code *gojq.Code, raw []byte, 
 				return ctx.Err() // the command's own end: a signal
 			case run.Err() != nil:
 				return context.Cause(run)
+			case errors.As(v, &valued) && tooDeep(valued.Value(), lim.Depth):
+				return tooDeepError(lim)
 			}
 			return &jqRunError{jqFailureKind(v)}
 		case string:
 			b = []byte(v)
 		default:
+			if tooDeep(v, lim.Depth) {
+				return tooDeepError(lim)
+			}
 			var err error
 			if b, err = gojq.Marshal(v); err != nil {
 				return &jqRunError{jqFailureKind(err)}
@@ -98,6 +109,41 @@ func runJQ(ctx context.Context, out *bufio.Writer, code *gojq.Code, raw []byte, 
 		out.Write(b)
 		out.WriteByte('\n')
 	}
+}
+
+func tooDeepError(lim jqLimits) error {
+	return &jqLimitError{fmt.Sprintf("gave a value nested more than %d levels deep, the limit for one result", lim.Depth)}
+}
+
+// tooDeep tells whether v nests arrays and objects more than most levels deep. It walks v
+// with a stack of its own, not by recursion, so that the value it refuses cannot overflow it.
+func tooDeep(v any, most int) bool {
+	type level struct {
+		v     any
+		depth int
+	}
+	stack := []level{{v, 0}}
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		switch v := top.v.(type) {
+		case []any:
+			if top.depth >= most {
+				return true
+			}
+			for _, e := range v {
+				stack = append(stack, level{e, top.depth + 1})
+			}
+		case map[string]any:
+			if top.depth >= most {
+				return true
+			}
+			for _, e := range v {
+				stack = append(stack, level{e, top.depth + 1})
+			}
+		}
+	}
+	return false
 }
 
 // shortDuration writes d as a person would: "1m" rather than Go's "1m0s".

@@ -20,7 +20,7 @@ func TestJQLimits(t *testing.T) {
 		metrics.Read(s)
 		return s[0].Value.Uint64()
 	}
-	roomy := jqLimits{Time: time.Minute, Results: 1 << 30, Output: 1 << 30, Heap: 1 << 40, Poll: 10 * time.Millisecond}
+	roomy := jqLimits{Time: time.Minute, Results: 1 << 30, Output: 1 << 30, Heap: 1 << 40, Poll: 10 * time.Millisecond, Depth: 1 << 20}
 	with := func(change func(*jqLimits)) jqLimits { l := roomy; change(&l); return l }
 	tests := []struct {
 		name, expr string
@@ -32,6 +32,12 @@ func TestJQLimits(t *testing.T) {
 		{"results", "range(1e10)", with(func(l *jqLimits) { l.Results = 1000 }), "more than 1000 results"},
 		{"output", `range(1e10) | "0123456789"`, with(func(l *jqLimits) { l.Output = 1 << 20 }), "printed more than 1 MB"},
 		{"output of one value", `[range(1e6)]`, with(func(l *jqLimits) { l.Output = 1 << 20 }), "printed more than 1 MB"},
+		{"depth of arrays", "reduce range(100) as $i (null; [.])", with(func(l *jqLimits) { l.Depth = 50 }), "nested more than 50 levels deep"},
+		{"depth of objects", "reduce range(100) as $i (null; {a: .})", with(func(l *jqLimits) { l.Depth = 50 }), "nested more than 50 levels deep"},
+		{"depth a million levels, the default limit", "reduce range(1e6) as $i (null; [.])", with(func(l *jqLimits) { l.Depth = defaultJQLimits().Depth }), "nested more than 10000 levels deep"},
+		{"depth of an error's value", "reduce range(100) as $i (null; [.]) | error(.)", with(func(l *jqLimits) { l.Depth = 50 }), "nested more than 50 levels deep"},
+		{"depth of halt_error's value", "reduce range(100) as $i (null; [.]) | halt_error", with(func(l *jqLimits) { l.Depth = 50 }), "nested more than 50 levels deep"},
+		{"depth of an error's value, a million levels", "reduce range(1e6) as $i (null; [.]) | error(.)", with(func(l *jqLimits) { l.Depth = defaultJQLimits().Depth }), "nested more than 10000 levels deep"},
 		{"memory", "[range(1e10)] | length", with(func(l *jqLimits) { l.Heap = heapNow() + 64<<20 }), "held more than"},
 	}
 	for _, tt := range tests {
@@ -56,6 +62,51 @@ func TestJQLimits(t *testing.T) {
 				t.Errorf("runJQ(%s) = %v; want the limit %q", tt.expr, err, tt.want)
 			case tt.want != "" && out.Len() > tt.limits.Output:
 				t.Errorf("runJQ(%s) printed %d bytes, past the limit of %d", tt.expr, out.Len(), tt.limits.Output)
+			}
+		})
+	}
+}
+
+// TestTooDeep: the depth a --jq result may nest to is counted in arrays and objects, exactly,
+// however wide the value and whatever it holds.
+func TestTooDeep(t *testing.T) {
+	nest := func(n int, leaf any, wrap func(any) any) any {
+		v := leaf
+		for range n {
+			v = wrap(v)
+		}
+		return v
+	}
+	array := func(v any) any { return []any{1, v, "x"} }
+	object := func(v any) any { return map[string]any{"a": 1, "b": v} }
+	mixed := func(v any) any { return []any{map[string]any{"a": v}} } // two levels a call
+	wide := make([]any, 10000)
+	for i := range wide {
+		wide[i] = []any{i}
+	}
+	tests := []struct {
+		name string
+		v    any
+		most int
+		want bool
+	}{
+		{"a scalar", 1.5, 0, false},
+		{"a string", "[[[[", 0, false},
+		{"an empty array at 0", []any{}, 0, true},
+		{"arrays at the limit", nest(3, nil, array), 3, false},
+		{"arrays past the limit", nest(4, nil, array), 3, true},
+		{"objects at the limit", nest(3, "x", object), 3, false},
+		{"objects past the limit", nest(4, "x", object), 3, true},
+		{"mixed at the limit", nest(2, 1, mixed), 4, false},
+		{"mixed past the limit", nest(3, 1, mixed), 4, true},
+		{"wide and shallow", wide, 2, false},
+		{"wide and one level too deep", wide, 1, true},
+		{"a million levels", nest(1_000_000, nil, array), 10_000, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tooDeep(tt.v, tt.most); got != tt.want {
+				t.Errorf("tooDeep(%s, %d) = %v; want %v", tt.name, tt.most, got, tt.want)
 			}
 		})
 	}
