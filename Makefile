@@ -7,10 +7,11 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.dat
 # The release tools, pinned: "make tools" installs them into $(GOBIN), "make release" runs them.
 GORELEASER_VERSION      := v2.15.1
 CYCLONEDX_GOMOD_VERSION := v1.10.0
+GREMLINS_VERSION        := v0.6.0
 GOBIN ?= $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: help build demo test bench fuzz soak docs tools release vet fmt
+.PHONY: help build demo test bench fuzz soak mutate docs tools release vet fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/'
@@ -30,9 +31,10 @@ bench: ## benchmarks of whole processes against floors measured in the same run 
 docs: ## regenerate docs/cli (Markdown, committed) and man pages in build/man/man1 (MANPATH=build/man man pleoauth-token)
 	$(GO) run ./tools/gendocs -markdown docs/cli -man build/man
 
-tools: ## install the pinned release tools (GoReleaser, cyclonedx-gomod) into $(GOBIN)
+tools: ## install the pinned tools (GoReleaser, cyclonedx-gomod, gremlins) into $(GOBIN)
 	GOFLAGS=-mod=mod $(GO) install github.com/goreleaser/goreleaser/v2@$(GORELEASER_VERSION)
 	GOFLAGS=-mod=mod $(GO) install github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod@$(CYCLONEDX_GOMOD_VERSION)
+	GOFLAGS=-mod=mod $(GO) install github.com/go-gremlins/gremlins/cmd/gremlins@$(GREMLINS_VERSION)
 
 release: ## a snapshot release in dist/: archives, checksums, SBOMs, .deb/.rpm, Homebrew cask (docs/release.md)
 	@command -v goreleaser >/dev/null && command -v cyclonedx-gomod >/dev/null || \
@@ -42,6 +44,9 @@ release: ## a snapshot release in dist/: archives, checksums, SBOMs, .deb/.rpm, 
 
 fuzz: ## every fuzz target for FUZZTIME each (default 30s)
 	./scripts/fuzz.sh
+
+mutate: ## mutation testing (gremlins) of the packages that hold the rules, each with its own tests (scripts/mutate.sh)
+	./scripts/mutate.sh
 
 soak: ## 8 workers x 5 minutes of token and api against a faulty devserver (docs/reliability.md)
 	PLEOAUTH_SOAK=$${SOAK_TIME:-5m} $(GO) test -run '^TestSoak$$' -timeout 30m -v ./cmd/pleoauth/

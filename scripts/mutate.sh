@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make mutate: mutation testing (gremlins) of the packages that hold pleoauth's rules, each with
+# its own tests only — a planted bug that survives is a missing test there. Each package must
+# reach EFFICACY% of its covered mutants killed and MCOVER% of its mutants covered; the script
+# prints one line per package, the mutants that lived, and fails when a package falls short.
+#   PACKAGES="grant store" make mutate     # some packages only
+#   DIFF=HEAD~1 make mutate                # only the mutants in lines changed since a commit
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v gremlins >/dev/null || { echo "make mutate needs gremlins; run \"make tools\" first"; exit 1; }
+efficacy=${EFFICACY:-85}
+mcover=${MCOVER:-80}
+packages=(${PACKAGES:-grant store config serve debuglog api tokenendpoint authcode loopback cli})
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+failed=()
+printf '%-14s %8s %7s %6s %12s %9s %7s %8s\n' package mutants killed lived "not covered" efficacy mcover seconds
+for pkg in "${packages[@]}"; do
+  start=$(date +%s)
+  args=(unleash --threshold-efficacy "$efficacy" --threshold-mcover "$mcover" -o "$out/$pkg.json")
+  [ -n "${DIFF:-}" ] && args+=(--diff "$DIFF")
+  if ! gremlins "${args[@]}" "./internal/$pkg" >"$out/$pkg.log" 2>&1; then
+    failed+=("$pkg")
+  fi
+  secs=$(( $(date +%s) - start ))
+  if [ -s "$out/$pkg.json" ]; then
+    python3 - "$out/$pkg.json" "$pkg" "$secs" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+files = r.get("files") or []
+st = [m.get("status") for f in files for m in (f.get("mutations") or [])]
+k, l, n = st.count("KILLED"), st.count("LIVED"), st.count("NOT COVERED")
+print(f"{sys.argv[2]:<14} {len(st):>8} {k:>7} {l:>6} {n:>12} {r.get('test_efficacy', 0):>8.1f}% {r.get('mutations_coverage', 0):>6.1f}% {sys.argv[3]:>8}")
+for f in files:
+    for m in f.get("mutations") or []:
+        if m.get("status") == "LIVED":
+            print(f"    lived: {f.get('file_name')}:{m.get('line')}:{m.get('column')} {m.get('type')}")
+PY
+  else
+    printf '%-14s  no result; see the log:\n' "$pkg"; tail -5 "$out/$pkg.log"
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "below efficacy ${efficacy}% or mutant coverage ${mcover}%: ${failed[*]}"
+  exit 1
+fi
