@@ -1,6 +1,8 @@
 package config
 
 import (
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,7 +10,8 @@ import (
 	"testing"
 )
 
-// FuzzConfigFile: any config.yaml gives a configuration or a one-line error naming the file.
+// FuzzConfigFile: any config.yaml gives a configuration or a one-line error naming the file,
+// and every URL of an environment it accepts is https or plain http to a loopback host.
 func FuzzConfigFile(f *testing.F) {
 	for _, seed := range []string{
 		"default_env: local\nenvironments:\n  local:\n    client_id: x\n    scopes: a b\n",
@@ -16,6 +19,9 @@ func FuzzConfigFile(f *testing.F) {
 		"environments: [\n",
 		"store: file\n",
 		"environments:\n  Weird/Name:\n    client_secret: s\n",
+		"environments:\n  x:\n    auth_server_url: http://localhost.evil.example\n",
+		"environments:\n  x:\n    introspect_url: http://127.0.0.1.nip.io/i\n    api_url: http://[::1]:1/\n",
+		"environments:\n  x:\n    redirect_uri: http://localhost:1/cb\n    token_url: HTTP://Example.com/t\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -37,8 +43,36 @@ func FuzzConfigFile(f *testing.F) {
 			c.Env = name
 			_, _ = c.LoginEnvironment()
 			_, _ = c.Settings()
+			e, err := c.Environment()
+			if err != nil {
+				continue
+			}
+			for key, u := range map[string]string{"auth_server_url": e.AuthServerURL, "authorize_url": e.AuthorizeURL,
+				"token_url": e.TokenURL, "introspect_url": e.IntrospectURL, "api_url": e.APIURL, "redirect_uri": e.RedirectURI} {
+				if u != "" && !httpsOrLoopback(u) {
+					t.Fatalf("env %s: %s %q accepted: it is neither https nor loopback", name, key, u)
+				}
+			}
 		}
 	})
+}
+
+// httpsOrLoopback is the fuzzer's own oracle, independent of the code it checks: u is https, or
+// http to localhost or a loopback IP.
+func httpsOrLoopback(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(p.Scheme) {
+	case "https":
+		return true
+	case "http":
+		host := p.Hostname()
+		ip := net.ParseIP(host)
+		return host == "localhost" || ip != nil && ip.IsLoopback()
+	}
+	return false
 }
 
 // FuzzSetUnset: on any config.yaml that loads, "config set" leaves a file that loads with the new

@@ -145,9 +145,11 @@ func (h *handler) refuse(r *http.Request) *problem {
 	if r.Method != http.MethodGet {
 		return &problem{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed", Description: "only GET is served"}
 	}
-	// One Authorization header only: with two, which one counts would depend on the reader.
-	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	right := ok && len(r.Header.Values("Authorization")) == 1 && subtle.ConstantTimeCompare([]byte(given), []byte(h.o.Key)) == 1
+	// One Authorization header only: with two, which one counts would depend on the reader. The
+	// scheme is case-insensitive (RFC 6750 §2.1, RFC 9110 §11.1); the key, after one space, is
+	// compared whole, so a bare key, another scheme or anything around the key is refused.
+	scheme, given, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	right := ok && strings.EqualFold(scheme, "Bearer") && len(r.Header.Values("Authorization")) == 1 && subtle.ConstantTimeCompare([]byte(given), []byte(h.o.Key)) == 1
 	// The key is compared here, but the answer waits for the queue before it, which no key
 	// changes: a right key and a wrong one are answered at the same moment.
 	t := h.wrongKeys.admit(h.o.Now(), !right)
