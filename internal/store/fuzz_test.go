@@ -7,49 +7,112 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 )
 
-// FuzzFileLoad: any bytes in a token file load as a bundle with an access token, or fail cleanly.
+// FuzzFileLoad: the file store is a round trip — any bundle it saves loads back equal, and any
+// file that loads, saved again, loads back equal — and no bytes in a token file panic it.
 func FuzzFileLoad(f *testing.F) {
-	f.Add([]byte(`{"access_token":"a","refresh_token":"r","expiry":"2030-01-01T00:00:00Z"}`))
-	f.Add([]byte(`{"access_token":""}`))
-	f.Add([]byte(`{"expiry":"not a time","access_token":"a"}`))
-	f.Add([]byte("\x00\xff"))
+	f.Add([]byte(`{"access_token":"a","refresh_token":"r","expiry":"2030-01-01T00:00:00Z"}`), "a", "r", "bearer", "users:read", "urn:pleo:company:1", int64(1900000000), "")
+	f.Add([]byte(`{"access_token":"a","refused":{"at":"2030-01-01T00:00:00Z","reason":"invalid_grant"},"spent":{"id":"x","grant":"refresh_token","pid":3}}`), "a.b-c~", "", "", "", "", int64(-5), "seed")
+	f.Add([]byte(`{"access_token":""}`), "", "r", "", "", "", int64(0), "")
+	f.Add([]byte(`{"expiry":"not a time","access_token":"a"}`), "a b", "r", "", "", "", int64(0), "")
+	f.Add([]byte("\x00\xff"), "a", "\xff", "", "", "", int64(1), "")
 	// One folder per fuzzing process, rewritten each time: a folder per input would make the
 	// fuzzer measure the file system.
 	dir := filepath.Join(f.TempDir(), "tokens")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
+	store := File{Dir: dir}
+	f.Fuzz(func(t *testing.T, data []byte, access, refresh, tokenType, scope, subject string, expiry int64, seed string) {
+		// Any bundle saved loads back equal. Strings that are not UTF-8 are JSON-encoded as
+		// U+FFFD, so the bundle compared is the one JSON can hold.
+		saved := &Bundle{AccessToken: access, RefreshToken: refresh, TokenType: tokenType, Scope: scope,
+			Subject: subject, Seed: seed, Expiry: time.Unix(expiry%(1<<35), 0).UTC()}
+		if saved.check() == nil {
+			if err := store.Save("local", saved); err != nil {
+				t.Fatalf("Save(%+v) = %v", saved, err)
+			}
+			want := jsonRoundTrip(t, saved)
+			got, err := store.Load("local")
+			if err != nil {
+				t.Fatalf("Load after Save(%+v) = %v", saved, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("saved %+v; loaded %+v", want, got)
+			}
+		} else if err := store.Save("local", saved); err == nil {
+			t.Fatalf("Save(%+v) accepted a bundle its check refuses", saved)
+		}
+
+		// Any file that loads, saved again, loads back equal.
 		if err := os.WriteFile(filepath.Join(dir, "local.json"), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		b, err := File{Dir: dir}.Load("local")
-		if err == nil && b.AccessToken == "" {
-			t.Fatal("a bundle without an access token loaded")
+		first, err := store.Load("local")
+		if err != nil {
+			return
+		}
+		if err := store.Save("local", first); err != nil {
+			t.Fatalf("%q loads as %+v, which does not save: %v", data, first, err)
+		}
+		again, err := store.Load("local")
+		if err != nil || !reflect.DeepEqual(again, first) {
+			t.Fatalf("%q loads as %+v; saved and loaded again: %+v, %v", data, first, again, err)
 		}
 	})
 }
 
-// FuzzUnseal: no encrypted bundle, however damaged, opens under another environment's name, and
-// none panics the reader.
-func FuzzUnseal(f *testing.F) {
-	key := bytes.Repeat([]byte{7}, 32)
-	good, err := seal(key, []byte(`{"access_token":"a"}`), "local")
+// jsonRoundTrip is b as JSON holds it.
+func jsonRoundTrip(t *testing.T, b *Bundle) *Bundle {
+	t.Helper()
+	data, err := json.Marshal(b)
 	if err != nil {
-		f.Fatal(err)
+		t.Fatal(err)
 	}
-	f.Add(good, "local")
-	f.Add(good, "staging")
-	f.Add([]byte(fileMagic), "local")
-	f.Add([]byte("garbage"), "local")
-	f.Fuzz(func(t *testing.T, sealed []byte, env string) {
-		// AES-GCM authenticates every byte and the environment's name: the fuzzer cannot forge
-		// a tag, so only bundles sealed for "local" (the seeds) open, and only as "local".
-		if _, err := unseal(key, sealed, env); err == nil && env != "local" {
-			t.Fatalf("a bundle opened as env %q", env)
+	var out Bundle
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	return &out
+}
+
+// FuzzUnseal: sealing is a round trip — a bundle sealed for an environment opens under the same
+// key and environment as the same bytes, and under any other key, any other environment's name
+// (the authenticated data), or with any one byte flipped, it does not open; and no bytes at all
+// panic the reader.
+func FuzzUnseal(f *testing.F) {
+	f.Add([]byte(`{"access_token":"a","refresh_token":"r"}`), "local", "staging", byte(7), uint(0), []byte("garbage"))
+	f.Add([]byte(`{"access_token":"a"}`), "staging", "staging@ci", byte(0), uint(40), []byte(fileMagic))
+	f.Add([]byte{}, "", "local", byte(255), uint(1<<20), []byte{})
+	f.Fuzz(func(t *testing.T, plain []byte, env, otherEnv string, keyByte byte, flip uint, junk []byte) {
+		key := bytes.Repeat([]byte{keyByte}, 32)
+		key[31] ^= 0x5a
+		sealed, err := seal(key, plain, env)
+		if err != nil {
+			t.Fatal(err)
 		}
+		opened, err := unseal(key, sealed, env)
+		if err != nil || !bytes.Equal(opened, plain) {
+			t.Fatalf("sealed for %q under its key, opened as %q, %v; want %q", env, opened, err, plain)
+		}
+		otherKey := bytes.Clone(key)
+		otherKey[int(flip)%len(otherKey)] ^= 1
+		if _, err := unseal(otherKey, sealed, env); err == nil {
+			t.Fatal("a bundle opened under another key")
+		}
+		if otherEnv != env {
+			if _, err := unseal(key, sealed, otherEnv); err == nil {
+				t.Fatalf("a bundle sealed for env %q opened as env %q", env, otherEnv)
+			}
+		}
+		damaged := bytes.Clone(sealed)
+		damaged[int(flip%uint(len(damaged)))] ^= 1 << (flip % 8)
+		if _, err := unseal(key, damaged, env); err == nil {
+			t.Fatalf("a bundle with byte %d flipped opened", int(flip%uint(len(damaged))))
+		}
+		_, _ = unseal(key, junk, env) // any bytes: an error, never a panic
 	})
 }
 

@@ -44,6 +44,10 @@ type RedisLock struct {
 	// second), with who holds it.
 	Waiting     func(holder string)
 	NoticeAfter time.Duration
+	// Failed, when set, is told of a release or an extension that failed (Redis did not
+	// answer, or the lock is held by another): the unlock function returns nothing, and a
+	// failure there must not pass unseen.
+	Failed func(error)
 }
 
 // The lock's scripts, made into redis.Script when used (see casScript).
@@ -123,9 +127,9 @@ func (l RedisLock) Lock(ctx context.Context, env string) (func(), error) {
 			case <-stop:
 				return
 			case <-t.C:
-				callCtx, cancel := r.ctx()
-				_ = redis.NewScript(extendScript).Run(callCtx, r.Client, []string{key}, token, ttl.Milliseconds()).Err()
-				cancel()
+				if err := r.extendLock(key, token, ttl); err != nil && l.Failed != nil {
+					l.Failed(err)
+				}
 			}
 		}
 	}()
@@ -135,10 +139,40 @@ func (l RedisLock) Lock(ctx context.Context, env string) (func(), error) {
 		r.mu.Lock()
 		delete(r.held, env)
 		r.mu.Unlock()
-		callCtx, cancel := r.ctx()
-		defer cancel()
-		_ = redis.NewScript(releaseScript).Run(callCtx, r.Client, []string{key}, token).Err()
+		if err := r.releaseLock(key, token); err != nil && l.Failed != nil {
+			l.Failed(err)
+		}
 	}, nil
+}
+
+// releaseLock deletes key if token holds it; a lock held by another (this one expired and was
+// taken) is left alone and answered with [LockLostError].
+func (r *Redis) releaseLock(key, token string) error {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	n, err := redis.NewScript(releaseScript).Run(ctx, r.Client, []string{key}, token).Int64()
+	if err != nil {
+		return r.unreachable(err)
+	}
+	if n == 0 {
+		return &LockLostError{Key: key}
+	}
+	return nil
+}
+
+// extendLock gives key another ttl if token holds it; a lock held by another is left alone
+// and answered with [LockLostError].
+func (r *Redis) extendLock(key, token string, ttl time.Duration) error {
+	ctx, cancel := r.ctx()
+	defer cancel()
+	n, err := redis.NewScript(extendScript).Run(ctx, r.Client, []string{key}, token, ttl.Milliseconds()).Int64()
+	if err != nil {
+		return r.unreachable(err)
+	}
+	if n == 0 {
+		return &LockLostError{Key: key}
+	}
+	return nil
 }
 
 // holder reads who holds key, from the token its holder wrote: "host pid N".
