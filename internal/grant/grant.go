@@ -119,7 +119,10 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 			return nil, err
 		}
 		g.store = r
-		g.locks = store.RedisLock{R: r, Timeout: cfg.LockTimeout, Waiting: waiting}
+		g.locks = store.RedisLock{R: r, Timeout: cfg.LockTimeout, Waiting: waiting,
+			// A release or extension that failed is said, not dropped: a lock lost to another
+			// holder, or a Redis gone mid-refresh, explains what the fleet saw next.
+			Failed: func(err error) { fmt.Fprintf(d.Stderr, "pleoauth: env %s: the Redis lock: %v\n", g.Name, err) }}
 		g.journal = g.journalOf(r)
 		g.secrets = g.keptSecretOf(r)
 		return g, nil
