@@ -46,3 +46,39 @@ func TestExitCode(t *testing.T) {
 		}
 	}
 }
+
+// TestExitCodeEveryKindByInterruption crosses every kind of error with an interrupted run and
+// one that was not, so that changing any one branch of exitCode — a kind mapped to another code,
+// the interruption rule dropped or narrowed to some errors, exec's code not passed on, or
+// success not 0 — fails at least one row.
+func TestExitCodeEveryKindByInterruption(t *testing.T) {
+	plain := errors.New("boom")
+	tests := []struct {
+		name            string
+		err             error
+		calm, signalled int // the code when not interrupted, and when interrupted
+	}{
+		{"nil", nil, ExitOK, ExitInterrupted},
+		{"plain", plain, ExitError, ExitInterrupted},
+		{"usage", failure.Wrap(failure.Usage, plain), ExitUsage, ExitInterrupted},
+		{"login required", fmt.Errorf("env x: %w", failure.Wrap(failure.LoginRequired, plain)), ExitLoginRequired, ExitInterrupted},
+		{"temporary", failure.Wrap(failure.Temporary, plain), ExitTemporary, ExitInterrupted},
+		{"cancelled", fmt.Errorf("login: %w", context.Canceled), ExitError, ExitInterrupted},
+		{"exec 0", &ExitStatus{Code: 0}, ExitOK, ExitOK},
+		{"exec 3", &ExitStatus{Code: 3}, 3, 3},
+		{"exec 126", &ExitStatus{Code: 126, Message: "cannot run"}, 126, 126},
+		{"exec 127", fmt.Errorf("exec: %w", &ExitStatus{Code: 127, Message: "not found"}), 127, 127},
+		{"exec 130", &ExitStatus{Code: 130}, 130, 130},
+	}
+	for _, tt := range tests {
+		for _, interrupted := range []bool{false, true} {
+			want := tt.calm
+			if interrupted {
+				want = tt.signalled
+			}
+			if got := exitCode(tt.err, interrupted); got != want {
+				t.Errorf("%s: exitCode(%v, interrupted %t) = %d; want %d", tt.name, tt.err, interrupted, got, want)
+			}
+		}
+	}
+}

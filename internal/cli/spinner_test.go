@@ -18,21 +18,42 @@ func progressDeps(out *oauthtest.SyncBuffer, terminal bool, term string) *Deps {
 	}
 }
 
-// startProgress runs the display until the returned stop, which waits for it to return.
-func startProgress(p *progressLine, out *oauthtest.SyncBuffer) (stop func()) {
+// progressDeadline bounds every wait on the display, so that a display that never draws or
+// never stops fails its test in seconds instead of hanging the package until go test's timeout.
+const progressDeadline = 10 * time.Second
+
+// startProgress runs the display until the returned stop, which waits for it to return. Both
+// the first drawing and the stop fail the test after progressDeadline.
+func startProgress(t *testing.T, p *progressLine, out *oauthtest.SyncBuffer) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.run(5 * time.Minute)(ctx); close(done) }()
-	for !strings.Contains(out.String(), "Waiting for the browser (5m0s left, Ctrl-C to stop)") {
+	const first = "Waiting for the browser (5m0s left, Ctrl-C to stop)"
+	deadline := time.Now().Add(progressDeadline)
+	for !strings.Contains(out.String(), first) {
+		if time.Now().After(deadline) {
+			cancel()
+			s := out.String()
+			t.Fatalf("the progress line did not show %q within %v; stderr ends %q", first, progressDeadline, s[max(0, len(s)-120):])
+		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return func() { cancel(); <-done }
+	return func() {
+		t.Helper()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(progressDeadline):
+			t.Fatalf("the progress line did not stop within %v of its context ending", progressDeadline)
+		}
+	}
 }
 
 func TestProgressShowsTimeLeftAndClears(t *testing.T) {
 	var out oauthtest.SyncBuffer
 	p := newProgressLine(progressDeps(&out, true, "xterm-256color"))
-	startProgress(p, &out)()
+	startProgress(t, p, &out)()
 	if s := out.String(); !strings.HasSuffix(s, "\r\033[K") || strings.Contains(s, "\n") {
 		t.Errorf("the progress line is not redrawn in place and cleared: %q", s)
 	}
@@ -43,7 +64,7 @@ func TestProgressShowsTimeLeftAndClears(t *testing.T) {
 func TestProgressClearedBeforeMessages(t *testing.T) {
 	var out oauthtest.SyncBuffer
 	p := newProgressLine(progressDeps(&out, true, "xterm"))
-	stop := startProgress(p, &out)
+	stop := startProgress(t, p, &out)
 	if _, err := p.Write([]byte("Could not open a browser (exit status 3).\n")); err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,10 @@ type memStore struct {
 	onLoad func(*memStore)
 	// name is the backend's name; "memory" when empty.
 	name string
+	// checkErr, when set, is what Check answers: the store cannot keep tokens now.
+	checkErr error
+	// journalKeyErr, when set, is what JournalKey answers: no answer could be journalled.
+	journalKeyErr error
 }
 
 func (m *memStore) Load(string) (*store.Bundle, error) {
@@ -73,11 +77,14 @@ func (m *memStore) Name() string {
 	}
 	return m.name
 }
-func (m *memStore) Check() error                      { return nil }
+func (m *memStore) Check() error                      { return m.checkErr }
 func (m *memStore) Pending(string) bool               { return false }
 func (m *memStore) Recover(string) (bool, error)      { return false, nil }
 func (m *memStore) Profiles(string) ([]string, error) { return []string{""}, nil }
 func (m *memStore) JournalKey(name string) (store.JournalKey, error) {
+	if m.journalKeyErr != nil {
+		return nil, m.journalKeyErr
+	}
 	return store.File{}.JournalKey(name)
 }
 

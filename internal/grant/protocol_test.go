@@ -719,3 +719,26 @@ func TestNotLoggedInNamesTheProfilesThatAre(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryAfterCapped: a 429's Retry-After holds a refresh at most MaxRetryAfter, whatever it
+// asks — a little, exactly the cap, just past it, or the longest Duration a huge value reads as.
+func TestRetryAfterCapped(t *testing.T) {
+	tests := []struct {
+		retryAfter, want time.Duration
+	}{
+		{time.Second, time.Second},
+		{MaxRetryAfter, MaxRetryAfter},
+		{MaxRetryAfter + time.Nanosecond, MaxRetryAfter},
+		{time.Hour, MaxRetryAfter},
+		{1<<63 - 1, MaxRetryAfter},
+	}
+	for _, tt := range tests {
+		f := newFixture(t, &memStore{b: bundle("a1", "r1", 0)}, failing(429, "", tt.retryAfter), issued("a2", "r2", 900))
+		if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+			t.Fatalf("Retry-After %v: Token = %v; want success after one wait", tt.retryAfter, err)
+		}
+		if len(f.waits) != 1 || f.waits[0] != tt.want {
+			t.Errorf("Retry-After %v: waits %v; want [%v]", tt.retryAfter, f.waits, tt.want)
+		}
+	}
+}

@@ -60,8 +60,36 @@ func TestCatchArmsWithoutWaiting(t *testing.T) {
 	}
 }
 
+// TestCatchIgnoresOtherContexts: Catch on a context that does not come from [Context] waits on
+// nothing — it neither calls that context's Done (which, for a context of someone else's,
+// may start what only a wait should) nor arms a Context it was not given.
 func TestCatchIgnoresOtherContexts(t *testing.T) {
-	Catch(context.Background()) // must not panic or arm anything
+	ours, stop := Context(syscall.SIGUSR1)
+	defer stop()
+	for _, other := range []context.Context{
+		context.Background(),
+		context.WithValue(context.Background(), "k", "v"),
+		&doneCounter{Context: context.Background()},
+	} {
+		Catch(other) // must not panic
+		if d, ok := other.(*doneCounter); ok && d.calls != 0 {
+			t.Errorf("Catch called Done %d times on a context not from Context; want none", d.calls)
+		}
+	}
+	if armed(ours) {
+		t.Error("Catch on another context armed a Context it was not given")
+	}
+}
+
+// doneCounter counts the calls of its Done.
+type doneCounter struct {
+	context.Context
+	calls int
+}
+
+func (d *doneCounter) Done() <-chan struct{} {
+	d.calls++
+	return d.Context.Done()
 }
 
 func TestStopEndsTheContextAndNeverArms(t *testing.T) {
