@@ -5,6 +5,7 @@
 # prints one line per package, the mutants that lived, and fails when a package falls short.
 #   PACKAGES="grant store" make mutate     # some packages only
 #   DIFF=HEAD~1 make mutate                # only the mutants in lines changed since a commit
+#   WORKERS=1 TIMEOUT_COEFFICIENT=20 make mutate   # on a busy machine: fewer runs at once, more time each
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v gremlins >/dev/null || { echo "make mutate needs gremlins; run \"make tools\" first"; exit 1; }
@@ -17,7 +18,11 @@ failed=()
 printf '%-14s %8s %7s %6s %12s %9s %7s %8s\n' package mutants killed lived "not covered" efficacy mcover seconds
 for pkg in "${packages[@]}"; do
   start=$(date +%s)
-  args=(unleash --threshold-efficacy "$efficacy" --threshold-mcover "$mcover" -o "$out/$pkg.json")
+  # A mutant's test run may take TIMEOUT_COEFFICIENT times the unmutated run before it counts as
+  # timed out (gremlins' default, 3, times out most of serve's mutants on a busy 2-core machine).
+  args=(unleash --threshold-efficacy "$efficacy" --threshold-mcover "$mcover" -o "$out/$pkg.json"
+        --timeout-coefficient "${TIMEOUT_COEFFICIENT:-10}")
+  [ -n "${WORKERS:-}" ] && args+=(--workers "$WORKERS")
   [ -n "${DIFF:-}" ] && args+=(--diff "$DIFF")
   gremlins "${args[@]}" "./internal/$pkg" >"$out/$pkg.log" 2>&1 || true
   secs=$(( $(date +%s) - start ))
