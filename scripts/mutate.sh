@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 command -v gremlins >/dev/null || { echo "make mutate needs gremlins; run \"make tools\" first"; exit 1; }
 efficacy=${EFFICACY:-85}
 mcover=${MCOVER:-80}
-packages=(${PACKAGES:-grant store config serve debuglog api tokenendpoint authcode loopback cli})
+packages=(${PACKAGES:-grant store config serve debuglog api tokenendpoint authcode loopback exitcode failure})
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 failed=()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 )
 
 // TestPrivateCA: a server with a certificate from a CA the system does not know is refused with
@@ -46,7 +47,7 @@ func TestPrivateCA(t *testing.T) {
 	}
 
 	r := h.main("login", "--env", "local")
-	if r.code != ExitError || !strings.Contains(lastLine(r.stderr), "TLS certificate pleoauth does not trust") || !strings.Contains(r.stderr, "set ca_file") {
+	if r.code != exitcode.Error || !strings.Contains(lastLine(r.stderr), "TLS certificate pleoauth does not trust") || !strings.Contains(r.stderr, "set ca_file") {
 		t.Fatalf("login without ca_file: %+v", r)
 	}
 	h.assertBundle("local", nil)
@@ -63,7 +64,7 @@ func TestPrivateCA(t *testing.T) {
 	}
 	// A ca_file that cannot be used is a setting to fix (exit 2), named with where it was set.
 	t.Setenv("PLEOAUTH_CA_FILE", filepath.Join(t.TempDir(), "missing.pem"))
-	if r := h.main("token", "--env", "local", "--force-refresh"); r.code != ExitUsage || !strings.Contains(r.stderr, "point PLEOAUTH_CA_FILE at") {
+	if r := h.main("token", "--env", "local", "--force-refresh"); r.code != exitcode.Usage || !strings.Contains(r.stderr, "point PLEOAUTH_CA_FILE at") {
 		t.Errorf("a missing ca_file from PLEOAUTH_CA_FILE: %+v; want exit 2 naming the variable", r)
 	}
 	t.Setenv("PLEOAUTH_CA_FILE", "")
@@ -72,7 +73,7 @@ func TestPrivateCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.writeConfig("environments:\n  local:\n    ca_file: " + garbage + "\n")
-	if r := h.main("token", "--env", "local", "--force-refresh"); r.code != ExitUsage || !strings.Contains(r.stderr, "point environments.local.ca_file in "+filepath.Join(h.home, "config.yaml")+" at") {
+	if r := h.main("token", "--env", "local", "--force-refresh"); r.code != exitcode.Usage || !strings.Contains(r.stderr, "point environments.local.ca_file in "+filepath.Join(h.home, "config.yaml")+" at") {
 		t.Errorf("a garbage ca_file from config.yaml: %+v; want exit 2 naming the key and the file", r)
 	}
 }

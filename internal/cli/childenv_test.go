@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -31,7 +32,7 @@ func TestChildrenGetNoSecrets(t *testing.T) {
 	rotated := filepath.Join(t.TempDir(), "on_rotate.env")
 	t.Setenv("PLEOAUTH_ON_ROTATE", "env > "+rotated+"; cat > /dev/null")
 	executed := filepath.Join(t.TempDir(), "exec.env")
-	if r := h.main("exec", "--env", "local", "--", "sh", "-c", "env > "+executed); r.code != ExitOK {
+	if r := h.main("exec", "--env", "local", "--", "sh", "-c", "env > "+executed); r.code != exitcode.OK {
 		t.Fatalf("exec after an expiry (refresh and on_rotate): %+v", r)
 	}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/grant"
 )
 
@@ -45,9 +46,9 @@ func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error 
 	path, err := exec.LookPath(args[0])
 	switch {
 	case errors.Is(err, fs.ErrPermission):
-		return &ExitStatus{Code: 126, Message: fmt.Sprintf("exec: %s cannot be run (permission denied); check its mode", args[0])}
+		return &exitcode.Status{Code: exitcode.CannotRun, Message: fmt.Sprintf("exec: %s cannot be run (permission denied); check its mode", args[0])}
 	case err != nil:
-		return &ExitStatus{Code: 127, Message: fmt.Sprintf("exec: %s is not a command found on PATH; check its name", args[0])}
+		return &exitcode.Status{Code: exitcode.NotFound, Message: fmt.Sprintf("exec: %s is not a command found on PATH; check its name", args[0])}
 	}
 	bundle, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL()})
 	if err != nil {
@@ -68,7 +69,7 @@ func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error 
 		if cause == nil {
 			cause = err
 		}
-		return &ExitStatus{Code: 126, Message: fmt.Sprintf("exec: %s cannot be run (%v); check that it is a program for this machine", args[0], cause)}
+		return &exitcode.Status{Code: exitcode.CannotRun, Message: fmt.Sprintf("exec: %s cannot be run (%v); check that it is a program for this machine", args[0], cause)}
 	}
 	done := make(chan error, 1)
 	go func() { done <- child.Wait() }()
@@ -83,11 +84,11 @@ func runExec(ctx context.Context, d *Deps, g *grant.Grant, args []string) error 
 }
 
 // childExit turns the child's end into pleoauth's exit code: its own code, or 128+signal as a
-// shell reports it. A child that succeeded gives 0 as an [ExitStatus] too: the signals went to
+// shell reports it. A child that succeeded gives 0 as an [exitcode.Status] too: the signals went to
 // it, and its 0 stands even when one of them also reached pleoauth.
 func childExit(err error) error {
 	if err == nil {
-		return &ExitStatus{Code: ExitOK}
+		return &exitcode.Status{Code: exitcode.OK}
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
@@ -97,5 +98,5 @@ func childExit(err error) error {
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		code = 128 + int(ws.Signal())
 	}
-	return &ExitStatus{Code: code}
+	return &exitcode.Status{Code: code}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -31,25 +32,25 @@ var faultMatrix = []struct {
 	// retry per backoff step where the fault is one worth retrying.
 	refreshes int
 }{
-	{devserver.FaultDelay, 1, expect{ExitTemporary, []string{"timed out", "try again"}}, expect{ExitLoginRequired, []string{"timed out", "answer was lost"}}, 1},
-	{devserver.FaultDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitLoginRequired, []string{"could not be reached", "answer was lost"}}, 1},
-	{devserver.Fault500, 3, expect{ExitTemporary, []string{"server_error", "try again later"}}, expect{ExitTemporary, []string{"server_error"}}, 3},
-	{devserver.Fault502, 3, expect{ExitTemporary, []string{"HTTP 502", "try again later"}}, expect{ExitTemporary, []string{"HTTP 502"}}, 3},
-	{devserver.Fault503, 3, expect{ExitTemporary, []string{"temporarily_unavailable", "try again later"}}, expect{ExitTemporary, []string{"temporarily_unavailable"}}, 3},
-	{devserver.FaultRateLimit, 3, expect{ExitTemporary, []string{"HTTP 429", "try again later"}}, expect{ExitTemporary, []string{"HTTP 429"}}, 3},
-	{devserver.FaultMalformedJSON, 1, expect{ExitError, []string{"without a usable token (its JSON is malformed)", "check token_url"}}, expect{ExitError, []string{"its JSON is malformed"}}, 1},
-	{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400", "check token_url"}}, expect{ExitError, []string{"HTTP 400"}}, 1},
-	{devserver.FaultTruncated, 1, expect{ExitTemporary, []string{"broke off", "try again"}}, expect{ExitLoginRequired, []string{"broke off (unexpected EOF)", "answer was lost"}}, 1},
-	{devserver.FaultHugeBody, 1, expect{ExitError, []string{"without a usable token"}}, expect{ExitError, []string{"without a usable token"}}, 1},
-	{devserver.FaultWrongTokenType, 1, expect{ExitError, []string{`"mac"`, "Bearer"}}, expect{ExitError, []string{`"mac"`, "Bearer", "is spent"}}, 1},
-	{devserver.FaultExpiresInString, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
-	{devserver.FaultExpiresInNegative, 1, expect{ExitOK, nil}, expect{ExitError, []string{"already expired", "is spent"}}, 1},
-	{devserver.FaultExpiresInMissing, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
-	{devserver.FaultNoRefreshToken, 1, expect{ExitOK, nil}, expect{ExitOK, nil}, 1},
-	{devserver.FaultRedirect, 1, expect{ExitError, []string{"redirect", "does not follow"}}, expect{ExitError, []string{"redirect", "does not follow"}}, 1},
-	{devserver.FaultInvalidGrant, 1, expect{ExitError, []string{"invalid_grant"}}, expect{ExitLoginRequired, []string{"refresh token refused (invalid_grant", `run "pleoauth login --env local"`}}, 1},
-	{devserver.FaultRotateThenDrop, 1, expect{ExitTemporary, []string{"could not be reached", "try again"}}, expect{ExitLoginRequired, []string{"could not be reached", "answer was lost"}}, 1},
-	{devserver.FaultRotateThenTruncate, 1, expect{ExitTemporary, []string{"broke off", "try again"}}, expect{ExitLoginRequired, []string{"broke off (unexpected EOF)", "answer was lost"}}, 1},
+	{devserver.FaultDelay, 1, expect{exitcode.Temporary, []string{"timed out", "try again"}}, expect{exitcode.LoginRequired, []string{"timed out", "answer was lost"}}, 1},
+	{devserver.FaultDrop, 1, expect{exitcode.Temporary, []string{"could not be reached", "try again"}}, expect{exitcode.LoginRequired, []string{"could not be reached", "answer was lost"}}, 1},
+	{devserver.Fault500, 3, expect{exitcode.Temporary, []string{"server_error", "try again later"}}, expect{exitcode.Temporary, []string{"server_error"}}, 3},
+	{devserver.Fault502, 3, expect{exitcode.Temporary, []string{"HTTP 502", "try again later"}}, expect{exitcode.Temporary, []string{"HTTP 502"}}, 3},
+	{devserver.Fault503, 3, expect{exitcode.Temporary, []string{"temporarily_unavailable", "try again later"}}, expect{exitcode.Temporary, []string{"temporarily_unavailable"}}, 3},
+	{devserver.FaultRateLimit, 3, expect{exitcode.Temporary, []string{"HTTP 429", "try again later"}}, expect{exitcode.Temporary, []string{"HTTP 429"}}, 3},
+	{devserver.FaultMalformedJSON, 1, expect{exitcode.Error, []string{"without a usable token (its JSON is malformed)", "check token_url"}}, expect{exitcode.Error, []string{"its JSON is malformed"}}, 1},
+	{devserver.FaultHTMLError, 1, expect{exitcode.Error, []string{"HTTP 400", "check token_url"}}, expect{exitcode.Error, []string{"HTTP 400"}}, 1},
+	{devserver.FaultTruncated, 1, expect{exitcode.Temporary, []string{"broke off", "try again"}}, expect{exitcode.LoginRequired, []string{"broke off (unexpected EOF)", "answer was lost"}}, 1},
+	{devserver.FaultHugeBody, 1, expect{exitcode.Error, []string{"without a usable token"}}, expect{exitcode.Error, []string{"without a usable token"}}, 1},
+	{devserver.FaultWrongTokenType, 1, expect{exitcode.Error, []string{`"mac"`, "Bearer"}}, expect{exitcode.Error, []string{`"mac"`, "Bearer", "is spent"}}, 1},
+	{devserver.FaultExpiresInString, 1, expect{exitcode.OK, nil}, expect{exitcode.OK, nil}, 1},
+	{devserver.FaultExpiresInNegative, 1, expect{exitcode.OK, nil}, expect{exitcode.Error, []string{"already expired", "is spent"}}, 1},
+	{devserver.FaultExpiresInMissing, 1, expect{exitcode.OK, nil}, expect{exitcode.OK, nil}, 1},
+	{devserver.FaultNoRefreshToken, 1, expect{exitcode.OK, nil}, expect{exitcode.OK, nil}, 1},
+	{devserver.FaultRedirect, 1, expect{exitcode.Error, []string{"redirect", "does not follow"}}, expect{exitcode.Error, []string{"redirect", "does not follow"}}, 1},
+	{devserver.FaultInvalidGrant, 1, expect{exitcode.Error, []string{"invalid_grant"}}, expect{exitcode.LoginRequired, []string{"refresh token refused (invalid_grant", `run "pleoauth login --env local"`}}, 1},
+	{devserver.FaultRotateThenDrop, 1, expect{exitcode.Temporary, []string{"could not be reached", "try again"}}, expect{exitcode.LoginRequired, []string{"could not be reached", "answer was lost"}}, 1},
+	{devserver.FaultRotateThenTruncate, 1, expect{exitcode.Temporary, []string{"broke off", "try again"}}, expect{exitcode.LoginRequired, []string{"broke off (unexpected EOF)", "answer was lost"}}, 1},
 }
 
 // spends tells the failures after which the refresh token is recorded as spent: the request
@@ -80,11 +81,11 @@ func checkFailure(t *testing.T, r run, e expect, secrets ...string) {
 		t.Fatalf("exit %d; want %d; stderr:\n%s", r.code, e.code, r.stderr)
 	}
 	for _, s := range secrets {
-		if s != "" && (strings.Contains(r.stderr, s) || strings.Contains(r.stdout, s) && e.code != ExitOK) {
+		if s != "" && (strings.Contains(r.stderr, s) || strings.Contains(r.stdout, s) && e.code != exitcode.OK) {
 			t.Errorf("the output shows a credential")
 		}
 	}
-	if e.code == ExitOK {
+	if e.code == exitcode.OK {
 		return
 	}
 	last := lastLine(r.stderr)
@@ -111,7 +112,7 @@ func TestFaultMatrix(t *testing.T) {
 				dev.InjectFault(tt.fault, tt.count, 1500*time.Millisecond)
 				r := h.main("login", "--env", "local")
 				checkFailure(t, r, tt.login, "devserver-test-secret")
-				if tt.login.code != ExitOK {
+				if tt.login.code != exitcode.OK {
 					h.assertBundle("local", before)
 				}
 				hs.Close() // waits for every handler, a delayed one too
@@ -142,7 +143,7 @@ func TestFaultMatrix(t *testing.T) {
 					if b := h.loadBundle("local"); b.Spent == nil || b.RefreshToken != secrets[1] {
 						t.Errorf("after a lost answer the store holds %+v; want the old tokens recorded as spent", b)
 					}
-				case tt.token.code != ExitOK:
+				case tt.token.code != exitcode.OK:
 					h.assertBundle("local", before)
 				}
 				if tt.fault == devserver.FaultNoRefreshToken {
@@ -166,10 +167,10 @@ func TestFaultsThroughAPI(t *testing.T) {
 		count int
 		want  expect
 	}{
-		{devserver.Fault503, 3, expect{ExitTemporary, []string{"temporarily_unavailable"}}},
-		{devserver.FaultRateLimit, 1, expect{ExitOK, nil}},
-		{devserver.FaultDrop, 1, expect{ExitLoginRequired, []string{"answer was lost"}}},
-		{devserver.FaultHTMLError, 1, expect{ExitError, []string{"HTTP 400"}}},
+		{devserver.Fault503, 3, expect{exitcode.Temporary, []string{"temporarily_unavailable"}}},
+		{devserver.FaultRateLimit, 1, expect{exitcode.OK, nil}},
+		{devserver.FaultDrop, 1, expect{exitcode.LoginRequired, []string{"answer was lost"}}},
+		{devserver.FaultHTMLError, 1, expect{exitcode.Error, []string{"HTTP 400"}}},
 	} {
 		t.Run(string(tt.fault), func(t *testing.T) {
 			h, dev, before, secrets := loggedInAndExpired(t, timeoutFor(tt.fault))
@@ -187,7 +188,7 @@ func TestFaultsThroughAPI(t *testing.T) {
 				if b := h.loadBundle("local"); b.Spent == nil {
 					t.Errorf("after a lost answer the store holds %+v; want the refresh token recorded as spent", b)
 				}
-			} else if tt.want.code != ExitOK {
+			} else if tt.want.code != exitcode.OK {
 				h.assertBundle("local", before)
 			} else if !strings.Contains(r.stdout, "Lovelace") {
 				t.Errorf("api after the fault cleared: %+v", r)
@@ -210,7 +211,7 @@ func TestAuthorizeFaults(t *testing.T) {
 			before := h.seedBundle("local")
 			dev.InjectFault(fault, 1, 0)
 			r := h.main("login", "--env", "local")
-			checkFailure(t, r, expect{ExitError, want}, "devserver-test-secret")
+			checkFailure(t, r, expect{exitcode.Error, want}, "devserver-test-secret")
 			h.assertBundle("local", before)
 			if got := dev.Stats().TokenRequests["authorization_code"]; got != 0 {
 				t.Errorf("%d code exchanges after a refused redirect", got)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
@@ -43,7 +44,7 @@ func newHelpTopics() []*cobra.Command {
 		{
 			Use:     "exit-codes",
 			Short:   "What each exit code means",
-			Long:    topicText("pleoauth's exit code tells a script what to do next.", exitCodesHelp),
+			Long:    topicText("pleoauth's exit code tells a script what to do next.", exitcode.Help),
 			Example: "  pleoauth token >/dev/null; [ $? -eq 4 ] && pleoauth login",
 		},
 	}

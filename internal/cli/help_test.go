@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/spf13/cobra"
 )
 
@@ -15,7 +16,7 @@ func TestRootHelpLayout(t *testing.T) {
 	h := newHarness(t)
 	for _, args := range [][]string{{"--help"}, {}, {"help"}} {
 		r := h.main(args...)
-		if r.code != ExitOK {
+		if r.code != exitcode.OK {
 			t.Fatalf("%q: %+v", args, r)
 		}
 		out := r.stdout
@@ -68,7 +69,7 @@ func TestFlagHelp(t *testing.T) {
 func TestVersionFlag(t *testing.T) {
 	h := newHarness(t)
 	flag, cmd := h.main("--version"), h.main("version")
-	if flag.code != ExitOK || flag.stdout != cmd.stdout || !strings.HasPrefix(flag.stdout, "pleoauth ") {
+	if flag.code != exitcode.OK || flag.stdout != cmd.stdout || !strings.HasPrefix(flag.stdout, "pleoauth ") {
 		t.Errorf("--version = %+v; version = %+v", flag, cmd)
 	}
 }
@@ -92,7 +93,7 @@ func TestDidYouMean(t *testing.T) {
 		{[]string{"frobnicate"}, `pleoauth: unknown command "frobnicate"; run "pleoauth --help"`},
 	} {
 		r := h.main(tc.args...)
-		if r.code != ExitUsage || strings.TrimSpace(r.stderr) != tc.want || r.stdout != "" {
+		if r.code != exitcode.Usage || strings.TrimSpace(r.stderr) != tc.want || r.stdout != "" {
 			t.Errorf("%q = exit %d, stderr %q, stdout %q; want exit 2, %q", tc.args, r.code, r.stderr, r.stdout, tc.want)
 		}
 	}

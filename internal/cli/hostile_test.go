@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -69,7 +70,7 @@ func TestHostileServerTextNeverReachesOutputRaw(t *testing.T) {
 	h.browser = func(u string) error { _, err := http.Get(u); return err }
 
 	r := h.main("login", "--env", "local")
-	if r.code != ExitOK {
+	if r.code != exitcode.OK {
 		t.Fatalf("login: %+v", r)
 	}
 	if c := rawControl(r.stderr); c != "" {
@@ -88,7 +89,7 @@ func TestHostileServerTextNeverReachesOutputRaw(t *testing.T) {
 		{"status"}, {"status", "--json"}, {"whoami"}, {"whoami", "--json"}, {"whoami", "--jq", ".subject, .scope, .client_id, .application_name, .auth_method"},
 	} {
 		r := h.main(append(append([]string{}, args...), "--env", "local")...)
-		if r.code != ExitOK {
+		if r.code != exitcode.OK {
 			t.Errorf("%v: %+v", args, r)
 		}
 		if c := rawControl(r.stdout + r.stderr); c != "" {
@@ -103,7 +104,7 @@ func TestHostileServerTextNeverReachesOutputRaw(t *testing.T) {
 	}
 
 	r = h.main("api", "--env", "local", "/v2/employees")
-	if r.code != ExitError || rawControl(r.stderr) != "" || !strings.Contains(r.stderr, `418 Teapot\x1b]0;owned\x07\u202e`) {
+	if r.code != exitcode.Error || rawControl(r.stderr) != "" || !strings.Contains(r.stderr, `418 Teapot\x1b]0;owned\x07\u202e`) {
 		t.Errorf("api with a hostile status line: %+v; want it escaped", r)
 	}
 	oneLine(t, r.stderr)
@@ -131,7 +132,7 @@ func TestStatusCleansWhatTheStoreHolds(t *testing.T) {
 		if c := rawControl(r.stdout + r.stderr); c != "" {
 			t.Errorf("%v printed %s raw:\n%q", args, c, r.stdout+r.stderr)
 		}
-		if r.code != ExitLoginRequired {
+		if r.code != exitcode.LoginRequired {
 			t.Errorf("%v of a refused login: exit %d; want 4", args, r.code)
 		}
 	}
@@ -151,7 +152,7 @@ func TestStatusListsABrokenProfile(t *testing.T) {
 	}
 
 	r := h.main("status", "--env", "local")
-	if r.code != ExitError {
+	if r.code != exitcode.Error {
 		t.Errorf("status: exit %d; want 1", r.code)
 	}
 	for _, want := range []string{"profile:       default", "error:         env local: stored tokens in", "unreadable", "profile:       acme", "logged in:     yes"} {
@@ -163,7 +164,7 @@ func TestStatusListsABrokenProfile(t *testing.T) {
 
 	r = h.main("status", "--env", "local", "--json")
 	var st statusReport
-	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != ExitError {
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != exitcode.Error {
 		t.Fatalf("status --json: %+v (%v)", r, err)
 	}
 	if len(st.Profiles) != 2 || st.Error == "" || st.Profiles[0].Error == "" || st.Profiles[0].LoggedIn ||
@@ -172,7 +173,7 @@ func TestStatusListsABrokenProfile(t *testing.T) {
 	}
 
 	// With --profile the one login asked for is the answer: its error, as before.
-	if r := h.main("status", "--env", "local", "--profile", "default"); r.code != ExitError || r.stdout != "" || !strings.Contains(r.stderr, "unreadable") {
+	if r := h.main("status", "--env", "local", "--profile", "default"); r.code != exitcode.Error || r.stdout != "" || !strings.Contains(r.stderr, "unreadable") {
 		t.Errorf("status --profile default: %+v", r)
 	}
 }
@@ -186,7 +187,7 @@ func TestTokenJSONScopeIsCleaned(t *testing.T) {
 	if err := (store.File{Dir: filepath.Join(h.home, "tokens")}).Save("local", b); err != nil {
 		t.Fatal(err)
 	}
-	if r := h.main("token", "--env", "local", "--jq", ".scope"); r.code != ExitOK || r.stdout != "users:read expenses:read\n" {
+	if r := h.main("token", "--env", "local", "--jq", ".scope"); r.code != exitcode.OK || r.stdout != "users:read expenses:read\n" {
 		t.Errorf("token --jq .scope: %+v; want the scope-tokens", r)
 	}
 }
@@ -202,7 +203,7 @@ func TestRevokeShowsServerTextEscaped(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := h.main("logout", "--revoke", "--env", "local")
-	if r.code != ExitError || rawControl(r.stderr) != "" ||
+	if r.code != exitcode.Error || rawControl(r.stderr) != "" ||
 		!strings.Contains(r.stderr, `urn:pleo:company:\x1b]52;c;ZXZpbA==\x07`) || !strings.Contains(r.stderr, `418 Teapot\x1b]0;owned\x07\u202e`) {
 		t.Errorf("logout --revoke against a hostile API: %+v; want the subject and the status line escaped", r)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/api"
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
@@ -198,7 +199,7 @@ func TestJQFailuresAtTheCommandLine(t *testing.T) {
 	h.browser = followRedirects
 
 	r := h.main("status", "--env", "local", "--jq", `.profile, (.x|error)`)
-	if r.code != ExitLoginRequired || r.stdout != "default\n" || !strings.Contains(r.stderr, `--jq ".profile, (.x|error)" failed: `) || !strings.Contains(r.stderr, "not logged in") {
+	if r.code != exitcode.LoginRequired || r.stdout != "default\n" || !strings.Contains(r.stderr, `--jq ".profile, (.x|error)" failed: `) || !strings.Contains(r.stderr, "not logged in") {
 		t.Errorf("status --jq failing, no login = %+v; want exit 4, \"default\", both failures said", r)
 	}
 	for _, args := range [][]string{
@@ -208,13 +209,13 @@ func TestJQFailuresAtTheCommandLine(t *testing.T) {
 		{"api", "--env", "local", "/v1/introspect", "--jq", ""},
 	} {
 		r := h.main(args...)
-		if r.code != ExitUsage || r.stdout != "" || !strings.Contains(r.stderr, "the expression is empty") {
+		if r.code != exitcode.Usage || r.stdout != "" || !strings.Contains(r.stderr, "the expression is empty") {
 			t.Errorf("%q = %+v; want exit 2, nothing on stdout", args, r)
 		}
 		oneLine(t, r.stderr)
 	}
 
-	if r := h.main("login", "--env", "local"); r.code != ExitOK {
+	if r := h.main("login", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("login: %+v", r)
 	}
 	token := strings.TrimSpace(h.main("token", "--env", "local").stdout)
@@ -224,24 +225,24 @@ func TestJQFailuresAtTheCommandLine(t *testing.T) {
 	for _, leak := range jqLeaks {
 		expr := strings.ReplaceAll(leak, "$v", ".access_token")
 		r := h.main("token", "--env", "local", "--jq", expr)
-		if r.code != ExitUsage || !strings.Contains(r.stderr, "--jq "+strconv.Quote(expr)+" failed: ") {
+		if r.code != exitcode.Usage || !strings.Contains(r.stderr, "--jq "+strconv.Quote(expr)+" failed: ") {
 			t.Errorf("token --jq %s = %+v; want exit 2 naming the expression", expr, r)
 		}
 		if p := leaksPiece(r.stderr, token); p != "" {
 			t.Errorf("token --jq %s: stderr %q shows %q of the token", expr, r.stderr, p)
 		}
 	}
-	if r := h.main("status", "--env", "local", "--jq", `.profile, (.x|error)`); r.code != ExitUsage || r.stdout != "default\n" {
+	if r := h.main("status", "--env", "local", "--jq", `.profile, (.x|error)`); r.code != exitcode.Usage || r.stdout != "default\n" {
 		t.Errorf("status --jq failing, logged in = %+v; want exit 2 after \"default\"", r)
 	}
-	if r := h.main("doctor", "--env", "local", "--jq", `.ok, (.x|error)`); r.code != ExitUsage || r.stdout != "true\n" {
+	if r := h.main("doctor", "--env", "local", "--jq", `.ok, (.x|error)`); r.code != exitcode.Usage || r.stdout != "true\n" {
 		t.Errorf("doctor --jq failing, every check passing = %+v; want exit 2 after \"true\"", r)
 	}
 
 	// A doctor check fails (nothing answers on port 1): doctor's own exit 1 wins over the --jq failure.
 	t.Setenv("PLEOAUTH_AUTH_SERVER_URL", "http://127.0.0.1:1")
 	r = h.main("doctor", "--env", "local", "--jq", `.ok, (.x|error)`)
-	if r.code != ExitError || r.stdout != "false\n" || !strings.Contains(r.stderr, "failed: ") || !strings.Contains(r.stderr, "checks failed") {
+	if r.code != exitcode.Error || r.stdout != "false\n" || !strings.Contains(r.stderr, "failed: ") || !strings.Contains(r.stderr, "checks failed") {
 		t.Errorf("doctor --jq failing, a check failing = %+v; want exit 1, \"false\", both failures said", r)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 )
 
 // jsonReports are the types the reporting commands print with --json, by command.
@@ -142,7 +143,7 @@ func TestReportingCommandsSpeakJSON(t *testing.T) {
 	h := newHarness(t)
 	h.startDevserver(devserver.Options{AutoApprove: true})
 	h.browser = followRedirects
-	if r := h.main("login", "--env", "local"); r.code != ExitOK {
+	if r := h.main("login", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("login: %+v", r)
 	}
 	docs := documentedFields(t)
@@ -153,13 +154,13 @@ func TestReportingCommandsSpeakJSON(t *testing.T) {
 		// jq and want: an expression and what it prints.
 		jq, want string
 	}{
-		{[]string{"token"}, ExitOK, ".env", "local\n"},
-		{[]string{"status"}, ExitOK, ".logged_in", "true\n"},
-		{[]string{"whoami"}, ExitOK, ".subject", devserver.DemoCompany + "\n"},
+		{[]string{"token"}, exitcode.OK, ".env", "local\n"},
+		{[]string{"status"}, exitcode.OK, ".logged_in", "true\n"},
+		{[]string{"whoami"}, exitcode.OK, ".subject", devserver.DemoCompany + "\n"},
 		{[]string{"doctor"}, -1, ".checks | length > 0", "true\n"},
-		{[]string{"env"}, ExitOK, `.envs[] | select(.name == "local") | .profiles[0]`, "default\n"},
-		{[]string{"config", "list"}, ExitOK, `.settings[] | select(.key == "client_id") | .value`, "pleoauth-local\n"},
-		{[]string{"version"}, ExitOK, ".version", "test\n"},
+		{[]string{"env"}, exitcode.OK, `.envs[] | select(.name == "local") | .profiles[0]`, "default\n"},
+		{[]string{"config", "list"}, exitcode.OK, `.settings[] | select(.key == "client_id") | .value`, "pleoauth-local\n"},
+		{[]string{"version"}, exitcode.OK, ".version", "test\n"},
 	} {
 		command := strings.Join(tc.args, " ")
 		args := append(tc.args, "--env", "local")
@@ -196,7 +197,7 @@ func TestReportingCommandsSpeakJSON(t *testing.T) {
 		}
 		for _, bad := range []string{".[", ".[0]"} {
 			j := h.main(append(args, "--jq", bad)...)
-			if j.code != ExitUsage || j.stdout != "" || !strings.Contains(j.stderr, `--jq "`+bad+`"`) {
+			if j.code != exitcode.Usage || j.stdout != "" || !strings.Contains(j.stderr, `--jq "`+bad+`"`) {
 				t.Errorf("%s --jq %q = %+v; want exit 2 naming the expression, nothing on stdout", command, bad, j)
 			}
 			oneLine(t, j.stderr)
@@ -212,14 +213,14 @@ func TestTokenJSONFlags(t *testing.T) {
 	h.startDevserver(devserver.Options{AutoApprove: true})
 	h.browser = followRedirects
 
-	if r := h.main("token", "--env", "local", "--jq", ".["); r.code != ExitUsage || !strings.Contains(r.stderr, `--jq ".["`) {
+	if r := h.main("token", "--env", "local", "--jq", ".["); r.code != exitcode.Usage || !strings.Contains(r.stderr, `--jq ".["`) {
 		t.Errorf("token --jq .[ without a login = %+v; want exit 2 naming the expression", r)
 	}
-	if r := h.main("login", "--env", "local"); r.code != ExitOK {
+	if r := h.main("login", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("login: %+v", r)
 	}
 	j, f := h.main("token", "--env", "local", "--json"), h.main("token", "--env", "local", "--format", "json")
-	if j.code != ExitOK || f.code != ExitOK {
+	if j.code != exitcode.OK || f.code != exitcode.OK {
 		t.Fatalf("token --json = %+v; --format json = %+v", j, f)
 	}
 	var a, b tokenReport
@@ -228,11 +229,11 @@ func TestTokenJSONFlags(t *testing.T) {
 	}
 	for _, args := range [][]string{{"--json", "--format", "env"}, {"--jq", ".access_token", "--format", "header"}} {
 		r := h.main(append([]string{"token", "--env", "local"}, args...)...)
-		if r.code != ExitUsage || r.stdout != "" || !strings.Contains(r.stderr, "drop one") {
+		if r.code != exitcode.Usage || r.stdout != "" || !strings.Contains(r.stderr, "drop one") {
 			t.Errorf("token %q = %+v; want exit 2 and nothing on stdout", args, r)
 		}
 	}
-	if r := h.main("token", "--env", "local", "--jq", ".access_token"); r.code != ExitOK || r.stdout != a.AccessToken+"\n" {
+	if r := h.main("token", "--env", "local", "--jq", ".access_token"); r.code != exitcode.OK || r.stdout != a.AccessToken+"\n" {
 		t.Errorf("token --jq .access_token = %+v; want the token alone", r)
 	}
 }

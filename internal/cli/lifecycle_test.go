@@ -14,6 +14,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/grant"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
@@ -68,7 +69,7 @@ func TestNoRefreshWithoutAPlaceForItsAnswer(t *testing.T) {
 				t.Run("broken", func(t *testing.T) {
 					breakIt(t, h)
 					r := h.main("token", "--env", "local", "--force-refresh")
-					if r.code == ExitOK || r.stdout != "" {
+					if r.code == exitcode.OK || r.stdout != "" {
 						t.Errorf("token with an unwritable store: %+v; want a failure and no token", r)
 					}
 					if got := dev.Stats().TokenRequests["refresh_token"]; got != 0 {
@@ -78,7 +79,7 @@ func TestNoRefreshWithoutAPlaceForItsAnswer(t *testing.T) {
 				})
 			}()
 			// The folder is back: the login was never spent.
-			if r := h.main("token", "--env", "local"); r.code != ExitOK {
+			if r := h.main("token", "--env", "local"); r.code != exitcode.OK {
 				t.Fatalf("token after the folder was fixed: %+v", r)
 			}
 			if s := dev.Stats(); s.TokensIssued["refresh_token"] != 1 || s.FamiliesRevoked != 0 {
@@ -103,7 +104,7 @@ func TestLoginCodeNotSpentWithoutAPlaceForItsTokens(t *testing.T) {
 		return followRedirects(u)
 	}
 	r := h.main("login", "--env", "local")
-	if r.code == ExitOK || !strings.Contains(r.stderr, "read-only file system") {
+	if r.code == exitcode.OK || !strings.Contains(r.stderr, "read-only file system") {
 		t.Errorf("login into a folder made read-only meanwhile: %+v; want a failure naming the read-only file system", r)
 	}
 	if got := dev.Stats().TokenRequests["authorization_code"]; got != 0 {
@@ -119,7 +120,7 @@ func TestFailedImportKeepsTheLogin(t *testing.T) {
 	stdin := func(s string) { h.stdin = s }
 
 	stdin("not-a-token-the-server-issued\n")
-	if r := h.main("import-refresh-token", "--env", "local"); r.code != ExitUsage || !strings.Contains(r.stderr, "--force") {
+	if r := h.main("import-refresh-token", "--env", "local"); r.code != exitcode.Usage || !strings.Contains(r.stderr, "--force") {
 		t.Errorf("import over a working login without --force: %+v; want exit 2 naming --force", r)
 	}
 	if got := dev.Stats().TokenRequests["refresh_token"]; got != 0 {
@@ -128,7 +129,7 @@ func TestFailedImportKeepsTheLogin(t *testing.T) {
 	h.assertBundle("local", before)
 
 	// The stored login still works, so this is no "login required" and names no login to run.
-	if r := h.main("import-refresh-token", "--env", "local", "--force"); r.code != ExitError || !strings.Contains(r.stderr, "unchanged") || strings.Contains(r.stderr, "pleoauth login") {
+	if r := h.main("import-refresh-token", "--env", "local", "--force"); r.code != exitcode.Error || !strings.Contains(r.stderr, "unchanged") || strings.Contains(r.stderr, "pleoauth login") {
 		t.Errorf("import of a refused token over a working login: %+v; want exit 1 saying the login is unchanged", r)
 	} else if n := len([]rune(strings.TrimSpace(r.stderr))); n > 160 {
 		t.Errorf("the refusal takes %d characters; keep it under 160: %s", n, r.stderr)
@@ -136,14 +137,14 @@ func TestFailedImportKeepsTheLogin(t *testing.T) {
 	h.assertBundle("local", before)
 
 	dev.InjectFault(devserver.Fault500, 3, 0)
-	if r := h.main("import-refresh-token", "--env", "local", "--force"); r.code != ExitTemporary {
+	if r := h.main("import-refresh-token", "--env", "local", "--force"); r.code != exitcode.Temporary {
 		t.Errorf("import against three 500s: %+v; want exit 5", r)
 	}
 	h.assertBundle("local", before)
 
 	// The login kept is still the working one.
 	stdin("")
-	if r := h.main("token", "--env", "local"); r.code != ExitOK {
+	if r := h.main("token", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("token after the failed imports: %+v", r)
 	}
 	if s := dev.Stats(); s.FamiliesRevoked != 0 {
@@ -153,7 +154,7 @@ func TestFailedImportKeepsTheLogin(t *testing.T) {
 	// A good token with --force replaces it.
 	exported := h.main("export-refresh-token", "--env", "local", "--keep")
 	stdin(exported.stdout)
-	if r := h.main("import-refresh-token", "--env", "local", "--force"); r.code != ExitOK {
+	if r := h.main("import-refresh-token", "--env", "local", "--force"); r.code != exitcode.OK {
 		t.Fatalf("import with --force of a good token: %+v", r)
 	}
 }
@@ -169,7 +170,7 @@ func TestLockWaitIsToldAndBounded(t *testing.T) {
 	defer unlock()
 	r := h.main("token", "--env", "local", "--lock-timeout", "3s")
 	lockFile := filepath.Join(h.home, "locks", "local.lock")
-	if r.code != ExitTemporary || !strings.Contains(r.stderr, lockFile) || !strings.Contains(r.stderr, "--lock-timeout") {
+	if r.code != exitcode.Temporary || !strings.Contains(r.stderr, lockFile) || !strings.Contains(r.stderr, "--lock-timeout") {
 		t.Errorf("token while another process holds the lock: %+v; want exit 5 naming %s and --lock-timeout", r, lockFile)
 	}
 	if want := "waiting for another pleoauth (pid " + itoa(os.Getpid()) + ") to finish refreshing env local"; !strings.Contains(r.stderr, want) {
@@ -181,7 +182,7 @@ func TestLockWaitIsToldAndBounded(t *testing.T) {
 	h.assertBundle("local", before)
 
 	t.Setenv("PLEOAUTH_LOCK_TIMEOUT", "soon")
-	if r := h.main("token", "--env", "local"); r.code != ExitUsage || !strings.Contains(r.stderr, "PLEOAUTH_LOCK_TIMEOUT") {
+	if r := h.main("token", "--env", "local"); r.code != exitcode.Usage || !strings.Contains(r.stderr, "PLEOAUTH_LOCK_TIMEOUT") {
 		t.Errorf("a bad PLEOAUTH_LOCK_TIMEOUT: %+v; want exit 2 naming it", r)
 	}
 }
@@ -194,14 +195,14 @@ func TestOnRotateTimeout(t *testing.T) {
 	t.Setenv("PLEOAUTH_ON_ROTATE_TIMEOUT", "1s")
 	start := time.Now()
 	r := h.main("token", "--env", "local")
-	if r.code != ExitError || !strings.Contains(r.stderr, "did not finish within 1s") || !strings.Contains(r.stderr, "stored here") {
+	if r.code != exitcode.Error || !strings.Contains(r.stderr, "did not finish within 1s") || !strings.Contains(r.stderr, "stored here") {
 		t.Errorf("token with a hanging on_rotate: %+v; want exit 1 saying it timed out and the tokens are stored", r)
 	}
 	if took := time.Since(start); took > 20*time.Second {
 		t.Errorf("the hanging on_rotate held the command for %s", took)
 	}
 	t.Setenv("PLEOAUTH_ON_ROTATE", "")
-	if r := h.main("token", "--env", "local"); r.code != ExitOK {
+	if r := h.main("token", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("token after the timed-out on_rotate: %+v", r)
 	}
 	if s := dev.Stats(); s.TokensIssued["refresh_token"] != 1 || s.FamiliesRevoked != 0 {
@@ -222,7 +223,7 @@ func TestTamperedStoreCannotInject(t *testing.T) {
 		}
 		for _, format := range []string{"raw", "header", "env", "curl-config", "json"} {
 			r := h.main("token", "--env", "local", "--format", format)
-			if r.code != ExitLoginRequired || r.stdout != "" || !strings.Contains(r.stderr, "b64token") {
+			if r.code != exitcode.LoginRequired || r.stdout != "" || !strings.Contains(r.stderr, "b64token") {
 				t.Errorf("token --format %s of a tampered store (%q): %+v; want exit 4 naming b64token and no output", format, evil, r)
 			}
 		}
@@ -250,7 +251,7 @@ func TestLooseFoldersRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := h.main("token", "--env", "local")
-		if r.code == ExitOK || !strings.Contains(r.stderr, "chmod") || !strings.Contains(r.stderr, h.home) {
+		if r.code == exitcode.OK || !strings.Contains(r.stderr, "chmod") || !strings.Contains(r.stderr, h.home) {
 			t.Errorf("token with a 0777 home: %+v; want a refusal naming the chmod", r)
 		}
 	})
@@ -264,7 +265,7 @@ func TestLooseFoldersRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := h.main("token", "--env", "local")
-		if r.code == ExitOK || !strings.Contains(r.stderr, "chmod 700 "+locks) {
+		if r.code == exitcode.OK || !strings.Contains(r.stderr, "chmod 700 "+locks) {
 			t.Errorf("token with a 0777 locks folder: %+v; want a refusal naming chmod 700", r)
 		}
 	})
@@ -280,7 +281,7 @@ func TestLooseFoldersRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := h.main("token", "--env", "local")
-		if r.code == ExitOK || !strings.Contains(r.stderr, "symbolic link") {
+		if r.code == exitcode.OK || !strings.Contains(r.stderr, "symbolic link") {
 			t.Errorf("token with a symlinked lock file: %+v; want a refusal", r)
 		}
 		if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
@@ -302,7 +303,7 @@ func TestRefusedConnectionsAreRetried(t *testing.T) {
 	t.Setenv("PLEOAUTH_CLIENT_SECRET", "s")
 	before := h.seedExpired("local")
 	r := h.main("token", "--env", "local")
-	if r.code != ExitTemporary || !strings.Contains(r.stderr, "connection refused") {
+	if r.code != exitcode.Temporary || !strings.Contains(r.stderr, "connection refused") {
 		t.Errorf("token against a closed port: %+v; want exit 5, connection refused", r)
 	}
 	if got, want := int(attempts.Load()), 1+len(grant.DefaultBackoff); got != want {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 )
 
 // fakeAuthServer is a deliberately broken authorization server: its authorize endpoint redirects
@@ -61,49 +62,49 @@ func TestLoginFailures(t *testing.T) {
 		{
 			name: "no code",
 			fake: fakeAuthServer{callback: func(s string) url.Values { return url.Values{"state": {s}} }},
-			code: ExitError, want: []string{"login local", "no authorization code"},
+			code: exitcode.Error, want: []string{"login local", "no authorization code"},
 		},
 		{
 			name: "access denied with markup in the description",
 			fake: fakeAuthServer{callback: func(s string) url.Values {
 				return url.Values{"state": {s}, "error": {"access_denied"}, "error_description": {"The user said <b>no</b>\nnew line\x1b]52;c;ZXZpbA==\a"}}
 			}},
-			code: ExitError, want: []string{"login local", "access_denied", `<b>no</b>\nnew line`},
+			code: exitcode.Error, want: []string{"login local", "access_denied", `<b>no</b>\nnew line`},
 		},
 		{
 			name: "token endpoint 400 invalid_grant",
 			fake: fakeAuthServer{callback: goodCallback, status: 400, contentType: jsonType, body: `{"error":"invalid_grant","error_description":"code expired"}`},
-			code: ExitError, want: []string{"login local", "invalid_grant", "code expired"},
+			code: exitcode.Error, want: []string{"login local", "invalid_grant", "code expired"},
 		},
 		{
 			name: "token endpoint 401 invalid_client",
 			fake: fakeAuthServer{callback: goodCallback, status: 401, contentType: jsonType, body: `{"error":"invalid_client"}`},
-			code: ExitError, want: []string{"login local", "invalid_client", "client secret"},
+			code: exitcode.Error, want: []string{"login local", "invalid_client", "client secret"},
 		},
 		{
 			name: "token endpoint 500",
 			fake: fakeAuthServer{callback: goodCallback, status: 500, contentType: "text/plain", body: "boom"},
-			code: ExitTemporary, want: []string{"login local", "HTTP 500", "try again later"},
+			code: exitcode.Temporary, want: []string{"login local", "HTTP 500", "try again later"},
 		},
 		{
 			name: "token endpoint HTML instead of JSON",
 			fake: fakeAuthServer{callback: goodCallback, status: 200, contentType: "text/html", body: "<html><body>Sign in</body></html>"},
-			code: ExitError, want: []string{"login local", "without a usable token", "check token_url"},
+			code: exitcode.Error, want: []string{"login local", "without a usable token", "check token_url"},
 		},
 		{
 			name: "token endpoint HTML error page",
 			fake: fakeAuthServer{callback: goodCallback, status: 404, contentType: "text/html", body: "<html>Not Found</html>"},
-			code: ExitError, want: []string{"login local", "HTTP 404", "check token_url"},
+			code: exitcode.Error, want: []string{"login local", "HTTP 404", "check token_url"},
 		},
 		{
 			name: "token endpoint redirects",
 			fake: fakeAuthServer{callback: goodCallback, status: 307, contentType: "text/html"},
-			code: ExitError, want: []string{"login local", "redirect", "does not follow"},
+			code: exitcode.Error, want: []string{"login local", "redirect", "does not follow"},
 		},
 		{
 			name: "token of another type",
 			fake: fakeAuthServer{callback: goodCallback, status: 200, contentType: jsonType, body: `{"access_token":"a","token_type":"mac","expires_in":60}`},
-			code: ExitError, want: []string{"login local", `"mac"`, "Bearer"},
+			code: exitcode.Error, want: []string{"login local", `"mac"`, "Bearer"},
 		},
 	}
 	for _, tt := range tests {
@@ -161,7 +162,7 @@ func TestStrayRedirectsDoNotEndTheLogin(t *testing.T) {
 		return followRedirects(u)
 	}
 	r := h.main("login", "--env", "local", "--timeout", "30s")
-	if r.code != ExitOK {
+	if r.code != exitcode.OK {
 		t.Fatalf("login after stray requests: %+v", r)
 	}
 	if n := strings.Count(r.stderr, "not this login's"); n != 1 {
@@ -193,7 +194,7 @@ func TestResultPageTellsTheTruth(t *testing.T) {
 		page <- string(body)
 		return nil
 	}
-	if r := h.main("login", "--env", "local"); r.code != ExitTemporary {
+	if r := h.main("login", "--env", "local"); r.code != exitcode.Temporary {
 		t.Fatalf("login against a failing token endpoint: %+v", r)
 	}
 	body := <-page
@@ -206,8 +207,8 @@ func TestLoginTimeout(t *testing.T) {
 	h := newHarness(t)
 	t.Setenv("PLEOAUTH_CLIENT_SECRET", "s")
 	r := h.main("login", "--env", "local", "--no-browser", "--timeout", "200ms")
-	if r.code != ExitError {
-		t.Fatalf("exit %d; want %d", r.code, ExitError)
+	if r.code != exitcode.Error {
+		t.Fatalf("exit %d; want %d", r.code, exitcode.Error)
 	}
 	last := lastLine(r.stderr)
 	oneLine(t, last)
@@ -229,8 +230,8 @@ func TestLoginPortInUse(t *testing.T) {
 	defer l.Close()
 	h.browser = func(string) error { return nil }
 	r := h.main("login", "--env", "local", "--timeout", "5s")
-	if r.code != ExitError {
-		t.Fatalf("exit %d; want %d", r.code, ExitError)
+	if r.code != exitcode.Error {
+		t.Fatalf("exit %d; want %d", r.code, exitcode.Error)
 	}
 	last := lastLine(r.stderr)
 	oneLine(t, last)
@@ -250,21 +251,21 @@ func TestLoginConfigErrors(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"unknown environment", nil, []string{"--env", "nowhere"}, ExitUsage,
+		{"unknown environment", nil, []string{"--env", "nowhere"}, exitcode.Usage,
 			[]string{`unknown environment "nowhere"`, "local, production, staging", "config.yaml"}},
-		{"missing client id", map[string]string{"PLEOAUTH_CLIENT_SECRET": "s"}, []string{"--env", "staging"}, ExitError,
+		{"missing client id", map[string]string{"PLEOAUTH_CLIENT_SECRET": "s"}, []string{"--env", "staging"}, exitcode.Error,
 			[]string{"env staging has no client_id", "PLEOAUTH_CLIENT_ID", "config.yaml"}},
 		{"plain http auth server", map[string]string{"PLEOAUTH_AUTH_SERVER_URL": "http://auth.example.com", "PLEOAUTH_CLIENT_SECRET": "s"},
-			[]string{"--env", "local"}, ExitUsage, []string{"env local", "auth_server_url", "http://auth.example.com", "must use https", "fix PLEOAUTH_AUTH_SERVER_URL"}},
+			[]string{"--env", "local"}, exitcode.Usage, []string{"env local", "auth_server_url", "http://auth.example.com", "must use https", "fix PLEOAUTH_AUTH_SERVER_URL"}},
 		{"redirect on another host", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://example.com:8765/callback", "PLEOAUTH_CLIENT_SECRET": "s"},
-			[]string{"--env", "local"}, ExitUsage, []string{"env local", "redirect_uri", "must use https", "fix PLEOAUTH_REDIRECT_URI"}},
+			[]string{"--env", "local"}, exitcode.Usage, []string{"env local", "redirect_uri", "must use https", "fix PLEOAUTH_REDIRECT_URI"}},
 		{"redirect without port", map[string]string{"PLEOAUTH_REDIRECT_URI": "http://localhost/callback", "PLEOAUTH_CLIENT_SECRET": "s"},
-			[]string{"--env", "local"}, ExitUsage, []string{"env local", "explicit port"}},
-		{"no client secret and no terminal", nil, []string{"--env", "local"}, ExitError,
+			[]string{"--env", "local"}, exitcode.Usage, []string{"env local", "explicit port"}},
+		{"no client secret and no terminal", nil, []string{"--env", "local"}, exitcode.Error,
 			[]string{"env local has no client secret", "PLEOAUTH_CLIENT_SECRET", "--client-secret-stdin"}},
-		{"unknown flag", nil, []string{"--nope"}, ExitUsage, []string{"unknown flag: --nope", "pleoauth login --help"}},
+		{"unknown flag", nil, []string{"--nope"}, exitcode.Usage, []string{"unknown flag: --nope", "pleoauth login --help"}},
 		{"client auth typo", map[string]string{"PLEOAUTH_CLIENT_AUTH": "basik", "PLEOAUTH_CLIENT_SECRET": "s"},
-			[]string{"--env", "local"}, ExitUsage, []string{"env local", `client_auth "basik"`}},
+			[]string{"--env", "local"}, exitcode.Usage, []string{"env local", `client_auth "basik"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -304,8 +305,8 @@ func TestLoginSecretTwice(t *testing.T) {
 			h.browser = func(string) error { return errors.New("no display") }
 			h.stdin = "https://secret.example/s3cr3t?code=x&state=y\n"
 			r := h.main(append([]string{"login", "--client-secret-stdin", "--timeout", "2s"}, args...)...)
-			if r.code != ExitUsage {
-				t.Fatalf("exit %d; want %d:\n%s", r.code, ExitUsage, r.stderr)
+			if r.code != exitcode.Usage {
+				t.Fatalf("exit %d; want %d:\n%s", r.code, exitcode.Usage, r.stderr)
 			}
 			oneLine(t, r.stderr)
 			if want := "pleoauth: --client-secret-stdin and PLEOAUTH_CLIENT_SECRET both give the client secret; use one"; strings.TrimSpace(r.stderr) != want {

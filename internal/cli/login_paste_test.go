@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
 
@@ -39,7 +40,7 @@ func TestLoginProgressOnlyOnATerminal(t *testing.T) {
 			d.StderrIsTerminal = func() bool { return tt.terminal }
 			// A browser slow enough for the display to draw.
 			d.OpenBrowser = func(u string) error { time.Sleep(300 * time.Millisecond); return followRedirects(u) }
-			if code := Main(context.Background(), []string{"login", "--env", "local"}, d); code != ExitOK {
+			if code := Main(context.Background(), []string{"login", "--env", "local"}, d); code != exitcode.OK {
 				t.Fatalf("login exit %d:\n%s", code, stderr.String())
 			}
 			out := stderr.String()
@@ -86,7 +87,7 @@ func TestLoginBrowserFailsThenPaste(t *testing.T) {
 	t.Setenv("TERM", "xterm")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if code := Main(ctx, []string{"login", "--env", "local", "--timeout", "20s"}, d); code != ExitOK {
+	if code := Main(ctx, []string{"login", "--env", "local", "--timeout", "20s"}, d); code != exitcode.OK {
 		t.Fatalf("login exit %d:\n%s", code, stderr.String())
 	}
 	out := stderr.String()
@@ -111,8 +112,8 @@ func TestLoginPasteBackNeedsStdin(t *testing.T) {
 	h.browser = func(string) error { return nil }
 	start := time.Now()
 	r := h.main("login", "--env", "local", "--timeout", "20s")
-	if r.code != ExitError || time.Since(start) > 10*time.Second {
-		t.Fatalf("exit %d after %v; want %d at once:\n%s", r.code, time.Since(start), ExitError, r.stderr)
+	if r.code != exitcode.Error || time.Since(start) > 10*time.Second {
+		t.Fatalf("exit %d after %v; want %d at once:\n%s", r.code, time.Since(start), exitcode.Error, r.stderr)
 	}
 	last := lastLine(r.stderr)
 	oneLine(t, last)
@@ -140,8 +141,8 @@ func TestLoginPasteBackTimeout(t *testing.T) {
 	var stderr bytes.Buffer
 	d := h.deps(io.Discard)
 	d.Stdin, d.Stderr = stdinR, &stderr
-	if code := Main(context.Background(), []string{"login", "--env", "local", "--no-browser", "--timeout", "200ms"}, d); code != ExitError {
-		t.Fatalf("exit %d; want %d:\n%s", code, ExitError, stderr.String())
+	if code := Main(context.Background(), []string{"login", "--env", "local", "--no-browser", "--timeout", "200ms"}, d); code != exitcode.Error {
+		t.Fatalf("exit %d; want %d:\n%s", code, exitcode.Error, stderr.String())
 	}
 	last := lastLine(stderr.String())
 	oneLine(t, last)

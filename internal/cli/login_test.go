@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -20,7 +21,7 @@ func TestLoginAgainstDevserver(t *testing.T) {
 	h.browser = followRedirects
 
 	r := h.main("login", "--env", "local")
-	if r.code != ExitOK {
+	if r.code != exitcode.OK {
 		t.Fatalf("login exit %d; stderr:\n%s", r.code, r.stderr)
 	}
 	if r.stdout != "" {
@@ -47,7 +48,7 @@ func TestLoginAgainstDevserver(t *testing.T) {
 
 	// The token works on the API, and "pleoauth token" prints exactly it.
 	tr := h.main("token", "--env", "local")
-	if tr.code != ExitOK || tr.stdout != b.AccessToken+"\n" {
+	if tr.code != exitcode.OK || tr.stdout != b.AccessToken+"\n" {
 		t.Fatalf("token = (%d, %q); want (0, the stored access token)", tr.code, tr.stdout)
 	}
 	req, _ := http.NewRequest("GET", hs.URL+"/v2/employees", nil)
@@ -86,7 +87,7 @@ func TestLoginSendsPleoShapedRequests(t *testing.T) {
 	}}
 	h.transport = recorder
 	r := h.main("login", "--env", "local", "--subject", "urn:pleo:company:3f2c6d1e-0000-4000-8000-000000000abc")
-	if r.code != ExitOK {
+	if r.code != exitcode.OK {
 		t.Fatalf("login exit %d: %s", r.code, r.stderr)
 	}
 	if got := authQuery.Get("code_challenge_method"); got != "S256" {
@@ -126,11 +127,11 @@ func TestLoginCodeVerifierFlag(t *testing.T) {
 	h.startDevserver(devserver.Options{AutoApprove: true})
 	h.browser = followRedirects
 	verifier := strings.Repeat("a1-._~", 8)
-	if r := h.main("login", "--env", "local", "--code-verifier", verifier); r.code != ExitOK {
+	if r := h.main("login", "--env", "local", "--code-verifier", verifier); r.code != exitcode.OK {
 		t.Fatalf("login with a valid --code-verifier: exit %d: %s", r.code, r.stderr)
 	}
 	r := h.main("login", "--env", "local", "--code-verifier", "short")
-	if r.code != ExitUsage || !strings.Contains(r.stderr, "43 to 128") {
+	if r.code != exitcode.Usage || !strings.Contains(r.stderr, "43 to 128") {
 		t.Errorf("short --code-verifier = (%d, %q); want usage error naming 43 to 128", r.code, r.stderr)
 	}
 }
@@ -149,8 +150,8 @@ func TestLoginDenied(t *testing.T) {
 	}
 	previous := h.seedBundle("local")
 	r := h.main("login", "--env", "local")
-	if r.code != ExitError {
-		t.Fatalf("exit %d; want %d", r.code, ExitError)
+	if r.code != exitcode.Error {
+		t.Fatalf("exit %d; want %d", r.code, exitcode.Error)
 	}
 	last := lastLine(r.stderr)
 	oneLine(t, last)

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 )
 
 // TestMessagesNameTheObjectOnce: each message is one line that names what to fix, where it
@@ -18,7 +20,7 @@ func TestMessagesNameTheObjectOnce(t *testing.T) {
 		}
 		t.Setenv("PLEOAUTH_HOME", file)
 		r := h.main("token")
-		if r.code != ExitUsage || !strings.Contains(r.stderr, "PLEOAUTH_HOME "+file+" is a file") {
+		if r.code != exitcode.Usage || !strings.Contains(r.stderr, "PLEOAUTH_HOME "+file+" is a file") {
 			t.Errorf("%+v; want exit 2 naming PLEOAUTH_HOME", r)
 		}
 		oneLine(t, r.stderr)

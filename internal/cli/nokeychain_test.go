@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
 
@@ -36,7 +37,7 @@ func TestNoKeychainFirstHour(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			h, opened := noKeychainHarness(t)
 			r := h.main("login", "--env", "local")
-			if r.code != ExitError || *opened != 0 {
+			if r.code != exitcode.Error || *opened != 0 {
 				t.Fatalf("login without a keychain: %+v, browser opened %d times; want exit 1 before the browser", r, *opened)
 			}
 			for _, w := range []string{"the OS keychain is not available", "--store file", "0600", "PLEOAUTH_CLIENT_SECRET", "Secret Service"} {
@@ -55,7 +56,7 @@ func TestNoKeychainFirstHour(t *testing.T) {
 			}
 			r = h.main(args...)
 			kept := filepath.Join(h.home, "tokens", "local.client-secret")
-			if r.code != ExitOK || !strings.Contains(r.stderr, "the client secret is kept in "+kept) || !strings.Contains(r.stderr, "set PLEOAUTH_CLIENT_SECRET instead") {
+			if r.code != exitcode.OK || !strings.Contains(r.stderr, "the client secret is kept in "+kept) || !strings.Contains(r.stderr, "set PLEOAUTH_CLIENT_SECRET instead") {
 				t.Fatalf("login --store file: %+v; want it to say where the secret is kept", r)
 			}
 			h.stdin, h.typed = "", ""
@@ -63,11 +64,11 @@ func TestNoKeychainFirstHour(t *testing.T) {
 			before, _ := os.ReadFile(h.tokenFile("local"))
 			r = h.main("token", "--env", "local", "--force-refresh")
 			after, _ := os.ReadFile(h.tokenFile("local"))
-			if r.code != ExitOK || !strings.HasPrefix(r.stdout, "ory_at_") || string(before) == string(after) {
+			if r.code != exitcode.OK || !strings.HasPrefix(r.stdout, "ory_at_") || string(before) == string(after) {
 				t.Fatalf("token --force-refresh with no --store and no PLEOAUTH_CLIENT_SECRET: %+v; want a refreshed token", r)
 			}
 			r = h.main("status", "--env", "local")
-			if r.code != ExitOK || !strings.Contains(r.stdout, "next refresh:  yes (client secret from the file store)") || !strings.Contains(r.stdout, "store:         file") {
+			if r.code != exitcode.OK || !strings.Contains(r.stdout, "next refresh:  yes (client secret from the file store)") || !strings.Contains(r.stdout, "store:         file") {
 				t.Errorf("status: %+v; want the file store and the next refresh possible", r)
 			}
 			r = h.main("status", "--env", "local", "--json")
@@ -86,7 +87,7 @@ func TestNoKeychainFirstHour(t *testing.T) {
 			}
 
 			r = h.main("logout", "--env", "local")
-			if r.code != ExitOK || !strings.Contains(r.stderr, "(file store)") {
+			if r.code != exitcode.OK || !strings.Contains(r.stderr, "(file store)") {
 				t.Fatalf("logout: %+v", r)
 			}
 			if _, err := os.Stat(kept); !os.IsNotExist(err) {
@@ -101,19 +102,19 @@ func TestNoKeychainFirstHour(t *testing.T) {
 func TestStoreNamedElsewhere(t *testing.T) {
 	h, _ := noKeychainHarness(t)
 	h.stdin = "devserver-test-secret\n"
-	if r := h.main("login", "--env", "local", "--store", "file", "--client-secret-stdin"); r.code != ExitOK {
+	if r := h.main("login", "--env", "local", "--store", "file", "--client-secret-stdin"); r.code != exitcode.OK {
 		t.Fatalf("login: %+v", r)
 	}
 	h.stdin = ""
 	r := h.main("token", "--env", "local", "--store", "keyring")
 	want := `pleoauth: env local: the login is in the file store, not the keyring store named by --store; drop --store, or run "pleoauth login --env local --store keyring" to log in there`
-	if r.code != ExitUsage || strings.TrimSpace(r.stderr) != want {
+	if r.code != exitcode.Usage || strings.TrimSpace(r.stderr) != want {
 		t.Errorf("token --store keyring: %d %q; want 2 %q", r.code, r.stderr, want)
 	}
 	t.Setenv("PLEOAUTH_STORE", "keyring")
 	for _, cmd := range []string{"status", "logout", "export-refresh-token"} {
 		r := h.main(cmd, "--env", "local")
-		if r.code != ExitUsage || !strings.Contains(r.stderr, "named by PLEOAUTH_STORE; unset PLEOAUTH_STORE") {
+		if r.code != exitcode.Usage || !strings.Contains(r.stderr, "named by PLEOAUTH_STORE; unset PLEOAUTH_STORE") {
 			t.Errorf("%s with PLEOAUTH_STORE=keyring: %+v", cmd, r)
 		}
 		oneLine(t, r.stderr)
@@ -128,13 +129,13 @@ func TestStoreNamedElsewhere(t *testing.T) {
 func TestStatusSaysTheNextRefreshCannotBeSent(t *testing.T) {
 	h, _ := noKeychainHarness(t)
 	t.Setenv("PLEOAUTH_CLIENT_SECRET", "devserver-test-secret")
-	if r := h.main("login", "--env", "local", "--store", "file"); r.code != ExitOK || strings.Contains(r.stderr, "is kept in") {
+	if r := h.main("login", "--env", "local", "--store", "file"); r.code != exitcode.OK || strings.Contains(r.stderr, "is kept in") {
 		t.Fatalf("login with PLEOAUTH_CLIENT_SECRET: %+v; want nothing kept", r)
 	}
 	t.Setenv("PLEOAUTH_CLIENT_SECRET", "")
 	r := h.main("status", "--env", "local")
 	want := "next refresh:  no: no client secret; set PLEOAUTH_CLIENT_SECRET, or log in again (pleoauth login --env local) from a terminal or with --client-secret-stdin to keep it in the file store"
-	if r.code != ExitOK || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "logged in:     yes") {
+	if r.code != exitcode.OK || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "logged in:     yes") {
 		t.Errorf("status: %+v; want %q", r, want)
 	}
 	r = h.main("doctor", "--env", "local")
@@ -143,7 +144,7 @@ func TestStatusSaysTheNextRefreshCannotBeSent(t *testing.T) {
 	}
 	r = h.main("token", "--env", "local", "--force-refresh")
 	want = `pleoauth: env local: no client secret to refresh the token with; set PLEOAUTH_CLIENT_SECRET, or log in again (pleoauth login --env local) from a terminal or with --client-secret-stdin to keep it in the file store`
-	if r.code == ExitOK || strings.TrimSpace(r.stderr) != want {
+	if r.code == exitcode.OK || strings.TrimSpace(r.stderr) != want {
 		t.Errorf("token --force-refresh: %+v; want %q, the login named once", r, want)
 	}
 }
@@ -157,13 +158,13 @@ func TestLoginMovesBetweenStores(t *testing.T) {
 	h.stdin = "devserver-test-secret\n"
 	for _, args := range [][]string{{"--store", "file"}, {"--store", "file", "--profile", "acme"}} {
 		h.stdin = "devserver-test-secret\n"
-		if r := h.main(append([]string{"login", "--env", "local", "--client-secret-stdin"}, args...)...); r.code != ExitOK {
+		if r := h.main(append([]string{"login", "--env", "local", "--client-secret-stdin"}, args...)...); r.code != exitcode.OK {
 			t.Fatalf("login %v: %+v", args, r)
 		}
 	}
 	h.stdin = "devserver-test-secret\n"
 	r := h.main("login", "--env", "local", "--store", "keyring", "--client-secret-stdin")
-	if r.code != ExitOK || !strings.Contains(r.stderr, "env local: the earlier login in the file store is removed; this one in the keyring store replaces it.") {
+	if r.code != exitcode.OK || !strings.Contains(r.stderr, "env local: the earlier login in the file store is removed; this one in the keyring store replaces it.") {
 		t.Fatalf("login --store keyring: %+v", r)
 	}
 	for _, gone := range []string{"local.json", "local.client-secret"} {
@@ -174,7 +175,7 @@ func TestLoginMovesBetweenStores(t *testing.T) {
 	h.stdin = ""
 	r = h.main("status", "--env", "local", "--json")
 	var st statusReport
-	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != ExitOK {
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != exitcode.OK {
 		t.Fatalf("status: %+v", r)
 	}
 	var got []string
@@ -185,7 +186,7 @@ func TestLoginMovesBetweenStores(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("status profiles = %q; want %q", strings.Join(got, " "), want)
 	}
-	if r := h.main("token", "--env", "local", "--profile", "acme", "--force-refresh"); r.code != ExitOK {
+	if r := h.main("token", "--env", "local", "--profile", "acme", "--force-refresh"); r.code != exitcode.OK {
 		t.Errorf("token of the profile in the file store: %+v", r)
 	}
 }
@@ -196,7 +197,7 @@ func TestStatusExpiredWithoutSecret(t *testing.T) {
 	h := newHarness(t)
 	h.seedExpired("local")
 	r := h.main("status", "--env", "local")
-	if r.code != ExitLoginRequired || !strings.Contains(r.stdout, "logged in:     no") ||
+	if r.code != exitcode.LoginRequired || !strings.Contains(r.stdout, "logged in:     no") ||
 		!strings.Contains(r.stderr, "env local: the access token expired and the next refresh cannot be sent: no client secret; set PLEOAUTH_CLIENT_SECRET") {
 		t.Errorf("status: %+v", r)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 )
 
 // paginated logs in on a devserver whose lists hold items.
@@ -138,7 +139,7 @@ func TestPaginateUsageErrorsBeforeAnyRequest(t *testing.T) {
 		{"api", "--max-pages", "1000", "/v2/employees"}, // given at its default, still without --paginate
 		{"api", "--paginate", "--max-pages", "0", "/v2/employees"},
 	} {
-		if r := h.main(args...); r.code != ExitUsage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+		if r := h.main(args...); r.code != exitcode.Usage || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
 			t.Errorf("%q: %+v; want exit 2 with one line", args, r)
 		}
 	}
@@ -170,7 +171,7 @@ func TestPaginateGivesUpAfterBoundedRetries(t *testing.T) {
 	var waits []time.Duration
 	h.sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	r := h.main("api", "--paginate", "/v2/employees")
-	if r.code != ExitTemporary || !strings.Contains(r.stderr, "page 1 (GET ") || !strings.Contains(r.stderr, "503 Service Unavailable 6 times") {
+	if r.code != exitcode.Temporary || !strings.Contains(r.stderr, "page 1 (GET ") || !strings.Contains(r.stderr, "503 Service Unavailable 6 times") {
 		t.Fatalf("%+v", r)
 	}
 	if n := strings.Count(r.stderr, "waiting"); n != 5 || len(waits) != 5 {
@@ -203,7 +204,7 @@ func TestPaginateStopsOnARepeatedCursor(t *testing.T) {
 	h, dev := paginated(t, 25, 0)
 	dev.InjectFault(devserver.FaultAPIRepeatCursor, 5, 0)
 	r := h.main("api", "--paginate", "/v2/employees")
-	if r.code != ExitError || !strings.Contains(r.stderr, "page 2") || !strings.Contains(r.stderr, "again; the server is looping") {
+	if r.code != exitcode.Error || !strings.Contains(r.stderr, "page 2") || !strings.Contains(r.stderr, "again; the server is looping") {
 		t.Fatalf("%+v", r)
 	}
 	if n := dev.Stats().APIRequests["/v2/employees"]; n != 2 {
@@ -218,7 +219,7 @@ func TestPaginateStopsOnAnIgnoredOffset(t *testing.T) {
 	h, dev := paginated(t, 25, 0)
 	dev.InjectFault(devserver.FaultAPIIgnoreOffset, 50, 0)
 	r := h.main("api", "--paginate", "/v1/expenses?limit=5")
-	if r.code != ExitError || !strings.Contains(r.stderr, "page 2 (GET /v1/expenses?limit=5&offset=5) holds the same items as page 1") {
+	if r.code != exitcode.Error || !strings.Contains(r.stderr, "page 2 (GET /v1/expenses?limit=5&offset=5) holds the same items as page 1") {
 		t.Fatalf("%+v", r)
 	}
 	if n := dev.Stats().APIRequests["/v1/expenses"]; n != 2 {
@@ -231,7 +232,7 @@ func TestPaginateStopsOnAnIgnoredOffset(t *testing.T) {
 func TestPaginateMaxPages(t *testing.T) {
 	h, dev := paginated(t, 25, 0)
 	r := h.main("api", "--paginate", "--max-pages", "2", "/v2/employees?limit=10")
-	if r.code != ExitError || !strings.Contains(r.stderr, "page 2 (GET /v2/employees?") || !strings.Contains(r.stderr, "raise it with --max-pages") {
+	if r.code != exitcode.Error || !strings.Contains(r.stderr, "page 2 (GET /v2/employees?") || !strings.Contains(r.stderr, "raise it with --max-pages") {
 		t.Fatalf("%+v", r)
 	}
 	if n := dev.Stats().APIRequests["/v2/employees"]; n != 2 {
@@ -247,7 +248,7 @@ func TestPaginateNonJSONPage(t *testing.T) {
 	dev.InjectFault(devserver.FaultAPIDelay, 1, time.Millisecond)
 	dev.InjectFault(devserver.FaultAPIHTML, 1, 0)
 	r := h.main("api", "--paginate", "/v2/employees")
-	if r.code != ExitError || !strings.Contains(r.stderr, `page 2`) || !strings.Contains(r.stderr, `"text/html", not JSON`) {
+	if r.code != exitcode.Error || !strings.Contains(r.stderr, `page 2`) || !strings.Contains(r.stderr, `"text/html", not JSON`) {
 		t.Fatalf("%+v", r)
 	}
 }
@@ -306,7 +307,7 @@ func TestAPIJQFailure(t *testing.T) {
 		{[]string{"api", "--paginate", "/v2/employees", "--jq", `if .data[0].email == "ada@example.com" then .data[0].email else (.data[0].email | error) end`}, "ada@example.com\n"},
 	} {
 		r := h.main(tc.args...)
-		if r.code != ExitError || r.stdout != tc.want || !strings.Contains(r.stderr, "--jq failed: error") || strings.Contains(r.stderr, "@example.com") {
+		if r.code != exitcode.Error || r.stdout != tc.want || !strings.Contains(r.stderr, "--jq failed: error") || strings.Contains(r.stderr, "@example.com") {
 			t.Errorf("%q = %+v; want exit 1 after %q, no value on stderr", tc.args, r, tc.want)
 		}
 		oneLine(t, r.stderr)

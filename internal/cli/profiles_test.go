@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -21,16 +22,16 @@ func TestProfiles(t *testing.T) {
 	h := newHarness(t)
 	dev, _ := h.startDevserver(devserver.Options{AutoApprove: true})
 	h.browser = followRedirects
-	if r := h.main("login", "--env", "local"); r.code != ExitOK {
+	if r := h.main("login", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("login: %+v", r)
 	}
-	if r := h.main("login", "--env", "local", "--profile", "acme", "--subject", acme); r.code != ExitOK || !strings.Contains(r.stderr, "profile acme") {
+	if r := h.main("login", "--env", "local", "--profile", "acme", "--subject", acme); r.code != exitcode.OK || !strings.Contains(r.stderr, "profile acme") {
 		t.Fatalf("login --profile acme: %+v", r)
 	}
 
 	// A profile with no login names those that have one, and the one it is a typo of.
 	for _, cmd := range []string{"token", "status", "export-refresh-token"} {
-		if r := h.main(cmd, "--env", "local", "--profile", "acm"); r.code != ExitLoginRequired ||
+		if r := h.main(cmd, "--env", "local", "--profile", "acm"); r.code != exitcode.LoginRequired ||
 			!strings.HasSuffix(strings.TrimSpace(r.stderr), `pleoauth: env local@acm: not logged in; profiles logged in to local: default, acme (did you mean "acme"?); run "pleoauth login --env local --profile acm"`) {
 			t.Errorf("%s --profile acm: %+v", cmd, r)
 		}
@@ -42,7 +43,7 @@ func TestProfiles(t *testing.T) {
 			t.Errorf("status lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if r.code != ExitOK {
+	if r.code != exitcode.OK {
 		t.Errorf("status of two usable logins: exit %d", r.code)
 	}
 	var st struct {
@@ -57,10 +58,10 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("status --json: %s (%v)", js.stdout, err)
 	}
 
-	if r := h.main("whoami", "--env", "local", "--profile", "acme"); r.code != ExitOK || !strings.Contains(r.stdout, "subject:      "+acme) {
+	if r := h.main("whoami", "--env", "local", "--profile", "acme"); r.code != exitcode.OK || !strings.Contains(r.stdout, "subject:      "+acme) {
 		t.Errorf("whoami --profile acme: %+v", r)
 	}
-	if r := h.main("whoami", "--env", "local", "--json"); r.code != ExitOK || !strings.Contains(r.stdout, `"subject":"`+devserver.DemoCompany+`"`) {
+	if r := h.main("whoami", "--env", "local", "--json"); r.code != exitcode.OK || !strings.Contains(r.stdout, `"subject":"`+devserver.DemoCompany+`"`) {
 		t.Errorf("whoami --json: %+v", r)
 	}
 
@@ -74,7 +75,7 @@ func TestProfiles(t *testing.T) {
 	refreshes := dev.Stats().TokensIssued["refresh_token"]
 	r = h.main("token", "--env", "local", "--profile", "acme", "--force-refresh", "--lock-timeout", "3s")
 	unlock()
-	if r.code != ExitOK {
+	if r.code != exitcode.OK {
 		t.Fatalf("token --profile acme while the default profile's lock is held: %+v", r)
 	}
 	if after, _ := os.ReadFile(defaultFile); string(after) != string(before) {
@@ -87,14 +88,14 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("profile acme is not stored apart: %v", err)
 	}
 
-	if r := h.main("token", "--env", "local", "--profile", "Not A Name"); r.code != ExitUsage || !strings.Contains(r.stderr, "PLEOAUTH_PROFILE") && !strings.Contains(r.stderr, "--profile") {
+	if r := h.main("token", "--env", "local", "--profile", "Not A Name"); r.code != exitcode.Usage || !strings.Contains(r.stderr, "PLEOAUTH_PROFILE") && !strings.Contains(r.stderr, "--profile") {
 		t.Errorf("a bad profile name: %+v; want exit 2", r)
 	}
-	if r := h.main("login", "--env", "local", "--subject", "urn:pleo:company:not-a-uuid"); r.code != ExitUsage {
+	if r := h.main("login", "--env", "local", "--subject", "urn:pleo:company:not-a-uuid"); r.code != exitcode.Usage {
 		t.Errorf("a malformed --subject: %+v; want exit 2", r)
 	}
 
-	if r := h.main("logout", "--env", "local", "--all"); r.code != ExitOK {
+	if r := h.main("logout", "--env", "local", "--all"); r.code != exitcode.OK {
 		t.Fatalf("logout --all: %+v", r)
 	}
 	for _, f := range []string{defaultFile, acmeFile} {
@@ -102,7 +103,7 @@ func TestProfiles(t *testing.T) {
 			t.Errorf("%s is still there after logout --all", f)
 		}
 	}
-	if r := h.main("status", "--env", "local"); r.code != ExitLoginRequired {
+	if r := h.main("status", "--env", "local"); r.code != exitcode.LoginRequired {
 		t.Errorf("status after logout --all: %+v; want exit 4", r)
 	}
 }
@@ -122,10 +123,10 @@ func TestLoginOfTheFirstReleaseIsTheDefaultProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := h.main("status", "--env", "local")
-	if r.code != ExitOK || !strings.Contains(r.stdout, "profile:       default") || !strings.Contains(r.stdout, "logged in:     yes") {
+	if r.code != exitcode.OK || !strings.Contains(r.stdout, "profile:       default") || !strings.Contains(r.stdout, "logged in:     yes") {
 		t.Errorf("status of the first release's login: %+v", r)
 	}
-	if r := h.main("token", "--env", "local", "--profile", "default"); r.code != ExitOK || !strings.HasPrefix(r.stdout, "ory_at_firstrelease") {
+	if r := h.main("token", "--env", "local", "--profile", "default"); r.code != exitcode.OK || !strings.HasPrefix(r.stdout, "ory_at_firstrelease") {
 		t.Errorf("token of the first release's login: %+v", r)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
@@ -22,7 +23,7 @@ func loggedIn(t *testing.T) (*harness, *devserver.Server, *store.Bundle) {
 	h := newHarness(t)
 	dev, _ := h.startDevserver(devserver.Options{AutoApprove: true})
 	h.browser = followRedirects
-	if r := h.main("login", "--env", "local"); r.code != ExitOK {
+	if r := h.main("login", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("login: %+v", r)
 	}
 	return h, dev, h.loadBundle("local")
@@ -60,7 +61,7 @@ func TestLogoutRevoke(t *testing.T) {
 		t.Fatal("the access token does not work before the revocation")
 	}
 	r := h.main("logout", "--env", "local", "--revoke")
-	if r.code != ExitOK || r.stdout != "" {
+	if r.code != exitcode.OK || r.stdout != "" {
 		t.Fatalf("logout --revoke: %+v", r)
 	}
 	for _, want := range []string{"warning: revoking at Pleo EVERY access and refresh token of this client's installation for " + devserver.DemoCompany, "Revoked at Pleo", "Logged out of local"} {
@@ -88,7 +89,7 @@ func TestLogoutRevoke(t *testing.T) {
 	if err := refreshWith(h, b.RefreshToken); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
 		t.Errorf("the old refresh token after the revocation: %v; want invalid_grant", err)
 	}
-	if r := h.main("logout", "--env", "local", "--revoke"); r.code != ExitLoginRequired || !strings.Contains(r.stderr, "no token held here to revoke the installation with") {
+	if r := h.main("logout", "--env", "local", "--revoke"); r.code != exitcode.LoginRequired || !strings.Contains(r.stderr, "no token held here to revoke the installation with") {
 		t.Errorf("logout --revoke with nothing held: %+v; want exit 4", r)
 	}
 }
@@ -105,10 +106,10 @@ func TestRevokeFailureKeepsTheLogin(t *testing.T) {
 		kept   bool
 	}{
 		{"api 503", func(_ *harness, dev *devserver.Server) { dev.InjectFault(devserver.FaultAPIUnavailable, 1, 0) },
-			ExitTemporary, "answered 503 Service Unavailable; nothing was revoked and the login is kept here: run \"pleoauth logout --revoke --env local\" again, or \"pleoauth logout --env local\" to forget it here only", true},
+			exitcode.Temporary, "answered 503 Service Unavailable; nothing was revoked and the login is kept here: run \"pleoauth logout --revoke --env local\" again, or \"pleoauth logout --env local\" to forget it here only", true},
 		{"api unreachable", func(h *harness, _ *devserver.Server) {
 			h.t.Setenv("PLEOAUTH_API_URL", "http://127.0.0.1:"+itoa(freePort(h.t)))
-		}, ExitTemporary, "nothing was revoked and the login is kept here", true},
+		}, exitcode.Temporary, "nothing was revoked and the login is kept here", true},
 		{"refresh token refused", func(h *harness, dev *devserver.Server) {
 			b := h.loadBundle("local")
 			b.Expiry = time.Now().Add(-time.Minute)
@@ -116,9 +117,9 @@ func TestRevokeFailureKeepsTheLogin(t *testing.T) {
 				h.t.Fatal(err)
 			}
 			dev.InjectFault(devserver.FaultInvalidGrant, 1, 0)
-		}, ExitLoginRequired, "nothing revoked, the login is kept: env local:", true},
+		}, exitcode.LoginRequired, "nothing revoked, the login is kept: env local:", true},
 		{"no installation", func(_ *harness, dev *devserver.Server) { dev.InjectFault(devserver.FaultAPINotFound, 1, 0) },
-			ExitOK, "Nothing to revoke: Pleo has no installation of this client for env local (404).", false},
+			exitcode.OK, "Nothing to revoke: Pleo has no installation of this client for env local (404).", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h, dev, b := loggedIn(t)
@@ -127,7 +128,7 @@ func TestRevokeFailureKeepsTheLogin(t *testing.T) {
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("logout --revoke = %+v; want exit %d saying %q", r, tc.code, tc.want)
 			}
-			if tc.code != ExitOK {
+			if tc.code != exitcode.OK {
 				oneLine(t, lastLine(r.stderr))
 			}
 			_, err := os.Stat(h.tokenFile("local"))
@@ -152,12 +153,12 @@ func TestRevokeFailureKeepsTheLogin(t *testing.T) {
 func TestLogoutAllRevokesEachInstallationOnce(t *testing.T) {
 	h, dev, _ := loggedIn(t)
 	for _, login := range [][]string{{"--profile", "ops"}, {"--profile", "acme", "--subject", acme}} {
-		if r := h.main(append([]string{"login", "--env", "local"}, login...)...); r.code != ExitOK {
+		if r := h.main(append([]string{"login", "--env", "local"}, login...)...); r.code != exitcode.OK {
 			t.Fatalf("login %v: %+v", login, r)
 		}
 	}
 	r := h.main("logout", "--env", "local", "--all", "--revoke")
-	if r.code != ExitOK || dev.Stats().Disconnects != 2 || !strings.Contains(r.stderr, "was revoked with profile") {
+	if r.code != exitcode.OK || dev.Stats().Disconnects != 2 || !strings.Contains(r.stderr, "was revoked with profile") {
 		t.Fatalf("logout --all --revoke = %+v; disconnects %d; want 2", r, dev.Stats().Disconnects)
 	}
 	if n := strings.Count(r.stderr, "Logged out of local"); n != 3 {
@@ -176,25 +177,25 @@ func TestRevokeFleetLogin(t *testing.T) {
 	t.Setenv("PLEOAUTH_STORE", "redis")
 	t.Setenv("PLEOAUTH_REDIS_URL", redis.URL())
 	t.Setenv("PLEOAUTH_STORE_KEY", store.NewStoreKey())
-	if r := h.main("login", "--env", "local"); r.code != ExitOK {
+	if r := h.main("login", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("login: %+v", r)
 	}
 	laptop, host := h.home, t.TempDir()
 	t.Setenv("PLEOAUTH_HOME", host)
 	tok := h.main("token", "--env", "local")
-	if tok.code != ExitOK {
+	if tok.code != exitcode.OK {
 		t.Fatalf("token on the host: %+v", tok)
 	}
 	t.Setenv("PLEOAUTH_HOME", laptop)
 	r := h.main("logout", "--env", "local", "--revoke")
-	if r.code != ExitOK || !strings.Contains(r.stderr, "fleet member") || !strings.Contains(r.stderr, "(redis store)") {
+	if r.code != exitcode.OK || !strings.Contains(r.stderr, "fleet member") || !strings.Contains(r.stderr, "(redis store)") {
 		t.Fatalf("logout --revoke on the laptop: %+v", r)
 	}
 	if got := apiStatus(t, h, "/v1/introspect", strings.TrimSpace(tok.stdout)); got != http.StatusUnauthorized {
 		t.Errorf("the host's access token after the revocation: %d; want 401", got)
 	}
 	t.Setenv("PLEOAUTH_HOME", host)
-	if r := h.main("token", "--env", "local"); r.code != ExitLoginRequired {
+	if r := h.main("token", "--env", "local"); r.code != exitcode.LoginRequired {
 		t.Errorf("token on the host after the revocation: %+v; want exit 4", r)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pleoauth/pleoauth/internal/config"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/httpclient"
 	"github.com/pleoauth/pleoauth/internal/store"
@@ -25,14 +26,14 @@ func Main(ctx context.Context, args []string, d *Deps) int {
 	root.SetOut(d.Stdout)
 	root.SetErr(d.Stderr)
 	err := root.ExecuteContext(ctx)
-	code := exitCode(err, ctx.Err() != nil)
+	code := exitcode.Of(err, ctx.Err() != nil)
 	switch {
-	case code == ExitInterrupted:
+	case code == exitcode.Interrupted:
 		fmt.Fprintln(d.Stderr, "pleoauth: interrupted")
-	case err != nil && !errors.As(err, new(*ExitStatus)):
+	case err != nil && !errors.As(err, new(*exitcode.Status)):
 		fmt.Fprintf(d.Stderr, "pleoauth: %v%s\n", err, nextStep(err))
 	default:
-		var status *ExitStatus
+		var status *exitcode.Status
 		if errors.As(err, &status) && status.Message != "" {
 			fmt.Fprintf(d.Stderr, "pleoauth: %s\n", status.Message)
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
@@ -38,11 +39,11 @@ func TestSymlinkedHomeIsOneLogin(t *testing.T) {
 	}
 
 	t.Setenv("PLEOAUTH_HOME", link)
-	if r := h.main("login", "--env", "local"); r.code != ExitOK {
+	if r := h.main("login", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("login through the link: %+v", r)
 	}
 	t.Setenv("PLEOAUTH_HOME", real)
-	if r := h.main("token", "--env", "local"); r.code != ExitOK {
+	if r := h.main("token", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("token through the real path after a login through the link: %+v", r)
 	}
 	if !keyAt(real) || keyAt(link) {
@@ -58,14 +59,14 @@ func TestSymlinkedHomeIsOneLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("PLEOAUTH_HOME", link)
-	if r := h.main("token", "--env", "local"); r.code != ExitOK {
+	if r := h.main("token", "--env", "local"); r.code != exitcode.OK {
 		t.Fatalf("token through the link with the key under the link's name: %+v", r)
 	}
 	if !keyAt(real) || keyAt(link) {
 		t.Errorf("after the move: key under the real path %t, under the link %t; want the real path's name only", keyAt(real), keyAt(link))
 	}
 	t.Setenv("PLEOAUTH_HOME", real)
-	if r := h.main("token", "--env", "local"); r.code != ExitOK {
+	if r := h.main("token", "--env", "local"); r.code != exitcode.OK {
 		t.Errorf("token through the real path after the move: %+v", r)
 	}
 }

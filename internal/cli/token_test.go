@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
@@ -85,7 +86,7 @@ func TestTokenRefreshesAndFormats(t *testing.T) {
 	if strings.Contains(r.stdout, "refresh") {
 		t.Error("the JSON output names the refresh token")
 	}
-	if r := h.main("token", "--env", "local", "--format", "yaml"); r.code != ExitUsage {
+	if r := h.main("token", "--env", "local", "--format", "yaml"); r.code != exitcode.Usage {
 		t.Errorf("--format yaml: exit %d; want 2", r.code)
 	}
 }
@@ -121,22 +122,22 @@ func TestTokenRefreshFailures(t *testing.T) {
 		want     []string
 		requests int32
 	}{
-		{"invalid_grant", respond(400, js, `{"error":"invalid_grant"}`), ExitLoginRequired,
+		{"invalid_grant", respond(400, js, `{"error":"invalid_grant"}`), exitcode.LoginRequired,
 			[]string{"env local", "refresh token refused (invalid_grant)", `run "pleoauth login --env local"`}, 1},
-		{"invalid_client", respond(401, js, `{"error":"invalid_client"}`), ExitError,
+		{"invalid_client", respond(401, js, `{"error":"invalid_client"}`), exitcode.Error,
 			[]string{"env local", "invalid_client", "client secret"}, 1},
-		{"500", respond(500, "text/html", "<h1>oops</h1>"), ExitTemporary,
+		{"500", respond(500, "text/html", "<h1>oops</h1>"), exitcode.Temporary,
 			[]string{"env local", "HTTP 500", "try again later"}, 3},
-		{"429 with Retry-After", respond(429, js, `{}`, "Retry-After", "1"), ExitTemporary,
+		{"429 with Retry-After", respond(429, js, `{}`, "Retry-After", "1"), exitcode.Temporary,
 			[]string{"env local", "HTTP 429"}, 3},
-		{"not JSON", respond(200, "text/html", "<html>login</html>"), ExitError,
+		{"not JSON", respond(200, "text/html", "<html>login</html>"), exitcode.Error,
 			[]string{"env local", "without a usable token", "check token_url"}, 1},
-		{"JSON without access_token", respond(200, js, `{"token_type":"bearer","expires_in":60}`), ExitError,
+		{"JSON without access_token", respond(200, js, `{"token_type":"bearer","expires_in":60}`), exitcode.Error,
 			[]string{"env local", "without a usable token"}, 1},
-		{"10 MB body", respond(200, js, `{"access_token":"`+strings.Repeat("a", 10<<20)+`"}`), ExitError,
+		{"10 MB body", respond(200, js, `{"access_token":"`+strings.Repeat("a", 10<<20)+`"}`), exitcode.Error,
 			[]string{"env local", "without a usable token"}, 1},
 		// Not retried: the server may have rotated the refresh token before the answer was lost.
-		{"slow past the timeout", func(w http.ResponseWriter, r *http.Request) { time.Sleep(1500 * time.Millisecond) }, ExitLoginRequired,
+		{"slow past the timeout", func(w http.ResponseWriter, r *http.Request) { time.Sleep(1500 * time.Millisecond) }, exitcode.LoginRequired,
 			[]string{"env local", "could not be reached (timed out)", "answer was lost"}, 1},
 	}
 	for _, tt := range tests {
@@ -178,11 +179,11 @@ func TestTokenRefreshFailures(t *testing.T) {
 				assertRefusalKept(t, h, n)
 				return
 			}
-			if tt.code == ExitLoginRequired { // sent, and the answer lost: recorded as spent
+			if tt.code == exitcode.LoginRequired { // sent, and the answer lost: recorded as spent
 				if b := h.loadBundle("local"); b.Spent == nil || b.RefreshToken != "old-refresh" {
 					t.Errorf("after a lost answer the store holds %+v; want old-refresh recorded as spent", b)
 				}
-				if r := h.main("token", "--env", "local"); r.code != ExitLoginRequired || n.Load() != tt.requests {
+				if r := h.main("token", "--env", "local"); r.code != exitcode.LoginRequired || n.Load() != tt.requests {
 					t.Errorf("the next command: %+v after %d requests; want exit 4 and nothing sent again", r, n.Load())
 				}
 				return
@@ -208,7 +209,7 @@ func assertRefusalKept(t *testing.T, h *harness, requests *atomic.Int32) {
 		{"exec", "--", "touch", marker}, {"postman-env"}, {"status"}, {"status", "--json"},
 	} {
 		r := h.main(append([]string{args[0], "--env", "local"}, args[1:]...)...)
-		if r.code != ExitLoginRequired {
+		if r.code != exitcode.LoginRequired {
 			t.Errorf("%v after a refusal: exit %d; want 4 (%s)", args, r.code, r.stderr)
 		}
 		if !strings.Contains(r.stderr, "refused") || !strings.Contains(r.stderr, `run "pleoauth login --env local"`) {
@@ -232,7 +233,7 @@ func TestTokenStoreProblems(t *testing.T) {
 		h.seedExpired("local")
 		os.WriteFile(h.tokenFile("local"), []byte("{not json"), 0o600)
 		r := h.main("token", "--env", "local")
-		if r.code != ExitLoginRequired || !strings.Contains(r.stderr, "unreadable") || !strings.Contains(r.stderr, `run "pleoauth login --env local"`) {
+		if r.code != exitcode.LoginRequired || !strings.Contains(r.stderr, "unreadable") || !strings.Contains(r.stderr, `run "pleoauth login --env local"`) {
 			t.Errorf("%+v", r)
 		}
 		oneLine(t, r.stderr)
@@ -242,7 +243,7 @@ func TestTokenStoreProblems(t *testing.T) {
 		before := h.seedExpired("local")
 		os.Chmod(h.tokenFile("local"), 0o644)
 		r := h.main("token", "--env", "local")
-		if r.code != ExitError || !strings.Contains(r.stderr, "mode 0644") || !strings.Contains(r.stderr, "chmod 600") {
+		if r.code != exitcode.Error || !strings.Contains(r.stderr, "mode 0644") || !strings.Contains(r.stderr, "chmod 600") {
 			t.Errorf("%+v", r)
 		}
 		oneLine(t, r.stderr)
@@ -267,7 +268,7 @@ func TestTokenStoreProblems(t *testing.T) {
 			}
 			kc.Fail(tt.err)
 			r := h.main("token", "--env", "local")
-			if r.code != ExitError || !strings.Contains(r.stderr, "env local") || !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, "--store file") {
+			if r.code != exitcode.Error || !strings.Contains(r.stderr, "env local") || !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, "--store file") {
 				t.Errorf("%+v", r)
 			}
 			oneLine(t, r.stderr)
@@ -278,7 +279,7 @@ func TestTokenStoreProblems(t *testing.T) {
 func TestStatusAndLogout(t *testing.T) {
 	h := newHarness(t)
 	t.Setenv("PLEOAUTH_CLIENT_SECRET", "s") // an expired token can be refreshed
-	if r := h.main("status", "--env", "local", "--json"); r.code != ExitLoginRequired || !strings.Contains(r.stdout, `"logged_in":false`) {
+	if r := h.main("status", "--env", "local", "--json"); r.code != exitcode.LoginRequired || !strings.Contains(r.stdout, `"logged_in":false`) {
 		t.Errorf("status before login: %+v", r)
 	}
 	h.seedExpired("local")

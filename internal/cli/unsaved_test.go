@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/devserver"
+	"github.com/pleoauth/pleoauth/internal/exitcode"
 	"github.com/pleoauth/pleoauth/internal/store"
 )
 
@@ -21,8 +22,8 @@ func TestUnsavedSpendIsToldEverywhere(t *testing.T) {
 		says   string
 		doctor string
 	}{
-		{"recent", time.Minute, ExitTemporary, "has not been saved yet", "WARN  token"},
-		{"past unsaved_timeout", time.Hour, ExitLoginRequired, "was never saved", "FAIL  token"},
+		{"recent", time.Minute, exitcode.Temporary, "has not been saved yet", "WARN  token"},
+		{"past unsaved_timeout", time.Hour, exitcode.LoginRequired, "was never saved", "FAIL  token"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t)

@@ -1,5 +1,5 @@
 // Package failure classifies errors by what the user should do next, so that the command line can
-// map them to documented exit codes in one place (see internal/cli/exitcode.go).
+// map them to documented exit codes in one place (see internal/exitcode).
 //
 // Lower packages wrap an error with a [Kind]; everything else stays a plain error.
 package failure

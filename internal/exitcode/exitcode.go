@@ -1,4 +1,7 @@
-package cli
+// Package exitcode is the one mapping from an error to the exit code a script sees, and the
+// table of those codes that the help prints. Lower packages say what a failure asks of the user
+// with internal/failure; only the command line's entry point calls [Of].
+package exitcode
 
 import (
 	"errors"
@@ -9,15 +12,18 @@ import (
 
 // Exit codes: the one mapping from errors to what a script sees. Documented in the root help.
 const (
-	ExitOK            = 0
-	ExitError         = 1
-	ExitUsage         = 2
-	ExitLoginRequired = 4
-	ExitTemporary     = 5
-	ExitInterrupted   = 130
+	OK            = 0
+	Error         = 1
+	Usage         = 2
+	LoginRequired = 4
+	Temporary     = 5
+	CannotRun     = 126 // exec: the command was found but cannot run, as a shell says
+	NotFound      = 127 // exec: the command was not found, as a shell says
+	Interrupted   = 130
 )
 
-const exitCodesHelp = `Exit codes:
+// Help is the table of exit codes, as "pleoauth help exit-codes" prints it.
+const Help = `Exit codes:
   0    success
   1    error (the message says what to fix)
   2    usage: unknown command, flag or environment, or a setting that makes no sense or is
@@ -32,17 +38,17 @@ const exitCodesHelp = `Exit codes:
   127  exec: the command was not found
   130  interrupted: Ctrl-C, SIGTERM or SIGHUP, whatever the command was doing`
 
-// ExitStatus is an exit code decided elsewhere — the command run by "pleoauth exec" — passed on
+// Status is an exit code decided elsewhere — the command run by "pleoauth exec" — passed on
 // as it is, with Message (when set) as the one line said; the codes a shell gives a command it
 // cannot run (126) or find (127) are among them.
-type ExitStatus struct {
+type Status struct {
 	Code    int
 	Message string
 }
 
-func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
+func (e *Status) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// exitCode maps err to the documented exit code. interrupted tells whether the run's context was
+// Of maps err to the documented exit code. interrupted tells whether the run's context was
 // cancelled by a signal (INT, TERM or HUP): a command that then fails exits 130 whatever the
 // error says, since what it was doing — a request, a body, a wait between pages, a code
 // exchange, a --jq run — ended because of the signal, and a script that retries on 5 must not
@@ -53,24 +59,25 @@ func (e *ExitStatus) Error() string { return fmt.Sprintf("exit status %d", e.Cod
 // — exits 130 too: the user asked it to stop, and "pleoauth token && deploy" must not deploy.
 // Only the code "pleoauth exec" passes on stays, as its command, which got the signal, decided
 // how to end.
-func exitCode(err error, interrupted bool) int {
-	var status *ExitStatus
-	switch {
-	case errors.As(err, &status):
+func Of(err error, interrupted bool) int {
+	var status *Status
+	if errors.As(err, &status) {
 		return status.Code
-	case interrupted:
-		return ExitInterrupted
-	case err == nil:
-		return ExitOK
+	}
+	if interrupted {
+		return Interrupted
+	}
+	if err == nil {
+		return OK
 	}
 	switch failure.KindOf(err) {
 	case failure.Usage:
-		return ExitUsage
+		return Usage
 	case failure.LoginRequired:
-		return ExitLoginRequired
+		return LoginRequired
 	case failure.Temporary:
-		return ExitTemporary
+		return Temporary
 	default:
-		return ExitError
+		return Error
 	}
 }
