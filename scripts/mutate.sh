@@ -28,21 +28,29 @@ for pkg in "${packages[@]}"; do
   secs=$(( $(date +%s) - start ))
   if [ -s "$out/$pkg.json" ]; then
     # The gate is decided here, from the results, whatever gremlins' own exit code says.
-    if ! python3 - "$out/$pkg.json" "$pkg" "$secs" "$efficacy" "$mcover" <<'PY'
+    if ! python3 - "$out/$pkg.json" "$pkg" "$secs" "$efficacy" "$mcover" "${DIFF:-}" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
+diff = sys.argv[6]
 files = r.get("files") or []
 st = [m.get("status") for f in files for m in (f.get("mutations") or [])]
+skipped = st.count("SKIPPED")  # outside the lines changed since DIFF
+st = [s for s in st if s != "SKIPPED"]
 k, l, n = st.count("KILLED"), st.count("LIVED"), st.count("NOT COVERED")
 other = len(st) - k - l - n  # timed out, not viable
 eff = 100.0 * k / (k + l) if k + l else 0.0
 cov = 100.0 * (k + l) / (k + l + n) if k + l + n else 0.0
-note = f"  ({other} timed out or not viable)" if other else ""
+notes = [f"{other} timed out or not viable"] if other else []
+if diff:
+    notes.append(f"{skipped} outside the lines changed since {diff}")
+note = f"  ({'; '.join(notes)})" if notes else ""
 print(f"{sys.argv[2]:<14} {len(st):>8} {k:>7} {l:>6} {n:>12} {eff:>8.1f}% {cov:>6.1f}% {sys.argv[3]:>8}{note}")
 for f in files:
     for m in f.get("mutations") or []:
-        if m.get("status") == "LIVED":
-            print(f"    lived: {f.get('file_name')}:{m.get('line')}:{m.get('column')} {m.get('type')}")
+        if m.get("status") in ("LIVED", "NOT COVERED"):
+            print(f"    {m['status'].lower()}: {f.get('file_name')}:{m.get('line')}:{m.get('column')} {m.get('type')}")
+if diff and k + l + n == 0:
+    sys.exit(0)  # no mutant in the lines that changed: nothing to judge
 sys.exit(0 if k + l > 0 and eff >= float(sys.argv[4]) and cov >= float(sys.argv[5]) else 1)
 PY
     then
