@@ -14,7 +14,7 @@ import (
 // prompt, an error — never lands on the progress line. It draws with plain characters and no
 // colour, so NO_COLOR needs nothing special.
 type progressLine struct {
-	mu    sync.Mutex
+	mu    sync.Mutex // orders the redraws and the login's messages on stderr; no login state
 	w     io.Writer
 	now   func() time.Time
 	drawn bool // the progress line is on screen
