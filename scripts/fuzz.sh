@@ -15,6 +15,7 @@ targets=(
   ./internal/store:FuzzUnseal
   ./internal/store:FuzzDecodeMatchesUnmarshal
   ./internal/debuglog:FuzzRedactBody
+  ./internal/debuglog:FuzzRedactTrace
 )
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
