@@ -1,0 +1,101 @@
+package loopback
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pleoauth/pleoauth/internal/config"
+)
+
+var namespaces atomic.Int32
+
+// onIPv4OnlyMachine runs f on a thread of its own inside a new network namespace whose
+// loopback has no ::1, as on a machine with IPv6 turned off. It needs root, as the netns test.
+func onIPv4OnlyMachine(t *testing.T, f func()) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if config.IsCI(os.Getenv) {
+			t.Fatal("CI runs as root and must run the tests with a network namespace")
+		}
+		t.Skip("needs root to create a network namespace; run as root (CI does)")
+	}
+	ns := fmt.Sprintf("pa%dv4%d", os.Getpid()%100000, namespaces.Add(1))
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("netns", "add", ns)
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", ns).Run() })
+	run("netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.lo.disable_ipv6=1")
+	run("netns", "exec", ns, "ip", "link", "set", "lo", "up")
+	nsFile, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nsFile.Close()
+	done := make(chan error, 1)
+	go func() {
+		// The thread is never unlocked: it ends with this goroutine instead of going back to
+		// the pool inside the other namespace.
+		runtime.LockOSThread()
+		if err := unix.Setns(int(nsFile.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- fmt.Errorf("setns %s: %w", ns, err)
+			return
+		}
+		if l, err := net.Listen("tcp", "[::1]:0"); err == nil {
+			l.Close()
+			done <- fmt.Errorf("::1 is still there in %s", ns)
+			return
+		}
+		f()
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the test in the IPv4-only namespace did not end within 30 s")
+	}
+}
+
+// TestIPv4OnlyMachine: without IPv6, "localhost" is 127.0.0.1 alone — no client can reach a ::1
+// the machine does not have — but a redirect URI naming [::1] itself cannot be received, and
+// says so rather than listening nowhere.
+func TestIPv4OnlyMachine(t *testing.T) {
+	onIPv4OnlyMachine(t, func() {
+		ls, err := Bind("localhost", "0")
+		if err != nil || len(ls) != 1 || !strings.HasPrefix(ls[0].Addr().String(), "127.0.0.1:") {
+			t.Errorf("Bind(localhost, 0) without IPv6 = %v, %v; want 127.0.0.1 alone", ls, err)
+		}
+		for _, l := range ls {
+			l.Close()
+		}
+		if ls, err := Bind("::1", "0"); err == nil {
+			for _, l := range ls {
+				l.Close()
+			}
+			t.Errorf("Bind(::1, 0) without IPv6 = %v, nil; want an error", ls)
+		}
+		u, _ := url.Parse("http://[::1]:8765/callback")
+		if s, err := Listen(u); err == nil {
+			s.Close()
+			t.Errorf("Listen(%s) without IPv6 succeeded", u)
+		} else if !strings.Contains(err.Error(), u.String()) {
+			t.Errorf("Listen(%s) without IPv6: %v; want the redirect URI named", u, err)
+		}
+	})
+}
