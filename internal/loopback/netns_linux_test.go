@@ -1,6 +1,7 @@
 package loopback
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -20,8 +21,23 @@ import (
 var namespaces atomic.Int32
 
 // onIPv4OnlyMachine runs f on a thread of its own inside a new network namespace whose
-// loopback has no ::1, as on a machine with IPv6 turned off. It needs root, as the netns test.
+// loopback has no ::1, as on a machine with IPv6 turned off.
 func onIPv4OnlyMachine(t *testing.T, f func()) {
+	t.Helper()
+	onMachine(t, []string{"net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.lo.disable_ipv6=1"}, func() error {
+		if l, err := net.Listen("tcp", "[::1]:0"); err == nil {
+			l.Close()
+			return errors.New("::1 is still there")
+		}
+		f()
+		return nil
+	})
+}
+
+// onMachine runs f on a thread of its own inside a new network namespace, a machine of its own
+// with only a loopback, set up by sysctls; f's error fails the test. It needs root, as the
+// netns test.
+func onMachine(t *testing.T, sysctls []string, f func() error) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		if config.IsCI(os.Getenv) {
@@ -38,7 +54,9 @@ func onIPv4OnlyMachine(t *testing.T, f func()) {
 	}
 	run("netns", "add", ns)
 	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", ns).Run() })
-	run("netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.lo.disable_ipv6=1")
+	if len(sysctls) > 0 {
+		run(append([]string{"netns", "exec", ns, "sysctl", "-qw"}, sysctls...)...)
+	}
 	run("netns", "exec", ns, "ip", "link", "set", "lo", "up")
 	nsFile, err := os.Open("/run/netns/" + ns)
 	if err != nil {
@@ -54,21 +72,15 @@ func onIPv4OnlyMachine(t *testing.T, f func()) {
 			done <- fmt.Errorf("setns %s: %w", ns, err)
 			return
 		}
-		if l, err := net.Listen("tcp", "[::1]:0"); err == nil {
-			l.Close()
-			done <- fmt.Errorf("::1 is still there in %s", ns)
-			return
-		}
-		f()
-		done <- nil
+		done <- f()
 	}()
 	select {
 	case err := <-done:
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the test in the IPv4-only namespace did not end within 30 s")
+	case <-time.After(20 * time.Second):
+		t.Fatal("the test in its own network namespace did not end within 20 s")
 	}
 }
 
@@ -97,5 +109,27 @@ func TestIPv4OnlyMachine(t *testing.T) {
 		} else if !strings.Contains(err.Error(), u.String()) {
 			t.Errorf("Listen(%s) without IPv6: %v; want the redirect URI named", u, err)
 		}
+	})
+}
+
+// TestPortZeroGivesUpOnAHeldPort: with port 0 Bind picks a fresh port a few times when ::1
+// holds the one 127.0.0.1 got, then reports the port in use — it never tries forever. Here the
+// machine has a single ephemeral port, held on ::1, so every pick collides.
+func TestPortZeroGivesUpOnAHeldPort(t *testing.T) {
+	onMachine(t, []string{"net.ipv4.ip_local_port_range=40000 40000"}, func() error {
+		squatter, err := net.Listen("tcp", "[::1]:40000")
+		if err != nil {
+			return err
+		}
+		defer squatter.Close()
+		ls, err := Bind("localhost", "0")
+		for _, l := range ls {
+			l.Close()
+		}
+		var inUse *PortInUseError
+		if !errors.As(err, &inUse) || inUse.Addr != "[::1]:40000" {
+			return fmt.Errorf("Bind(localhost, 0) with the only port held on ::1 = %v, %v; want *PortInUseError for [::1]:40000", ls, err)
+		}
+		return nil
 	})
 }
