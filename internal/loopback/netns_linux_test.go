@@ -79,8 +79,8 @@ func onMachine(t *testing.T, sysctls []string, f func() error) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the test in its own network namespace did not end within 20 s")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the test in its own network namespace did not end within 5 s")
 	}
 }
 
