@@ -53,26 +53,38 @@ func onMachine(t *testing.T, sysctls []string, f func() error) {
 		}
 	}
 	run("netns", "add", ns)
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", ns).Run() })
 	if len(sysctls) > 0 {
 		run(append([]string{"netns", "exec", ns, "sysctl", "-qw"}, sysctls...)...)
 	}
 	run("netns", "exec", ns, "ip", "link", "set", "lo", "up")
+	// The open file keeps the namespace alive; its name goes at once, so that none is left
+	// behind even when the test process is killed.
 	nsFile, err := os.Open("/run/netns/" + ns)
+	run("netns", "delete", ns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nsFile.Close()
+	home, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer home.Close()
 	done := make(chan error, 1)
 	go func() {
-		// The thread is never unlocked: it ends with this goroutine instead of going back to
-		// the pool inside the other namespace.
+		// The thread goes back to the pool only once it is home again; were that to fail, it
+		// stays locked and ends with this goroutine. (A thread left in the other namespace
+		// would hide this process's sockets from /proc/self/net, where holder looks.)
 		runtime.LockOSThread()
 		if err := unix.Setns(int(nsFile.Fd()), unix.CLONE_NEWNET); err != nil {
 			done <- fmt.Errorf("setns %s: %w", ns, err)
 			return
 		}
-		done <- f()
+		err := f()
+		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		done <- err
 	}()
 	select {
 	case err := <-done:
