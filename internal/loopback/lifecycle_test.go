@@ -2,10 +2,13 @@ package loopback
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,5 +103,51 @@ func TestStoppedLoginIsNotLoggedIn(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no result page 10 s after the login was stopped")
+	}
+}
+
+// startedLogin is a listener whose Receive waits, and a connection to it, taken by the server,
+// that has begun a request and not finished it.
+func startedLogin(t *testing.T) (s *Server, c net.Conn) {
+	t.Helper()
+	addr := "127.0.0.1:" + freePort(t)
+	u, _ := url.Parse("http://" + addr + "/cb")
+	s, err := Listen(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() { _, _ = s.Receive(ctx, func(url.Values) error { return nil }, nil) }()
+	// Receive serves once a whole request is answered; the listener takes connections in the
+	// order they came, so once a request made after c is answered, c has been taken too.
+	if c, err = net.Dial("tcp", addr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, "GET /favicon.ico HTTP/1.1\r\nHost: "+addr+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := get(t, "http://"+addr+"/favicon.ico"); status != http.StatusNotFound {
+		t.Fatalf("GET /favicon.ico: %d; want 404", status)
+	}
+	return s, c
+}
+
+// TestCloseCutsAStalledRequest: a connection that never finishes its request (a web page's
+// half-sent one) does not outlive the login: Close cuts it off once its two seconds of grace
+// are over, rather than leave it to the server's ten-second header timeout.
+func TestCloseCutsAStalledRequest(t *testing.T) {
+	s, c := startedLogin(t)
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return within 10 s with a stalled request")
+	}
+	_ = c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the stalled connection after Close: %v; want it closed", err)
 	}
 }
