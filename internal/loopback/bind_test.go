@@ -140,3 +140,23 @@ func TestBindRefusesOtherHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestPortInUseMessage: a port in use names the address, the program holding it when known,
+// and — for a login — the redirect URI and what to do.
+func TestPortInUseMessage(t *testing.T) {
+	for _, tc := range []struct {
+		err  PortInUseError
+		want string
+	}{
+		{PortInUseError{Addr: "[::1]:7536"}, "[::1]:7536 is already in use"},
+		{PortInUseError{Addr: "[::1]:7536", Holder: "pid 4242 (node)"}, "[::1]:7536 is already in use by pid 4242 (node)"},
+		{PortInUseError{Addr: "127.0.0.1:8765", RedirectURI: "http://localhost:8765/cb"},
+			"port 127.0.0.1:8765 of redirect URI http://localhost:8765/cb is already in use; stop the program using it (another pleoauth login?) or register another redirect_uri"},
+		{PortInUseError{Addr: "127.0.0.1:8765", RedirectURI: "http://localhost:8765/cb", Holder: "pid 7 (pleoauth)"},
+			"port 127.0.0.1:8765 of redirect URI http://localhost:8765/cb is already in use by pid 7 (pleoauth); stop the program using it (another pleoauth login?) or register another redirect_uri"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("%+v.Error() = %q; want %q", tc.err, got, tc.want)
+		}
+	}
+}

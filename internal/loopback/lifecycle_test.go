@@ -15,6 +15,39 @@ import (
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
 
+// TestCloseBeforeAnyRedirect: a login that ends before the browser came back (the browser could
+// not be opened, ^C) may report its outcome and close the listener, which frees the port for
+// the next login.
+func TestCloseBeforeAnyRedirect(t *testing.T) {
+	for _, receive := range []bool{false, true} {
+		port := freePort(t)
+		u, _ := url.Parse("http://127.0.0.1:" + port + "/cb")
+		s, err := Listen(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if receive {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			_, _ = s.Receive(ctx, func(url.Values) error { return nil }, nil)
+		}
+		s.Finish(context.Canceled)
+		s.Close()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			l, err := net.Listen("tcp", "127.0.0.1:"+port)
+			if err == nil {
+				l.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("127.0.0.1:%s is still held after Close (Receive called: %v): %v", port, receive, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
 // TestRedirectWithoutPathIsRoot: a redirect URI registered without a path ("http://127.0.0.1:
 // PORT") is answered at "/", where the browser sends it (RFC 3986 §6.2.3: an empty http path
 // is "/").
@@ -47,39 +80,6 @@ func TestRedirectWithoutPathIsRoot(t *testing.T) {
 	s.Finish(nil)
 	if status, _, _ := get(t, base+ResultPath); status != http.StatusOK {
 		t.Fatalf("the result page: %d; want 200", status)
-	}
-}
-
-// TestCloseBeforeAnyRedirect: a login that ends before the browser came back (the browser could
-// not be opened, ^C) may report its outcome and close the listener, which frees the port for
-// the next login.
-func TestCloseBeforeAnyRedirect(t *testing.T) {
-	for _, receive := range []bool{false, true} {
-		port := freePort(t)
-		u, _ := url.Parse("http://127.0.0.1:" + port + "/cb")
-		s, err := Listen(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if receive {
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			_, _ = s.Receive(ctx, func(url.Values) error { return nil }, nil)
-		}
-		s.Finish(context.Canceled)
-		s.Close()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			l, err := net.Listen("tcp", "127.0.0.1:"+port)
-			if err == nil {
-				l.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("127.0.0.1:%s is still held after Close (Receive called: %v): %v", port, receive, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
 	}
 }
 
