@@ -66,7 +66,7 @@ func TestPortInUse(t *testing.T) {
 	}
 	defer l.Close()
 	u, _ := url.Parse(fmt.Sprintf("http://127.0.0.1:%d/cb", l.Addr().(*net.TCPAddr).Port))
-	_, err = Listen(u)
+	_, err = within(t, "Listen("+u.String()+")", func() (*Server, error) { return Listen(u) })
 	var inUse *PortInUseError
 	if !errors.As(err, &inUse) {
 		t.Fatalf("err = %v; want *PortInUseError", err)

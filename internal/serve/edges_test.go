@@ -78,6 +78,7 @@ func TestLogLineEscapesWhatTheRequestSent(t *testing.T) {
 		{"the key in the query", "/token?min_ttl=2m&key=" + testKey + "&" + testKey, "/token?min_ttl=2m&key=<redacted>&<redacted>"},
 		{"the key after min_ttl", "/token?min_ttl=1s;" + testKey, "/token?min_ttl=<redacted>"},
 		{"the key as min_ttl", "/token?min_ttl=" + testKey, "/token?min_ttl=<redacted>"},
+		{"min_ttl not even query-escaped", "/token?min_ttl=%zz" + testKey, "/token?min_ttl=<redacted>"},
 		{"min_ttl a duration", "/token?min_ttl=1h30m", "/token?min_ttl=1h30m"},
 		{"healthz", "/healthz", "/healthz"},
 		{"long", "/token?" + strings.Repeat("a", 5000) + "=1", ""}, // checked below: cut, marked, bounded

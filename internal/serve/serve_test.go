@@ -109,6 +109,10 @@ func TestTokenWithTheKey(t *testing.T) {
 	if f.do("/token", nil); f.minTTL != time.Minute {
 		t.Errorf("without min_ttl the source got %v; want the configured 1m", f.minTTL)
 	}
+	// min_ttl=0 asks for any token still valid: not a negative duration, so not refused.
+	if w := f.do("/token?min_ttl=0s", nil); w.Code != http.StatusOK || f.minTTL != 0 {
+		t.Errorf("min_ttl=0s: %d, the source got %v; want 200 and 0s", w.Code, f.minTTL)
+	}
 	if w := f.do("/healthz", nil); w.Code != http.StatusOK {
 		t.Errorf("GET /healthz: %d", w.Code)
 	}
@@ -136,6 +140,7 @@ func TestRefusals(t *testing.T) {
 		{"POST", "/token", func(r *http.Request) { r.Method = http.MethodPost }, 405, "method_not_allowed"},
 		{"other path", "/admin", nil, 404, "not_found"},
 		{"bad min_ttl", "/token?min_ttl=soon", nil, 400, "invalid_request"},
+		{"negative min_ttl", "/token?min_ttl=-5m", nil, 400, "invalid_request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -330,6 +335,7 @@ func TestWrongKeysWindow(t *testing.T) {
 	}{
 		{"in a row", []time.Duration{0, 0, 0, 0, 0, 0}, []time.Duration{0, 0, 0, 0, 100 * time.Millisecond, 200 * time.Millisecond}},
 		{"each inside the window", []time.Duration{0, 50 * time.Second, 50 * time.Second, 50 * time.Second, 50 * time.Second, 0}, []time.Duration{0, 0, 0, 0, 0, 200 * time.Millisecond}},
+		{"a wrong key a whole window after still counts", []time.Duration{0, 0, 0, wrongKeyWindow, 0}, []time.Duration{0, 0, 0, 0, 100 * time.Millisecond}},
 		{"a quiet window starts again", []time.Duration{0, 0, 0, 0, 0, wrongKeyWindow + time.Second, 0, 0, 0}, []time.Duration{0, 0, 0, 0, 100 * time.Millisecond, 0, 0, 0, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -356,6 +362,7 @@ func TestErrorsMapToStatuses(t *testing.T) {
 	}{
 		{failure.NeedLogin("local", "the refresh token was refused", nil), 401, "login_required", ""},
 		{failure.Wrap(failure.Temporary, errors.New("the server could not be reached")), 503, "temporarily_unavailable", "5"},
+		{fmt.Errorf("refresh: %w", context.DeadlineExceeded), 503, "temporarily_unavailable", "5"},
 		{errors.New("the store is unreadable"), 500, "server_error", ""},
 	} {
 		f := newFixture(t)
