@@ -6,6 +6,12 @@
 #   PACKAGES="grant store" make mutate     # some packages only
 #   DIFF=HEAD~1 make mutate                # only the mutants in lines changed since a commit
 #   WORKERS=1 TIMEOUT_COEFFICIENT=20 make mutate   # on a busy machine: fewer runs at once, more time each
+#
+# Two things gremlins v0.6 counts that a reader of the figures should know: a mutant in a `case`
+# expression of a switch or select (`case err != nil:`) or in a constant expression
+# (`30 * time.Second`) is NOT COVERED whatever the tests do, as Go's coverage blocks start after
+# the case's colon; and a mutant's time limit is TIMEOUT_COEFFICIENT times the coverage run's
+# wall time, build included, so a mutant that only shows after a long wait times out instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v gremlins >/dev/null || { echo "make mutate needs gremlins; run \"make tools\" first"; exit 1; }

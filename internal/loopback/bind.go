@@ -18,14 +18,13 @@ import (
 // that address and, where it can be found, the program: listening on the other address alone
 // would leave the squatter to receive whatever clients send to "localhost".
 func Bind(host, port string) ([]net.Listener, error) {
-	var addrs []string
-	switch ip := net.ParseIP(host); {
-	case host == "localhost":
-		addrs = []string{"127.0.0.1", "::1"}
-	case ip != nil && ip.IsLoopback():
+	addrs := []string{"127.0.0.1", "::1"}
+	if host != "localhost" {
+		ip := net.ParseIP(host)
+		if ip == nil || !ip.IsLoopback() {
+			return nil, fmt.Errorf("%s is not a loopback address", host)
+		}
 		addrs = []string{ip.String()}
-	default:
-		return nil, fmt.Errorf("%s is not a loopback address", host)
 	}
 	// With port 0 the second address gets the port the kernel gave the first, which another
 	// program may hold there; a few fresh picks find one free on both.
