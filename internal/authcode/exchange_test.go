@@ -415,3 +415,66 @@ func TestPastedAddressMatchesRedirectURI(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopbackPastePrompt: on a loopback redirect URI, the person is told they may paste the
+// address when a paste is read from the start — no browser to open, or the redirect port held
+// by another program — and not while a browser opened and the listener waits, nor when nothing
+// can be pasted; a redirect URI off this machine has its own instructions.
+func TestLoopbackPastePrompt(t *testing.T) {
+	tests := []struct {
+		name                       string
+		pasteBack, portHeld, paste bool
+		browser                    bool
+		want                       bool
+	}{
+		{"a browser and the listener", false, false, true, true, false},
+		{"no browser", false, false, true, false, true},
+		{"the port held", false, true, true, true, true},
+		{"nothing to paste from", false, false, false, true, false},
+		{"a redirect URI off this machine", true, false, true, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newAuthServer(t, tokenAnswer(200, goodToken))
+			var stderr oauthtest.SyncBuffer
+			l := s.loopbackLogin(t, &stderr)
+			if tt.pasteBack {
+				l.OAuth2.RedirectURL = postmanCallback
+			}
+			if tt.portHeld {
+				u, _ := url.Parse(l.OAuth2.RedirectURL)
+				blocker, err := net.Listen("tcp", "127.0.0.1:"+u.Port())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer blocker.Close()
+			}
+			// Everything is said before the browser opens or stdin is read: either ends the test.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			stdin := newWatchedStdin(pr)
+			if tt.paste {
+				l.Paste = stdin
+				go func() {
+					select {
+					case <-stdin.read:
+						cancel()
+					case <-ctx.Done():
+					}
+				}()
+			}
+			if tt.browser {
+				l.OpenBrowser = func(string) error { cancel(); return nil }
+			}
+			if _, err := l.Run(ctx); !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run = %v; want it stopped\n%s", err, stderr.String())
+			}
+			prompt := "If the browser cannot reach this machine, paste the address it ends on (" + l.OAuth2.RedirectURL + "?...) here and press Enter.\n"
+			if got := strings.Contains(stderr.String(), prompt); got != tt.want {
+				t.Errorf("prompt shown: %v; want %v\n%s", got, tt.want, stderr.String())
+			}
+		})
+	}
+}
