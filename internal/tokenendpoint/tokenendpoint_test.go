@@ -2,6 +2,7 @@ package tokenendpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"net"
@@ -152,11 +153,21 @@ func TestLifetime(t *testing.T) {
 	}{
 		{"expires_in", &oauth2.Token{ExpiresIn: 900}, 15 * time.Minute},
 		{"form-encoded expiry", &oauth2.Token{Expiry: now.Add(90 * time.Second)}, 90 * time.Second},
-		{"missing", &oauth2.Token{}, AssumedLifetime},
+		{"missing", &oauth2.Token{}, 5 * time.Minute}, // docs/design.md: "trusted for 5 minutes only"
 		{"expiry in the past", &oauth2.Token{Expiry: now.Add(-time.Hour)}, AssumedLifetime},
 		{"expires_in 0", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": float64(0)}), 0},
 		{"expires_in negative", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": float64(-5)}), 0},
 		{"expires_in absurd", &oauth2.Token{ExpiresIn: 1 << 62}, MaxLifetime},
+		// docs/design.md: "a value over a year is capped" — a year, leap day included, is not.
+		{"expires_in a year", &oauth2.Token{ExpiresIn: 366 * 24 * 3600}, 366 * 24 * time.Hour},
+		{"expires_in a year and a second", &oauth2.Token{ExpiresIn: 366*24*3600 + 1}, 366 * 24 * time.Hour},
+		{"expires_in 1", &oauth2.Token{ExpiresIn: 1}, time.Second},
+		{"expiry rounded to the second", &oauth2.Token{Expiry: now.Add(90*time.Second + 600*time.Millisecond)}, 91 * time.Second},
+		// A decoder that keeps numbers as written (json.Number) says the same.
+		{"expires_in 0 as written", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": json.Number("0")}), 0},
+		{"expires_in negative as written", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": json.Number("-5")}), 0},
+		{"expires_in not a number", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": json.Number("soon")}), AssumedLifetime},
+		{"expires_in as a string", (&oauth2.Token{}).WithExtra(map[string]any{"expires_in": "0"}), AssumedLifetime},
 	}
 	for _, tt := range tests {
 		if got := Lifetime(tt.tok, now); got != tt.want {
