@@ -100,13 +100,26 @@ func (m *memStore) stored() *store.Bundle {
 type countingLock struct {
 	mu    sync.Mutex
 	taken int
+	// err, when set, is what every Lock answers: the lock cannot be had (lock_timeout passed,
+	// Redis down).
+	err error
+	// held counts the holds not yet released.
+	held int
 }
 
 func (l *countingLock) Lock(context.Context, string) (func(), error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.err != nil {
+		return nil, l.err
+	}
 	l.taken++
-	return func() {}, nil
+	l.held++
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.held--
+	}, nil
 }
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
