@@ -231,6 +231,8 @@ func TestSpentTokenIsNeverSentAgain(t *testing.T) {
 		{"another machine, past unsaved_timeout", store.Spend{Host: "host-b", PID: 7, Home: home}, 11 * time.Minute, failure.LoginRequired, "was never saved"},
 		{"this machine, the sender gone", store.Spend{Host: "host-a", PID: 1 << 30, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
 		{"this process", store.Spend{Host: "host-a", PID: 4242, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
+		{"this machine, the sender still running", store.Spend{Host: "host-a", PID: os.Getpid(), Home: home}, time.Second, failure.Temporary, "has not been saved yet"},
+		{"this machine, no sender recorded", store.Spend{Host: "host-a", PID: 0, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
 		{"this host name, another home", store.Spend{Host: "host-a", PID: 1 << 30, Home: "/other"}, time.Second, failure.Temporary, "has not been saved yet"},
 		{"a host name with terminal escapes is cleaned", store.Spend{Host: "evil\x1b]52;c;eA==\x07\nforged", PID: 7, Home: home}, time.Minute, failure.Temporary, "evil ]52;c;eA== forged (pid 7"},
 		{"another machine, its answer known lost", store.Spend{Host: "host-b", PID: 7, Home: home, Lost: true}, time.Second, failure.LoginRequired, "was never saved"},
