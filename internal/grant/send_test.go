@@ -154,6 +154,16 @@ func TestTokenWarnsOnStderr(t *testing.T) {
 	if got := f.stderr.String(); got != want {
 		t.Errorf("stderr %q; want %q", got, want)
 	}
+
+	// Valid long enough, or for exactly --min-ttl from a server that issues tokens that long:
+	// nothing is said.
+	exact := &store.Bundle{AccessToken: "a1", RefreshToken: "r1", ObtainedAt: t0, Expiry: t0.Add(20 * time.Minute)}
+	for _, b := range []*store.Bundle{bundle("a1", "r1", time.Hour), exact} {
+		f := newFixture(t, &memStore{b: b})
+		if got, err := f.g.Token(context.Background(), Request{MinTTL: 20 * time.Minute}); err != nil || got.AccessToken != "a1" || f.stderr.String() != "" {
+			t.Errorf("Token(valid until %s) = %+v, %v, stderr %q; want a1 and nothing said", b.Expiry, got, err, f.stderr.String())
+		}
+	}
 }
 
 // TestWaitingForTheLockIsSaid: a command held by another's lock says so, naming the holder's
@@ -240,5 +250,20 @@ func TestProbeStore(t *testing.T) {
 	file := openIn(t, t.TempDir(), config.Config{Store: config.StoreFile, StoreChosen: true}, "", &oauthtest.Keychain{}, nil, io.Discard)
 	if err := file.ProbeStore(ctx); err != nil {
 		t.Errorf("ProbeStore of the file store = %v; want nothing to probe", err)
+	}
+}
+
+// TestScopeKeptWhenTheAnswerNamesNone: an answer naming no scope granted the scope unchanged
+// (RFC 6749 §5.1); with no scopes configured to fall back on, the login's recorded scope stays.
+func TestScopeKeptWhenTheAnswerNamesNone(t *testing.T) {
+	b := bundle("a1", "r1", 0)
+	b.Scope = "users:read export-jobs:read"
+	f := newFixture(t, &memStore{b: b}, issued("a2", "r2", 900))
+	f.g.Env.Scopes = nil
+	if _, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.st.stored().Scope; got != b.Scope {
+		t.Errorf("stored scope %q; want %q kept", got, b.Scope)
 	}
 }
