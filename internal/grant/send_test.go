@@ -232,8 +232,15 @@ func TestProbeStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if from := g.store.(*store.Redis).PasswordFrom; from != "the password in PLEOAUTH_REDIS_URL" {
+	rs := g.store.(*store.Redis)
+	if from := rs.PasswordFrom; from != "the password in PLEOAUTH_REDIS_URL" {
 		t.Errorf("a refused password would name %q; want the password in PLEOAUTH_REDIS_URL", from)
+	}
+	// A compare-and-set the client resent after a lost reply would be refused as a conflict
+	// although it was applied: the protocol above decides what to retry, never the client.
+	// (go-redis reads MaxRetries -1 as none and keeps it as 0; an unset 0 would mean 3.)
+	if n := rs.Client.Options().MaxRetries; n != 0 {
+		t.Errorf("the Redis client retries %d times; want none", n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
