@@ -34,6 +34,8 @@ type memStore struct {
 	checkErr error
 	// journalKeyErr, when set, is what JournalKey answers: no answer could be journalled.
 	journalKeyErr error
+	// profiles is what Profiles answers; nil means the default profile's login only.
+	profiles []string
 }
 
 func (m *memStore) Load(string) (*store.Bundle, error) {
@@ -77,10 +79,15 @@ func (m *memStore) Name() string {
 	}
 	return m.name
 }
-func (m *memStore) Check() error                      { return m.checkErr }
-func (m *memStore) Pending(string) bool               { return false }
-func (m *memStore) Recover(string) (bool, error)      { return false, nil }
-func (m *memStore) Profiles(string) ([]string, error) { return []string{""}, nil }
+func (m *memStore) Check() error                 { return m.checkErr }
+func (m *memStore) Pending(string) bool          { return false }
+func (m *memStore) Recover(string) (bool, error) { return false, nil }
+func (m *memStore) Profiles(string) ([]string, error) {
+	if m.profiles == nil {
+		return []string{""}, nil
+	}
+	return m.profiles, nil
+}
 func (m *memStore) JournalKey(name string) (store.JournalKey, error) {
 	if m.journalKeyErr != nil {
 		return nil, m.journalKeyErr
@@ -100,13 +107,26 @@ func (m *memStore) stored() *store.Bundle {
 type countingLock struct {
 	mu    sync.Mutex
 	taken int
+	// err, when set, is what every Lock answers: the lock cannot be had (lock_timeout passed,
+	// Redis down).
+	err error
+	// held counts the holds not yet released.
+	held int
 }
 
 func (l *countingLock) Lock(context.Context, string) (func(), error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.err != nil {
+		return nil, l.err
+	}
 	l.taken++
-	return func() {}, nil
+	l.held++
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.held--
+	}, nil
 }
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)

@@ -107,6 +107,17 @@ func TestCAFileShared(t *testing.T) {
 			if redisTLS != nil && (redisTLS.MinVersion < tls.VersionTLS12 || redisTLS.InsecureSkipVerify) {
 				t.Errorf("rediss:// TLS MinVersion %#x, InsecureSkipVerify %t; want >= TLS 1.2, verification on", redisTLS.MinVersion, redisTLS.InsecureSkipVerify)
 			}
+			// A certificate the rediss:// store refuses names the ca_file trusted, and where it
+			// was set.
+			if isRedis {
+				want := ""
+				if tt.caFile != "" {
+					want = "ca_file " + tt.caFile + " (PLEOAUTH_CA_FILE)"
+				}
+				if r.CAFrom != want {
+					t.Errorf("the redis store names its CA as %q; want %q", r.CAFrom, want)
+				}
+			}
 			var redisPool *x509.CertPool
 			if redisTLS != nil {
 				redisPool = redisTLS.RootCAs

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,8 @@ import (
 // TestConcurrentGoroutines is the process storm in one process: 32 goroutines, each with its
 // own Grant (so each takes the flock through its own file descriptor), over 5 expiry rounds
 // against the devserver with replay detection. One refresh per round, one token per round.
+// The goroutines share a clock that each round moves past the token's expiry, so a round
+// starts with every goroutine seeing an expired token without the test waiting it out.
 func TestConcurrentGoroutines(t *testing.T) {
 	const redirect = "http://localhost:18999/callback"
 	dev, err := devserver.New(devserver.Options{ClientID: "c", ClientSecret: "s", RedirectURIs: []string{redirect},
@@ -33,9 +36,13 @@ func TestConcurrentGoroutines(t *testing.T) {
 	cfg := &oauth2.Config{ClientID: "c", ClientSecret: "s", RedirectURL: redirect, Scopes: []string{"users:read"},
 		Endpoint: oauth2.Endpoint{AuthURL: hs.URL + "/oauth/authorize", TokenURL: hs.URL + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader}}
 
+	var clock atomic.Pointer[time.Time]
+	start := time.Now()
+	clock.Store(&start)
+	now := func() time.Time { return *clock.Load() }
 	home := t.TempDir()
 	st := store.File{Dir: filepath.Join(home, "tokens")}
-	if err := st.Save("local", NewBundle(mustLogin(t, cfg), time.Now(), cfg.Scopes)); err != nil {
+	if err := st.Save("local", NewBundle(mustLogin(t, cfg), now(), cfg.Scopes)); err != nil {
 		t.Fatal(err)
 	}
 	newLogin := func() *Grant {
@@ -44,7 +51,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 			store: st, locks: store.FileLock{Dir: filepath.Join(home, "locks")},
 			journal: store.Journal{Dir: filepath.Join(home, "journal", "file")}, spent: store.Spent{Dir: filepath.Join(home, "journal")},
 			self: thisProcess, backoff: DefaultBackoff,
-			d: Deps{Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: time.Now},
+			d: Deps{Stderr: io.Discard, Getenv: func(string) string { return "" }, Now: now},
 		}
 		g.send = func(ctx context.Context, rt string) (*oauth2.Token, error) {
 			tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
@@ -56,8 +63,12 @@ func TestConcurrentGoroutines(t *testing.T) {
 		return g
 	}
 	for round := 1; round <= 5; round++ {
-		b, _ := st.Load("local")
-		time.Sleep(time.Until(b.Expiry))
+		b, err := st.Load("local")
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		expired := b.Expiry
+		clock.Store(&expired)
 		before := dev.Stats().TokensIssued["refresh_token"]
 		var wg sync.WaitGroup
 		tokens := make([]string, 32)

@@ -63,7 +63,7 @@ func TestImportReplaces(t *testing.T) {
 				return
 			}
 			var exists *LoginExistsError
-			if !errors.As(err, &exists) || failure.KindOf(err) != failure.Usage {
+			if !errors.As(err, &exists) || failure.KindOf(err) != failure.Usage || err.Error() != "env staging already holds a login; importing would replace it" {
 				t.Fatalf("Import(replace %t) = %v (kind %v); want a LoginExistsError, a usage error", tt.replace, err, failure.KindOf(err))
 			}
 			if len(f.presented) != 0 {

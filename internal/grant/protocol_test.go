@@ -229,8 +229,11 @@ func TestSpentTokenIsNeverSentAgain(t *testing.T) {
 	}{
 		{"another machine, recently", store.Spend{Host: "host-b", PID: 7, Home: home}, time.Minute, failure.Temporary, "started on host-b (pid 7"},
 		{"another machine, past unsaved_timeout", store.Spend{Host: "host-b", PID: 7, Home: home}, 11 * time.Minute, failure.LoginRequired, "was never saved"},
+		{"another machine, at unsaved_timeout exactly", store.Spend{Host: "host-b", PID: 7, Home: home}, config.DefaultUnsavedTimeout, failure.Temporary, "has not been saved yet"},
 		{"this machine, the sender gone", store.Spend{Host: "host-a", PID: 1 << 30, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
 		{"this process", store.Spend{Host: "host-a", PID: 4242, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
+		{"this machine, the sender still running", store.Spend{Host: "host-a", PID: os.Getpid(), Home: home}, time.Second, failure.Temporary, "has not been saved yet"},
+		{"this machine, no sender recorded", store.Spend{Host: "host-a", PID: 0, Home: home}, time.Second, failure.LoginRequired, "was never saved"},
 		{"this host name, another home", store.Spend{Host: "host-a", PID: 1 << 30, Home: "/other"}, time.Second, failure.Temporary, "has not been saved yet"},
 		{"a host name with terminal escapes is cleaned", store.Spend{Host: "evil\x1b]52;c;eA==\x07\nforged", PID: 7, Home: home}, time.Minute, failure.Temporary, "evil ]52;c;eA== forged (pid 7"},
 		{"another machine, its answer known lost", store.Spend{Host: "host-b", PID: 7, Home: home, Lost: true}, time.Second, failure.LoginRequired, "was never saved"},
@@ -443,6 +446,10 @@ func TestEffectiveMinTTL(t *testing.T) {
 		if got := effectiveMinTTL(b, tt.minTTL); got != tt.want {
 			t.Errorf("effectiveMinTTL(lifetime %s, %s) = %s; want %s", tt.lifetime, tt.minTTL, got, tt.want)
 		}
+	}
+	// A bundle that says it expired as it was obtained tells nothing of the server's lifetimes.
+	if got := effectiveMinTTL(&store.Bundle{ObtainedAt: t0, Expiry: t0}, time.Minute); got != time.Minute {
+		t.Errorf("effectiveMinTTL(lifetime 0, 1m) = %s; want 1m", got)
 	}
 }
 
@@ -710,8 +717,14 @@ func TestNotLoggedInNamesTheProfilesThatAre(t *testing.T) {
 		{config.DefaultProfile, "env staging: not logged in"},
 		{"acme", "env staging: not logged in; profiles logged in to staging: default"},
 		{"defualt", `env staging: not logged in; profiles logged in to staging: default (did you mean "default"?)`},
+		{"", "env staging: not logged in"},
+		{"acme, none logged in", "env staging: not logged in"},
 	} {
-		f := newFixture(t, &memStore{})
+		st := &memStore{}
+		if tc.profile == "acme, none logged in" {
+			tc.profile, st.profiles = "acme", []string{}
+		}
+		f := newFixture(t, st)
 		f.g.Profile = tc.profile
 		_, err := f.g.Token(context.Background(), Request{MinTTL: time.Minute})
 		if err == nil || err.Error() != tc.want || failure.KindOf(err) != failure.LoginRequired {

@@ -100,7 +100,8 @@ func itoa(n int) string { return string(rune('0' + n)) }
 // forgets the one kept with the login it replaced).
 func TestVariableWinsAndKeepsNothing(t *testing.T) {
 	home := t.TempDir()
-	g := fileLogin(t, home, &syncBuffer{})
+	var stderr syncBuffer
+	g := fileLogin(t, home, &stderr)
 	g.Env.ClientSecret = "from-the-variable"
 	if s, err := g.refreshSecret(); s != "from-the-variable" || err != nil {
 		t.Errorf("refreshSecret = %q, %v; want the variable's", s, err)
@@ -117,6 +118,9 @@ func TestVariableWinsAndKeepsNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(home, "tokens", "local.client-secret")); !os.IsNotExist(err) {
 		t.Errorf("a login with PLEOAUTH_CLIENT_SECRET left a kept secret: %v", err)
+	}
+	if said := stderr.String(); strings.Contains(said, "could not be removed") {
+		t.Errorf("stderr %q; want the earlier secret forgotten quietly", said)
 	}
 }
 

@@ -95,6 +95,21 @@ func TestLoginIsFoundWhereItIs(t *testing.T) {
 	}
 }
 
+// In CI, a home that holds nothing goes to the keychain store when a keychain answers: the file
+// store (plain 0600 files) is taken only where no keychain can keep the tokens' key.
+func TestCIWithAKeychainKeepsTheDefault(t *testing.T) {
+	ci := func(k string) string {
+		if k == "CI" {
+			return "true"
+		}
+		return ""
+	}
+	g := openIn(t, t.TempDir(), config.Config{Store: config.StoreKeyring}, "", &oauthtest.Keychain{}, ci, io.Discard)
+	if got := g.StoreName(); got != config.StoreKeyring {
+		t.Errorf("store = %q; want keyring", got)
+	}
+}
+
 // A store named by a flag, variable or config.yaml that holds no login, while the other store
 // here does, is a usage error naming both stores, what named it and what to run — from every
 // command that reads the login — rather than "not logged in".
