@@ -85,7 +85,8 @@ func TestExport(t *testing.T) {
 }
 
 // TestImportFailures: a failed import never costs the login already there, and says so; with
-// none there, a refused refresh token means a login is needed.
+// none there, a refused refresh token, or one whose answer was lost, means a login is needed. A
+// lost answer is never "temporary": importing the same token again would replay a spent one.
 func TestImportFailures(t *testing.T) {
 	tests := []struct {
 		name          string
@@ -94,7 +95,7 @@ func TestImportFailures(t *testing.T) {
 		journalKeyErr error
 		failFirst     bool
 		want          string
-		kind          failure.Kind // -1: not judged here
+		kind          failure.Kind
 		sent          int
 	}{
 		{name: "refused, nothing stored", answer: failing(400, "invalid_grant", 0),
@@ -102,9 +103,9 @@ func TestImportFailures(t *testing.T) {
 		{name: "refused, a login stored", stored: bundle("a1", "r1", 0), answer: failing(400, "invalid_grant", 0),
 			want: "the imported refresh token was refused (invalid_grant); the login stored before is unchanged", kind: failure.Other, sent: 1},
 		{name: "the answer lost, a login stored", stored: bundle("a1", "r1", 0), answer: timedOut,
-			want: "the imported refresh token was sent but the answer was lost, so it is spent; the login stored before is unchanged", kind: -1, sent: 1},
+			want: "the imported refresh token was sent but the answer was lost, so it is spent; the login stored before is unchanged", kind: failure.Other, sent: 1},
 		{name: "the answer lost, nothing stored", answer: timedOut,
-			want: "the imported refresh token was sent but the answer was lost, so it is spent: ", kind: -1, sent: 1},
+			want: "the imported refresh token was sent but the answer was lost, so it is spent: ", kind: failure.LoginRequired, sent: 1},
 		{name: "the server is down, a login stored", stored: bundle("a1", "r1", 0), answer: failing(503, "", 0),
 			want: "env staging: refresh: token endpoint https://auth.example/oauth/token failed with HTTP 503; try again later; the login stored before is unchanged", kind: failure.Temporary, sent: 3},
 		{name: "the journal cannot be sealed", stored: bundle("a1", "r1", 0), answer: issued("a2", "r2", 900), journalKeyErr: errors.New("keychain locked"),
@@ -130,7 +131,7 @@ func TestImportFailures(t *testing.T) {
 			}
 			f := newFixture(t, st, tt.answer)
 			got, err := f.g.Import(context.Background(), "imported", true)
-			if err == nil || got != nil || !strings.Contains(err.Error(), tt.want) || tt.kind != -1 && failure.KindOf(err) != tt.kind {
+			if err == nil || got != nil || !strings.Contains(err.Error(), tt.want) || failure.KindOf(err) != tt.kind {
 				t.Fatalf("Import = %+v, %v (kind %v); want kind %v saying %q", got, err, failure.KindOf(err), tt.kind, tt.want)
 			}
 			if len(f.presented) != tt.sent {

@@ -198,8 +198,13 @@ func (g *Grant) Import(ctx context.Context, refreshToken string, replace bool) (
 		case errors.As(err, &refusal):
 			// Not "login required": the login stored before still works.
 			return nil, fmt.Errorf("env %s: the imported refresh token was refused (%s)%s", g.Name, refusal.reason, kept)
+		case errors.As(err, &lost) && current == nil:
+			// Not "temporary": importing the same token again would replay a spent one, which
+			// Pleo answers by revoking the login it belonged to.
+			return nil, failure.NeedLogin(g.Name, "the imported refresh token was sent but the answer was lost, so it is spent", lost.err)
 		case errors.As(err, &lost):
-			return nil, fmt.Errorf("env %s: the imported refresh token was sent but the answer was lost, so it is spent%s: %w", g.Name, kept, lost.err)
+			// Not "temporary" either, for the same reason; the login stored before still works.
+			return nil, failure.Wrap(failure.Other, fmt.Errorf("env %s: the imported refresh token was sent but the answer was lost, so it is spent%s: %w", g.Name, kept, lost.err))
 		}
 		return nil, fmt.Errorf("%w%s", err, kept)
 	}
