@@ -110,7 +110,9 @@ func (t *Transport) write(s string) {
 // the trace goes to, nor start a line of its own.
 func shown(s string) string { return sanitize.Text(s, maxLine) }
 
-// maxLine bounds a line of the trace: a body of maxBody bytes, every byte of it escaped.
+// maxLine bounds a line of the trace: room for a body of maxBody bytes, every byte of it escaped.
+// A form of many short credentials can still outgrow it, each value becoming a fingerprint of
+// some 30 characters; such a line is cut there, with "…", after the redaction.
 const maxLine = 4*maxBody + 64
 
 func writeHeaders(b *strings.Builder, dir string, h http.Header) {
