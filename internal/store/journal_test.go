@@ -108,6 +108,8 @@ func TestJournalEntryIsNoBundle(t *testing.T) {
 func TestRollForward(t *testing.T) {
 	answer := &Bundle{AccessToken: "a2", RefreshToken: "r2"}
 	spend := &Bundle{AccessToken: "a1", RefreshToken: "r1", Spent: &Spend{ID: "s", Grant: SpendRefresh}}
+	// A new login's record of its code, written over a working login: it holds no tokens yet.
+	loginSpend := &Bundle{Spent: &Spend{ID: "c", Grant: SpendCode}, Replacing: &Spend{ID: "c", Grant: SpendCode}}
 	tests := []struct {
 		name     string
 		leftover *Bundle
@@ -116,6 +118,7 @@ func TestRollForward(t *testing.T) {
 	}{
 		{"an answer is finished", answer, false, "a2"},
 		{"a spend record not yet in place is dropped", spend, false, "a1"},
+		{"a login's spend record not yet in place leaves the login in place", loginSpend, false, "a1"},
 		{"a spend record over a torn bundle is taken without its spend", spend, true, "a1"},
 	}
 	for _, tt := range tests {
