@@ -49,8 +49,11 @@ func TestJournalRoundTrip(t *testing.T) {
 			if err := j.Write("local", key, want); err != nil {
 				t.Fatal(err)
 			}
-			if !j.Holds("local") {
+			if !j.Holds("local") || !j.Waiting("local") {
 				t.Fatal("the journal does not hold the entry written")
+			}
+			if j.Holds("other") || j.Waiting("other") || j.Holds("../local") || j.Waiting("../local") {
+				t.Error("the journal holds an entry for a login that has none")
 			}
 			fi, err := os.Stat(filepath.Join(j.Dir, "local"))
 			if err != nil || fi.Mode().Perm() != 0o600 {
@@ -74,7 +77,7 @@ func TestJournalRoundTrip(t *testing.T) {
 			if _, err := j.Read("other", key); !errors.Is(err, ErrNotFound) {
 				t.Errorf("Read of a login with no entry = %v; want ErrNotFound", err)
 			}
-			if err := j.Remove("local"); err != nil || j.Holds("local") {
+			if err := j.Remove("local"); err != nil || j.Holds("local") || j.Waiting("local") {
 				t.Errorf("Remove = %v, still held %v", err, j.Holds("local"))
 			}
 		})
@@ -187,6 +190,9 @@ func TestJournalLeftoverIsTakenUp(t *testing.T) {
 	}
 	if !j.Holds("local") {
 		t.Fatal("a journal entry left in a temporary file is not seen")
+	}
+	if j.Waiting("local") {
+		t.Error("Waiting = true for an entry still in a temporary file; want only a whole entry in place")
 	}
 	e, err := j.Read("local", key)
 	if err != nil || e.Answers != "new" || e.Bundle.AccessToken != "a2" {
