@@ -80,6 +80,9 @@ func TestJournalRoundTrip(t *testing.T) {
 			if err := j.Remove("local"); err != nil || j.Holds("local") || j.Waiting("local") {
 				t.Errorf("Remove = %v, still held %v", err, j.Holds("local"))
 			}
+			if err := j.Remove("local"); err != nil {
+				t.Errorf("Remove of an entry already removed = %v; want nil", err)
+			}
 		})
 	}
 }
