@@ -104,7 +104,7 @@ func TestLockWaiterIsToldAndThenServed(t *testing.T) {
 		}
 	case err := <-got:
 		t.Fatalf("the waiter returned %v while the lock was held", err)
-	case <-time.After(30 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("the waiter was not told who holds the lock")
 	}
 	unlock()
@@ -113,7 +113,7 @@ func TestLockWaiterIsToldAndThenServed(t *testing.T) {
 		if err != nil {
 			t.Errorf("the waiter after the release = %v; want the lock", err)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatal("the waiter did not get the lock after its release")
 	}
 	if len(told) != 0 {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -114,5 +115,27 @@ func TestRedisLoginWritesWithoutARead(t *testing.T) {
 	}
 	if _, err := first.Load("local"); !errors.Is(err, ErrLoggedOut) {
 		t.Errorf("Load after the logout = %v; want ErrLoggedOut", err)
+	}
+}
+
+// TestRedisProfiles: Redis lists the profiles an environment has a login for — the default as
+// "" — and nothing of another environment whose name starts the same.
+func TestRedisProfiles(t *testing.T) {
+	srv := oauthtest.StartRedis(t)
+	r := newRedisStore(t, srv, NewStoreKey(), time.Minute)
+	for _, login := range []string{"staging", "staging@acme", "stagingx", "production@acme"} {
+		unlock, err := RedisLock{R: r, Timeout: time.Second}.Lock(context.Background(), login)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = r.Save(login, &Bundle{AccessToken: "a"})
+		unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := r.Profiles("staging")
+	if err != nil || !slices.Equal(got, []string{"", "acme"}) {
+		t.Errorf("Profiles = %q, %v; want the default and acme", got, err)
 	}
 }
