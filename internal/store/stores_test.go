@@ -146,8 +146,8 @@ func TestProfiles(t *testing.T) {
 	}
 }
 
-// TestProbeKeychain: a keychain that answers "no such item" is working; one that does not
-// answer is unavailable.
+// TestProbeKeychain: a keychain that answers "no such item" is working; one that fails or
+// hangs is unavailable.
 func TestProbeKeychain(t *testing.T) {
 	if err := ProbeKeychain(&fakeKeychain{}); err != nil {
 		t.Errorf("ProbeKeychain of a working keychain = %v; want nil", err)
@@ -155,5 +155,12 @@ func TestProbeKeychain(t *testing.T) {
 	down := &fakeKeychain{Err: errors.New("dbus: connection refused")}
 	if err := ProbeKeychain(down); !errors.Is(err, ErrKeychainUnavailable) {
 		t.Errorf("ProbeKeychain of a keychain that does not answer = %v; want ErrKeychainUnavailable", err)
+	}
+	// A probe is a quick question: one waiting for an unlock prompt is given up after 2 s,
+	// not the 5 s a read of tokens may take.
+	hung := &fakeKeychain{Block: make(chan struct{})}
+	defer close(hung.Block)
+	if err := ProbeKeychain(hung); !errors.Is(err, ErrKeychainUnavailable) || !strings.Contains(err.Error(), "no answer within 2s") {
+		t.Errorf("ProbeKeychain of a hanging keychain = %v; want unavailable after 2s", err)
 	}
 }
