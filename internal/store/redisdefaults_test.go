@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +138,39 @@ func TestRedisProfiles(t *testing.T) {
 	got, err := r.Profiles("staging")
 	if err != nil || !slices.Equal(got, []string{"", "acme"}) {
 		t.Errorf("Profiles = %q, %v; want the default and acme", got, err)
+	}
+}
+
+// TestRedisKeysUnderThePrefix: every key pleoauth writes is under its prefix — "pleoauth:" by
+// default, redis_prefix when set — so an ACL (~<prefix>*) can fence it and two fleets can
+// share a server.
+func TestRedisKeysUnderThePrefix(t *testing.T) {
+	srv := oauthtest.StartRedis(t)
+	ctx := context.Background()
+	for _, prefix := range []string{"", "team-a:"} {
+		r := newRedisStore(t, srv, NewStoreKey(), time.Minute)
+		r.Prefix = prefix
+		unlock, err := RedisLock{R: r, Timeout: time.Second}.Lock(ctx, "local")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = r.Save("local", &Bundle{AccessToken: "a"})
+		unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := prefix + "bundle:local"
+		if prefix == "" {
+			want = "pleoauth:bundle:local"
+		}
+		if n := srv.Client().Exists(ctx, want).Val(); n != 1 {
+			t.Errorf("prefix %q: no key %s", prefix, want)
+		}
+	}
+	keys := srv.Client().Keys(ctx, "*").Val()
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "pleoauth:") && !strings.HasPrefix(k, "team-a:") {
+			t.Errorf("key %s is under no prefix", k)
+		}
 	}
 }
