@@ -4,6 +4,8 @@ package store
 
 import (
 	"context"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -20,11 +22,24 @@ import (
 func TestLockPathThatIsNoFile(t *testing.T) {
 	tests := []struct {
 		name string
-		make func(path string) error
+		make func(t *testing.T, path string) error
 		want string
 	}{
-		{"named pipe", func(p string) error { return syscall.Mkfifo(p, 0o600) }, "a named pipe"},
-		{"folder", func(p string) error { return syscall.Mkdir(p, 0o700) }, "a folder"},
+		{"named pipe", func(_ *testing.T, p string) error { return syscall.Mkfifo(p, 0o600) }, "a named pipe"},
+		{"folder", func(_ *testing.T, p string) error { return syscall.Mkdir(p, 0o700) }, "a folder"},
+		{"socket", func(t *testing.T, p string) error {
+			l, err := net.Listen("unix", p)
+			if err == nil {
+				t.Cleanup(func() { l.Close() })
+			}
+			return err
+		}, "a socket"},
+		{"device", func(t *testing.T, p string) error {
+			if os.Geteuid() != 0 {
+				t.Skip("making a device needs root")
+			}
+			return syscall.Mknod(p, syscall.S_IFCHR|0o600, 1<<8|3) // never opened: its numbers do not matter
+		}, "a device"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,7 +48,7 @@ func TestLockPathThatIsNoFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join(dir, "local.lock")
-			if err := tt.make(path); err != nil {
+			if err := tt.make(t, path); err != nil {
 				t.Fatal(err)
 			}
 			done := make(chan error, 1)
@@ -50,5 +65,26 @@ func TestLockPathThatIsNoFile(t *testing.T) {
 				t.Fatal("Lock on a lock path that is no file did not return")
 			}
 		})
+	}
+}
+
+// TestLockPathThatIsALink: a symbolic link planted where the lock file belongs is refused as a
+// link, and what it points to is neither created nor written: taking the lock must never
+// create or truncate a file elsewhere.
+func TestLockPathThatIsALink(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "locks")
+	if err := privatefile.EnsureDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.Symlink(target, filepath.Join(dir, "local.lock")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := FileLock{Dir: dir, Timeout: time.Second}.Lock(context.Background(), "local")
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("Lock through a symbolic link = %v; want it refused as a link", err)
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Errorf("the link's target: %v; want it never created", err)
 	}
 }

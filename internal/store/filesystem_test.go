@@ -67,6 +67,14 @@ func TestDiskFullKeepsTheOldBundle(t *testing.T) {
 	if len(leftovers) != 0 {
 		t.Errorf("temporary files left: %v", leftovers)
 	}
+	// The check before a login finds the full disk too, rather than letting the login's answer
+	// be lost to it, and leaves no probe behind.
+	if err := f.Check(); !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "the disk is full") {
+		t.Errorf("Check on a full disk = %v; want ENOSPC with the next step", err)
+	}
+	if probes, _ := filepath.Glob(filepath.Join(dir, "tokens", ".probe-*")); len(probes) != 0 {
+		t.Errorf("probe files left: %v", probes)
+	}
 }
 
 // TestReadOnlyHome: a read-only PLEOAUTH_HOME gives a clear error, not a crash.

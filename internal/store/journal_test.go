@@ -49,8 +49,11 @@ func TestJournalRoundTrip(t *testing.T) {
 			if err := j.Write("local", key, want); err != nil {
 				t.Fatal(err)
 			}
-			if !j.Holds("local") {
+			if !j.Holds("local") || !j.Waiting("local") {
 				t.Fatal("the journal does not hold the entry written")
+			}
+			if j.Holds("other") || j.Waiting("other") || j.Holds("../local") || j.Waiting("../local") {
+				t.Error("the journal holds an entry for a login that has none")
 			}
 			fi, err := os.Stat(filepath.Join(j.Dir, "local"))
 			if err != nil || fi.Mode().Perm() != 0o600 {
@@ -74,8 +77,11 @@ func TestJournalRoundTrip(t *testing.T) {
 			if _, err := j.Read("other", key); !errors.Is(err, ErrNotFound) {
 				t.Errorf("Read of a login with no entry = %v; want ErrNotFound", err)
 			}
-			if err := j.Remove("local"); err != nil || j.Holds("local") {
+			if err := j.Remove("local"); err != nil || j.Holds("local") || j.Waiting("local") {
 				t.Errorf("Remove = %v, still held %v", err, j.Holds("local"))
+			}
+			if err := j.Remove("local"); err != nil {
+				t.Errorf("Remove of an entry already removed = %v; want nil", err)
 			}
 		})
 	}
@@ -108,6 +114,8 @@ func TestJournalEntryIsNoBundle(t *testing.T) {
 func TestRollForward(t *testing.T) {
 	answer := &Bundle{AccessToken: "a2", RefreshToken: "r2"}
 	spend := &Bundle{AccessToken: "a1", RefreshToken: "r1", Spent: &Spend{ID: "s", Grant: SpendRefresh}}
+	// A new login's record of its code, written over a working login: it holds no tokens yet.
+	loginSpend := &Bundle{Spent: &Spend{ID: "c", Grant: SpendCode}, Replacing: &Spend{ID: "c", Grant: SpendCode}}
 	tests := []struct {
 		name     string
 		leftover *Bundle
@@ -116,6 +124,7 @@ func TestRollForward(t *testing.T) {
 	}{
 		{"an answer is finished", answer, false, "a2"},
 		{"a spend record not yet in place is dropped", spend, false, "a1"},
+		{"a login's spend record not yet in place leaves the login in place", loginSpend, false, "a1"},
 		{"a spend record over a torn bundle is taken without its spend", spend, true, "a1"},
 	}
 	for _, tt := range tests {
@@ -184,6 +193,9 @@ func TestJournalLeftoverIsTakenUp(t *testing.T) {
 	}
 	if !j.Holds("local") {
 		t.Fatal("a journal entry left in a temporary file is not seen")
+	}
+	if j.Waiting("local") {
+		t.Error("Waiting = true for an entry still in a temporary file; want only a whole entry in place")
 	}
 	e, err := j.Read("local", key)
 	if err != nil || e.Answers != "new" || e.Bundle.AccessToken != "a2" {
@@ -258,12 +270,23 @@ func TestSpentList(t *testing.T) {
 	if err := s.Remove("local", TokenHash("s1")); err != nil || s.Holds("local", TokenHash("s1")) {
 		t.Errorf("Remove = %v; still held %v", err, s.Holds("local", TokenHash("s1")))
 	}
-	for i := range MaxSpent + 5 {
-		if err := s.Add("local", TokenHash(fmt.Sprint(i))); err != nil {
-			t.Fatal(err)
-		}
+	// A full list (as a thousand refreshes leave it, written at once: a thousand synced
+	// writes would make the test measure the disk) loses its oldest hash to the next one.
+	full := make([]string, MaxSpent)
+	for i := range full {
+		full[i] = TokenHash(fmt.Sprint(i))
 	}
-	if s.Holds("local", TokenHash("0")) || !s.Holds("local", TokenHash(fmt.Sprint(MaxSpent+4))) {
-		t.Error("the list is not bounded to the newest MaxSpent")
+	if err := os.WriteFile(filepath.Join(s.Dir, "local+spent"), []byte(strings.Join(full, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add("local", TokenHash("newest")); err != nil {
+		t.Fatal(err)
+	}
+	data, _ = os.ReadFile(filepath.Join(s.Dir, "local+spent"))
+	if n := len(strings.Fields(string(data))); n != MaxSpent {
+		t.Errorf("the list holds %d hashes; want MaxSpent, %d", n, MaxSpent)
+	}
+	if s.Holds("local", TokenHash("0")) || !s.Holds("local", TokenHash("1")) || !s.Holds("local", TokenHash("newest")) {
+		t.Error("the list does not keep the newest MaxSpent")
 	}
 }

@@ -121,3 +121,38 @@ func TestRedisStaleSaveIsRefused(t *testing.T) {
 		t.Errorf("the bundle is %+v, %v; want the newer save, v2", got, err)
 	}
 }
+
+// TestRedisLockExtensionAfterLossTellsAndKeepsTheNewHolder: a holder whose lock was taken by
+// another while it worked (it expired) reports the loss to Failed at its next extension, and
+// that extension leaves the new holder's lock as it was.
+func TestRedisLockExtensionAfterLossTellsAndKeepsTheNewHolder(t *testing.T) {
+	srv := oauthtest.StartRedis(t)
+	// Extended every 100 ms: the test waits for one extension, not for a life to pass.
+	r := newRedisStore(t, srv, NewStoreKey(), 300*time.Millisecond)
+	ctx := context.Background()
+	failed := make(chan error, 100)
+	unlock, err := RedisLock{R: r, Timeout: time.Second, Failed: func(err error) { failed <- err }}.Lock(ctx, "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const other = "other-token host-b pid 2"
+	if err := srv.Client().Set(ctx, r.lockKey("local"), other, time.Hour).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-failed:
+		var lost *LockLostError
+		if !errors.As(err, &lost) {
+			t.Errorf("Failed was told %v; want *LockLostError", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lost lock's extension was not reported to Failed")
+	}
+	unlock()
+	if got, _ := srv.Client().Get(ctx, r.lockKey("local")).Result(); got != other {
+		t.Errorf("the lock after the old holder's extension and unlock is %q; want the new holder's", got)
+	}
+	if ttl := srv.Client().PTTL(ctx, r.lockKey("local")).Val(); ttl <= time.Minute {
+		t.Errorf("the new holder's lock lives %s; want its own hour, not the old holder's extension", ttl)
+	}
+}

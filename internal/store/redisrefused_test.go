@@ -120,3 +120,21 @@ func TestRedisRefusalNamesWhatToFix(t *testing.T) {
 		}
 	}
 }
+
+// A certificate pleoauth does not trust, where ca_file was set: the message names that
+// setting to check, rather than advising to set it.
+func TestRedisUntrustedCertificateNamesTheCAFile(t *testing.T) {
+	tests := []struct {
+		caFrom, want string
+	}{
+		{"", "set ca_file for this environment"},
+		{"ca_file in /home/me/.pleoauth/config.yaml", "check that ca_file in /home/me/.pleoauth/config.yaml holds the CA"},
+	}
+	for _, tt := range tests {
+		r := &Redis{URL: "rediss://redis.example:6380/0", CAFrom: tt.caFrom}
+		err := r.refused(x509.UnknownAuthorityError{})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("CAFrom %q: %v; want it to say %q", tt.caFrom, err, tt.want)
+		}
+	}
+}
