@@ -30,15 +30,15 @@ MUTATIONS = {
 
 
 def mutate(line, col, kind):
-    """line with the operator at 1-based byte column col replaced as kind does, or None."""
+    """line (bytes) with the operator at 1-based byte column col replaced as kind does, or None."""
     table = MUTATIONS.get(kind)
     if not table:
         return None
     i = col - 1
     for width in (2, 1):
-        op = line[i:i + width]
+        op = line[i:i + width].decode("ascii", "replace")
         if op in table:
-            return line[:i] + table[op] + line[i + width:]
+            return line[:i] + table[op].encode() + line[i + width:]
     return None
 
 
@@ -79,19 +79,19 @@ def main():
         limit = max(60.0, timeout, 10 * (time.monotonic() - start))
         for f, m in todo:
             path = os.path.join(copy, pkg, f["file_name"])
-            with open(path) as fh:
+            with open(path, "rb") as fh:
                 original = fh.read()
-            lines = original.split("\n")
+            lines = original.split(b"\n")
             mutated = mutate(lines[m["line"] - 1], m["column"], m.get("type"))
             if mutated is None:
                 continue
             lines[m["line"] - 1] = mutated
             try:
-                with open(path, "w") as fh:
-                    fh.write("\n".join(lines))
+                with open(path, "wb") as fh:
+                    fh.write(b"\n".join(lines))
                 outcome = run_tests(copy, pkg, limit)
             finally:
-                with open(path, "w") as fh:
+                with open(path, "wb") as fh:
                     fh.write(original)
             if outcome == "fail":
                 m["status"], m["recheck"] = "KILLED", True
