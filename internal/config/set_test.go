@@ -39,6 +39,11 @@ func TestSetAndUnsetKeepTheFile(t *testing.T) {
 			"    client_id: pleoauth-local\n", "    client_id: pleoauth-local\n    scopes: [a:read, b:write]\n", "environments.local.scopes"},
 		{"new environment at the end of environments", "newenv", "auth_server_url", "https://auth.new.example",
 			"Pleo's rule\n", "Pleo's rule\n  newenv:\n    auth_server_url: https://auth.new.example\n", "environments.newenv.auth_server_url"},
+		// A server that is not Pleo's may give its endpoints instead of auth_server_url.
+		{"new environment from its authorize_url", "newenv", "authorize_url", "https://auth.new.example/authorize",
+			"Pleo's rule\n", "Pleo's rule\n  newenv:\n    authorize_url: https://auth.new.example/authorize\n", "environments.newenv.authorize_url"},
+		{"new environment from its token_url", "newenv", "token_url", "https://auth.new.example/token",
+			"Pleo's rule\n", "Pleo's rule\n  newenv:\n    token_url: https://auth.new.example/token\n", "environments.newenv.token_url"},
 		{"new top-level key at the end", "", "store", "file",
 			"Pleo's rule\n", "Pleo's rule\nstore: file\n", "store"},
 		{"unset a top-level key", "", "default_env", unset,
