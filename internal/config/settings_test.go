@@ -155,3 +155,53 @@ func TestIssuerDefaultsToTheServer(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingsNeverShowASecret: "pleoauth config list" says whether the client secret, the Redis
+// password and the store key are set and where they come from, never what they are.
+func TestSettingsNeverShowASecret(t *testing.T) {
+	const secret = "s3cret-value"
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		want map[string]Setting
+	}{
+		{"set", map[string]string{"PLEOAUTH_CLIENT_SECRET": secret, "PLEOAUTH_REDIS_PASSWORD": secret, "PLEOAUTH_STORE_KEY": secret}, map[string]Setting{
+			"client_secret":  {Key: "client_secret", Value: "(set, not shown)", Source: "env PLEOAUTH_CLIENT_SECRET"},
+			"redis_password": {Key: "redis_password", Value: "(set, not shown)", Source: "env PLEOAUTH_REDIS_PASSWORD"},
+			"store_key":      {Key: "store_key", Value: "(set, not shown)", Source: "env PLEOAUTH_STORE_KEY"},
+		}},
+		{"not set", nil, map[string]Setting{
+			"client_secret":  {Key: "client_secret", Value: "(not set here)", Source: "PLEOAUTH_CLIENT_SECRET, the keychain or a prompt"},
+			"redis_password": {Key: "redis_password", Value: "(not set)", Source: "PLEOAUTH_REDIS_PASSWORD only"},
+			"store_key":      {Key: "store_key", Value: "(not set)", Source: "PLEOAUTH_STORE_KEY only"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := setHome(t, "")
+			v["PLEOAUTH_ENV"] = "local"
+			for k, val := range tc.vars {
+				v[k] = val
+			}
+			c, err := Load(nil, v.get)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, err := c.Settings()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range all {
+				if strings.Contains(s.Value, secret) || strings.Contains(s.Source, secret) {
+					t.Errorf("setting %s shows the secret: %+v", s.Key, s)
+				}
+				if want, ok := tc.want[s.Key]; ok && s != want {
+					t.Errorf("setting = %+v; want %+v", s, want)
+				}
+				delete(tc.want, s.Key)
+			}
+			for k := range tc.want {
+				t.Errorf("setting %s not listed", k)
+			}
+		})
+	}
+}
