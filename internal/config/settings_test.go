@@ -9,7 +9,7 @@ import (
 // TestDurationFloors: each duration setting has a floor that is itself allowed — min_ttl may be
 // 0s (any unexpired token will do), a wait must last at least a nanosecond, a Redis call a
 // millisecond, a Redis lock and an unsaved refresh a second — and a value under it is a usage
-// error that names the variable to fix.
+// error that names the variable to fix and asks for a positive duration only where 0 is refused.
 func TestDurationFloors(t *testing.T) {
 	for _, tc := range []struct {
 		variable, value string
@@ -17,6 +17,7 @@ func TestDurationFloors(t *testing.T) {
 	}{
 		{"PLEOAUTH_MIN_TTL", "0s", true},
 		{"PLEOAUTH_MIN_TTL", "-1ns", false},
+		{"PLEOAUTH_MIN_TTL", "soon", false},
 		{"PLEOAUTH_LOCK_TIMEOUT", "1ns", true},
 		{"PLEOAUTH_LOCK_TIMEOUT", "0s", false},
 		{"PLEOAUTH_REDIS_TIMEOUT", "1ms", true},
@@ -38,6 +39,9 @@ func TestDurationFloors(t *testing.T) {
 			var usage *UsageError
 			if !tc.ok && (!errors.As(err, &usage) || !strings.Contains(err.Error(), "fix "+tc.variable)) {
 				t.Fatalf("got %v; want a usage error that says to fix %s", err, tc.variable)
+			}
+			if want := tc.variable != "PLEOAUTH_MIN_TTL"; !tc.ok && strings.Contains(err.Error(), "positive") != want {
+				t.Errorf("got %v; want it to ask for a positive duration: %v", err, want)
 			}
 		})
 	}
