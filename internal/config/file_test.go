@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -233,5 +234,47 @@ func mustSymlink(t *testing.T, target, link string) {
 	t.Helper()
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUnreadableFileNamesNoLine: a config.yaml that cannot be read at all (here a folder) is a
+// file error that names the file with no line number, since no line is at fault.
+func TestUnreadableFileNamesNoLine(t *testing.T) {
+	v := setHome(t, "")
+	file := filepath.Join(v["PLEOAUTH_HOME"], "config.yaml")
+	if err := os.Mkdir(file, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(nil, v.get)
+	var fe *FileError
+	if !errors.As(err, &fe) || !strings.HasPrefix(err.Error(), file+": ") {
+		t.Fatalf("Load() = %v; want a file error that starts with %q", err, file+": ")
+	}
+}
+
+// TestAliasesAreFollowed: YAML anchors and aliases share a value or a whole environment between
+// entries of config.yaml, as YAML means them to.
+func TestAliasesAreFollowed(t *testing.T) {
+	v := setHome(t, `
+environments:
+  staging:
+    client_id: &id shared-id
+  x: &server
+    auth_server_url: https://auth.example.com
+    client_id: *id
+  y: *server
+`)
+	c, err := Load(nil, v.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"staging", "x", "y"} {
+		e, ok := c.Configured(name)
+		if !ok || e.ClientID != "shared-id" {
+			t.Errorf("environment %s: client_id %q (found %v); want shared-id", name, e.ClientID, ok)
+		}
+	}
+	if e, _ := c.Configured("y"); e.AuthServerURL != "https://auth.example.com" {
+		t.Errorf("environment y: auth_server_url %q; want the one of x", e.AuthServerURL)
 	}
 }

@@ -39,6 +39,11 @@ func TestSetAndUnsetKeepTheFile(t *testing.T) {
 			"    client_id: pleoauth-local\n", "    client_id: pleoauth-local\n    scopes: [a:read, b:write]\n", "environments.local.scopes"},
 		{"new environment at the end of environments", "newenv", "auth_server_url", "https://auth.new.example",
 			"Pleo's rule\n", "Pleo's rule\n  newenv:\n    auth_server_url: https://auth.new.example\n", "environments.newenv.auth_server_url"},
+		// A server that is not Pleo's may give its endpoints instead of auth_server_url.
+		{"new environment from its authorize_url", "newenv", "authorize_url", "https://auth.new.example/authorize",
+			"Pleo's rule\n", "Pleo's rule\n  newenv:\n    authorize_url: https://auth.new.example/authorize\n", "environments.newenv.authorize_url"},
+		{"new environment from its token_url", "newenv", "token_url", "https://auth.new.example/token",
+			"Pleo's rule\n", "Pleo's rule\n  newenv:\n    token_url: https://auth.new.example/token\n", "environments.newenv.token_url"},
 		{"new top-level key at the end", "", "store", "file",
 			"Pleo's rule\n", "Pleo's rule\nstore: file\n", "store"},
 		{"unset a top-level key", "", "default_env", unset,
@@ -90,10 +95,12 @@ func TestSetAndUnsetKeepTheFile(t *testing.T) {
 }
 
 // TestSetAndUnsetOtherLayouts: files unlike the example — none, empty, only comments, flow
-// mappings, an environment with one key — are edited correctly, the emptied environment
-// removed, and a key that was not set reported as such.
+// mappings, an environment with one key, a tab before a comment, an indent that changes from one
+// level to the next, a second YAML document — are edited correctly, the emptied environment
+// removed (and only it), and a key that was not set reported as such.
 func TestSetAndUnsetOtherLayouts(t *testing.T) {
 	unset := "\x00"
+	readsBack := "\x00" // want: whatever the layout, the file reads back with the new value
 	tests := []struct {
 		name, file, env, key, value, want string
 		wasSet                            bool
@@ -102,15 +109,26 @@ func TestSetAndUnsetOtherLayouts(t *testing.T) {
 		{"only comments", "# mine\n", "", "store", "file", "# mine\nstore: file\n", true},
 		{"no line end", "store: file", "", "default_env", "local", "store: file\ndefault_env: local\n", true},
 		{"empty environment", "environments:\n  staging:\n", "staging", "client_id", "abc", "environments:\n  staging:\n    client_id: abc\n", true},
+		{"empty environment keeps the lines around it", "environments:\n  staging:\n\n\nstore: file        # aligned\n", "staging", "client_id", "abc",
+			"environments:\n  staging:\n    client_id: abc\n\n\nstore: file        # aligned\n", true},
 		{"four-space indent", "environments:\n    local:\n        client_id: a\n", "staging", "client_id", "abc",
 			"environments:\n    local:\n        client_id: a\n    staging:\n        client_id: abc\n", true},
-		{"flow mapping is rewritten", "environments: {local: {client_id: a}}\n", "local", "client_id", "b",
-			"environments: {local: {client_id: b}}\n", true},
+		{"flow mapping is rewritten", "environments: {local: {client_id: a}}\n", "local", "client_id", "b", readsBack, true},
 		{"last key takes its environment", "store: file\nenvironments:\n  local:\n    client_id: a\n  x:\n    auth_server_url: https://x\n", "x", "auth_server_url", unset,
 			"store: file\nenvironments:\n  local:\n    client_id: a\n", true},
 		{"last environment takes environments", "store: file\n# envs\nenvironments:\n  x:\n    auth_server_url: https://x\n", "x", "auth_server_url", unset,
 			"store: file\n# envs\n", true},
 		{"not set", "store: file\n", "staging", "client_id", unset, "store: file\n", false},
+		// The line edit would put the key in the second document, which nobody reads.
+		{"second document", "store: file\n---\nstore: redis\n", "", "min_ttl", "5m", readsBack, true},
+		{"flow mapping keeps the other keys", "environments: {local: {client_id: a, scopes: [x:read]}}\n", "local", "client_id", unset,
+			"environments: {local: {scopes: ['x:read']}}\n", true},
+		{"flow mapping keeps the other environments", "environments: {local: {client_id: a}, x: {auth_server_url: https://x}}\n", "x", "auth_server_url", unset,
+			"environments: {local: {client_id: a}}\n", true},
+		{"empty flow mapping", "# mine\nenvironments: {}\n", "staging", "client_id", "abc", "# mine\nenvironments: {staging: {client_id: abc}}\n", true},
+		{"tab before a trailing comment", "store: file\t# mine\n", "", "store", "keyring", "store: keyring\t# mine\n", true},
+		{"nested indent unlike the top", "environments:\n    local:\n      client_id: a\n", "local", "scopes", "a:read",
+			"environments:\n    local:\n      client_id: a\n      scopes: [a:read]\n", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,9 +148,8 @@ func TestSetAndUnsetOtherLayouts(t *testing.T) {
 				t.Fatalf("= %v, %v; want set %v", was, err, tt.wasSet)
 			}
 			got, _ := os.ReadFile(file)
-			if tt.name == "flow mapping is rewritten" {
-				// Whatever the layout, the file reads back with the new value.
-				c, err := Load(flagSet("--env", tt.env), v.get)
+			if tt.want == readsBack {
+				c, err := Load(flagSet("--env", orDefault(tt.env, "staging")), v.get)
 				if s, _ := c.Get(tt.key); err != nil || s.Value != tt.value {
 					t.Errorf("after Set, %s = %q, %v:\n%s", tt.key, s.Value, err, got)
 				}
