@@ -29,12 +29,24 @@ for pkg in "${packages[@]}"; do
   args=(unleash --threshold-efficacy "$efficacy" --threshold-mcover "$mcover" -o "$out/$pkg.json"
         --timeout-coefficient "${TIMEOUT_COEFFICIENT:-10}")
   [ -n "${WORKERS:-}" ] && args+=(--workers "$WORKERS")
-  [ -n "${DIFF:-}" ] && args+=(--diff "$DIFF")
+  if [ -n "${DIFF:-}" ]; then
+    # gremlins' own --diff runs nothing when given a package (scripts/mutants.py says why): it
+    # only lists the mutants here, and the ones on changed lines are run by scripts/mutants.py.
+    if ! ./scripts/mutants.py changed "$DIFF" "./internal/$pkg"; then
+      printf '%-14s %8s %7s %6s %12s %9s %7s %8s  (no code changed since %s)\n' "$pkg" 0 0 0 0 - - 0 "$DIFF"
+      continue
+    fi
+    args+=(--dry-run)
+  fi
   # -count=1: a coverage run answered from the test cache takes milliseconds, and gremlins
   # derives every mutant's time limit from it.
   GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1" gremlins "${args[@]}" "./internal/$pkg" >"$out/$pkg.log" 2>&1 || true
-  # The mutants gremlins cannot see covered (case expressions, constants) get a run of their own.
-  [ -s "$out/$pkg.json" ] && ./scripts/mutate-recheck.py "$out/$pkg.json" "./internal/$pkg" 600
+  if [ -s "$out/$pkg.json" ] && [ -n "${DIFF:-}" ]; then
+    ./scripts/mutants.py diff "$DIFF" "$out/$pkg.json" "./internal/$pkg" 600
+  elif [ -s "$out/$pkg.json" ]; then
+    # The mutants gremlins cannot see covered (case expressions, constants) get a run of their own.
+    ./scripts/mutants.py recheck "$out/$pkg.json" "./internal/$pkg" 600
+  fi
   secs=$(( $(date +%s) - start ))
   if [ -s "$out/$pkg.json" ]; then
     # The gate is decided here, from the results, whatever gremlins' own exit code says.
@@ -48,7 +60,7 @@ skipped = st.count("SKIPPED")  # outside the lines changed since DIFF
 st = [s for s in st if s != "SKIPPED"]
 # gremlins leaves timed-out mutants out of its JSON; its summary line counts them.
 summary = re.search(r"Timed out: (\d+), Not viable: (\d+)", open(sys.argv[7]).read())
-timed_out = int(summary.group(1)) if summary else 0
+timed_out = (int(summary.group(1)) if summary else 0) + st.count("TIMED OUT")
 not_viable = st.count("NOT VIABLE") + (int(summary.group(2)) if summary else 0)
 k, l, n = st.count("KILLED"), st.count("LIVED"), st.count("NOT COVERED")
 rechecked = sum(1 for f in files for m in (f.get("mutations") or []) if m.get("recheck") and m.get("status") == "KILLED")
@@ -60,7 +72,7 @@ notes += [f"{not_viable} not viable"] if not_viable else []
 if diff:
     notes.append(f"{skipped} outside the lines changed since {diff}")
 note = f"  ({'; '.join(notes)})" if notes else ""
-print(f"{sys.argv[2]:<14} {len(st) + timed_out:>8} {k:>7} {l:>6} {n:>12} {eff:>8.1f}% {cov:>6.1f}% {sys.argv[3]:>8}{note}")
+print(f"{sys.argv[2]:<14} {len(st) - st.count('TIMED OUT') + timed_out:>8} {k:>7} {l:>6} {n:>12} {eff:>8.1f}% {cov:>6.1f}% {sys.argv[3]:>8}{note}")
 for f in files:
     for m in f.get("mutations") or []:
         if m.get("status") in ("LIVED", "NOT COVERED"):
