@@ -56,6 +56,25 @@ r = json.load(open(sys.argv[1]))
 diff = sys.argv[6]
 files = r.get("files") or []
 st = [m.get("status") for f in files for m in (f.get("mutations") or [])]
+# A living mutant listed in scripts/mutants-equivalent.tsv (its file, mutator, place and line as
+# they are now) is equivalent: no test can tell it from the code, so it is not counted as lived.
+known = set()
+for row in open("scripts/mutants-equivalent.tsv"):
+    if row.strip() and not row.startswith("#"):
+        f, t, off, text, _why = row.rstrip("\n").split("\t")
+        known.add((f, t, int(off), text))
+equivalent = 0
+for f in files:
+    src = open(f"internal/{sys.argv[2]}/{f['file_name']}", "rb").read().decode().split("\n")
+    for m in f.get("mutations") or []:
+        if m.get("status") != "LIVED":
+            continue
+        raw = src[m["line"] - 1]
+        text = raw.lstrip()
+        if (f"{sys.argv[2]}/{f['file_name']}", m.get("type"), m["column"] - 1 - (len(raw) - len(text)), text) in known:
+            m["status"] = "EQUIVALENT"
+            equivalent += 1
+st = [m.get("status") for f in files for m in (f.get("mutations") or [])]
 skipped = st.count("SKIPPED")  # outside the lines changed since DIFF
 st = [s for s in st if s != "SKIPPED"]
 # gremlins leaves timed-out mutants out of its JSON; its summary line counts them.
@@ -67,6 +86,7 @@ rechecked = sum(1 for f in files for m in (f.get("mutations") or []) if m.get("r
 eff = 100.0 * k / (k + l) if k + l else 0.0
 cov = 100.0 * (k + l) / (k + l + n) if k + l + n else 0.0
 notes = [f"{rechecked} of the killed rechecked"] if rechecked else []
+notes += [f"{equivalent} equivalent"] if equivalent else []
 notes += [f"{timed_out} timed out"] if timed_out else []
 notes += [f"{not_viable} not viable"] if not_viable else []
 if diff:
