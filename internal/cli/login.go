@@ -16,6 +16,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/pleoauth/pleoauth/internal/grant"
+	"github.com/pleoauth/pleoauth/internal/progress"
 	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
@@ -129,8 +130,8 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 	// listener, when there is one, keeps waiting too.
 	lo.Paste = stdin
 	// Every message of the login goes through the progress line, which erases itself first.
-	progress := newProgressLine(d)
-	lo.Stderr = progress
+	line := progress.New(d.Stderr, d.Now)
+	lo.Stderr = line
 	if o.NoBrowser {
 		if d.Getenv("SSH_CONNECTION") != "" && !config.IsPasteBack(env.RedirectURI) {
 			port := redirectPort(env.RedirectURI)
@@ -146,7 +147,7 @@ func runLogin(ctx context.Context, d *Deps, g *grant.Grant, o *loginOptions) err
 			lo.OpenBrowser = opener.Open
 		}
 		if drawsProgress(d) {
-			lo.Waiting = progress.run(o.Timeout)
+			lo.Waiting = line.Run(o.Timeout)
 		}
 	}
 
@@ -225,4 +226,11 @@ func sshTarget(d *Deps) string {
 		return user + "@" + host
 	}
 	return host
+}
+
+// drawsProgress reports whether a progress line may be drawn: only on a terminal that can
+// return to the line's start and erase it — not when stderr is a file or pipe (a log would fill
+// with redraws), and not under TERM=dumb (an editor's shell, which prints the escape codes).
+func drawsProgress(d *Deps) bool {
+	return d.StderrIsTerminal != nil && d.StderrIsTerminal() && d.Getenv("TERM") != "dumb"
 }

@@ -1,4 +1,4 @@
-package cli
+package progress
 
 import (
 	"context"
@@ -9,14 +9,8 @@ import (
 	"github.com/pleoauth/pleoauth/internal/oauthtest"
 )
 
-func progressDeps(out *oauthtest.SyncBuffer, terminal bool, term string) *Deps {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	return &Deps{
-		Stderr: out, Now: func() time.Time { return now },
-		StderrIsTerminal: func() bool { return terminal },
-		Getenv:           func(k string) string { return map[string]string{"TERM": term}[k] },
-	}
-}
+// fixedNow is a clock that stands still, so the time left reads the same at every frame.
+func fixedNow() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
 
 // progressDeadline bounds every wait on the display, so that a display that never draws or
 // never stops fails its test in seconds instead of hanging the package until go test's timeout.
@@ -24,11 +18,11 @@ const progressDeadline = 10 * time.Second
 
 // startProgress runs the display until the returned stop, which waits for it to return. Both
 // the first drawing and the stop fail the test after progressDeadline.
-func startProgress(t *testing.T, p *progressLine, out *oauthtest.SyncBuffer) (stop func()) {
+func startProgress(t *testing.T, p *Line, out *oauthtest.SyncBuffer) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { p.run(5 * time.Minute)(ctx); close(done) }()
+	go func() { p.Run(5 * time.Minute)(ctx); close(done) }()
 	const first = "Waiting for the browser (5m0s left, Ctrl-C to stop)"
 	deadline := time.Now().Add(progressDeadline)
 	for !strings.Contains(out.String(), first) {
@@ -52,7 +46,7 @@ func startProgress(t *testing.T, p *progressLine, out *oauthtest.SyncBuffer) (st
 
 func TestProgressShowsTimeLeftAndClears(t *testing.T) {
 	var out oauthtest.SyncBuffer
-	p := newProgressLine(progressDeps(&out, true, "xterm-256color"))
+	p := New(&out, fixedNow)
 	startProgress(t, p, &out)()
 	if s := out.String(); !strings.HasSuffix(s, "\r\033[K") || strings.Contains(s, "\n") {
 		t.Errorf("the progress line is not redrawn in place and cleared: %q", s)
@@ -63,7 +57,7 @@ func TestProgressShowsTimeLeftAndClears(t *testing.T) {
 // failure, a paste prompt) starts on an erased line, never after the progress text.
 func TestProgressClearedBeforeMessages(t *testing.T) {
 	var out oauthtest.SyncBuffer
-	p := newProgressLine(progressDeps(&out, true, "xterm"))
+	p := New(&out, fixedNow)
 	stop := startProgress(t, p, &out)
 	if _, err := p.Write([]byte("Could not open a browser (exit status 3).\n")); err != nil {
 		t.Fatal(err)
@@ -78,25 +72,5 @@ func TestProgressClearedBeforeMessages(t *testing.T) {
 	_, _ = p.Write([]byte("pleoauth: login local: stopped\n"))
 	if got := strings.TrimPrefix(out.String(), before); got != "pleoauth: login local: stopped\n" {
 		t.Errorf("a write after the display stopped came out as %q", got)
-	}
-}
-
-func TestDrawsProgress(t *testing.T) {
-	tests := []struct {
-		name     string
-		terminal bool
-		term     string
-		want     bool
-	}{
-		{"terminal", true, "xterm-256color", true},
-		{"terminal without TERM", true, "", true},
-		{"TERM=dumb", true, "dumb", false},
-		{"not a terminal", false, "xterm", false},
-	}
-	for _, tt := range tests {
-		var out oauthtest.SyncBuffer
-		if got := drawsProgress(progressDeps(&out, tt.terminal, tt.term)); got != tt.want {
-			t.Errorf("%s: drawsProgress = %v; want %v", tt.name, got, tt.want)
-		}
 	}
 }

@@ -1,4 +1,7 @@
-package cli
+// Package progress is the one-line progress display of a wait on the terminal (the login's wait
+// on the browser): redrawn in place, and erased before anything else is written to the same
+// stream.
+package progress
 
 import (
 	"context"
@@ -8,45 +11,39 @@ import (
 	"time"
 )
 
-// progressLine is the progress display of the wait on the browser: one line on stderr, redrawn
+// Line is the progress display of a wait (the login's, on the browser): one line on stderr, redrawn
 // in place with the time left. Everything else the login writes to stderr while it runs goes
 // through it, and it erases its line first, so a message — the browser's failure, a paste
 // prompt, an error — never lands on the progress line. It draws with plain characters and no
 // colour, so NO_COLOR needs nothing special.
-type progressLine struct {
-	mu    sync.Mutex // orders the redraws and the login's messages on stderr; no login state
+type Line struct {
+	mu    sync.Mutex // orders the redraws and the messages written through the line
 	w     io.Writer
 	now   func() time.Time
 	drawn bool // the progress line is on screen
 }
 
-func newProgressLine(d *Deps) *progressLine { return &progressLine{w: d.Stderr, now: d.Now} }
-
-// drawsProgress reports whether a progress line may be drawn: only on a terminal that can
-// return to the line's start and erase it — not when stderr is a file or pipe (a log would fill
-// with redraws), and not under TERM=dumb (an editor's shell, which prints the escape codes).
-func drawsProgress(d *Deps) bool {
-	return d.StderrIsTerminal != nil && d.StderrIsTerminal() && d.Getenv("TERM") != "dumb"
-}
+// New returns the display on w (stderr), reading the time left from now.
+func New(w io.Writer, now func() time.Time) *Line { return &Line{w: w, now: now} }
 
 // Write erases the progress line, when one is drawn, then writes p.
-func (p *progressLine) Write(b []byte) (int, error) {
+func (p *Line) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.eraseLocked()
 	return p.w.Write(b)
 }
 
-func (p *progressLine) eraseLocked() {
+func (p *Line) eraseLocked() {
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.drawn = false
 	}
 }
 
-// run returns the display for a wait of timeout: it draws until its context ends and returns
+// Run returns the display for a wait of timeout: it draws until its context ends and returns
 // with its line erased.
-func (p *progressLine) run(timeout time.Duration) func(ctx context.Context) {
+func (p *Line) Run(timeout time.Duration) func(ctx context.Context) {
 	return func(ctx context.Context) {
 		frames := `|/-\`
 		deadline := p.now().Add(timeout)
