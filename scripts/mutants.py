@@ -92,7 +92,6 @@ def run_mutants(result, pkg, timeout, todo):
     and sets its status from the outcome."""
     if not todo:
         return
-    root = os.getcwd()
     copy = tempfile.mkdtemp(prefix="pleoauth-mutate-")
     try:
         files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -134,7 +133,6 @@ def run_mutants(result, pkg, timeout, todo):
             m["recheck"] = not covered
     finally:
         shutil.rmtree(copy, ignore_errors=True)
-        os.chdir(root)
 
 
 def main():
