@@ -189,12 +189,23 @@ func (s *Server) faultyToken(next http.HandlerFunc) http.HandlerFunc {
 		// Counted here, faulty or not, so a test sees every request a client sent.
 		grant := r.PostFormValue("grant_type")
 		s.stats.add(func(st *Stats) { st.TokenRequests[grant]++ })
+		ev, r := s.history.begin(r, grant)
 		fault := s.faults.pop("token")
+		answer := AnswerSent
+		defer func() {
+			s.history.update(ev, func(ev *TokenEvent) {
+				ev.End = time.Now()
+				if ev.Answer == "" {
+					ev.Answer = answer
+				}
+			})
+		}()
 		if fault == "" {
 			next(w, r)
 			return
 		}
 		s.stats.add(func(st *Stats) { st.FaultsShown[string(fault)]++ })
+		s.history.update(ev, func(ev *TokenEvent) { ev.Fault = fault })
 		jsonAnswer := func(status int, body string) {
 			w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 			w.WriteHeader(status)
@@ -208,6 +219,7 @@ func (s *Server) faultyToken(next http.HandlerFunc) http.HandlerFunc {
 			time.Sleep(s.faults.wait())
 			next(w, r)
 		case FaultDrop:
+			answer = AnswerDropped
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
 					conn.Close()
@@ -259,17 +271,19 @@ func (s *Server) faultyToken(next http.HandlerFunc) http.HandlerFunc {
 		case FaultInvalidGrant:
 			jsonAnswer(http.StatusBadRequest, `{"error":"invalid_grant","error_description":"the refresh token was revoked"}`)
 		case FaultRotateThenDrop, FaultRotateThenTruncate:
-			answer := &heldAnswer{header: http.Header{}}
-			next(answer, r)
+			held := &heldAnswer{header: http.Header{}}
+			next(held, r)
 			if fault == FaultRotateThenTruncate {
-				for k, v := range answer.header {
+				answer = AnswerCut
+				for k, v := range held.header {
 					w.Header()[k] = v
 				}
-				w.Header().Set("Content-Length", fmt.Sprint(answer.body.Len()))
-				w.WriteHeader(answer.status)
-				_, _ = w.Write(answer.body.Bytes()[:answer.body.Len()/2])
+				w.Header().Set("Content-Length", fmt.Sprint(held.body.Len()))
+				w.WriteHeader(held.status)
+				_, _ = w.Write(held.body.Bytes()[:held.body.Len()/2])
 				return
 			}
+			answer = AnswerDropped
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {
 					conn.Close()

@@ -52,6 +52,7 @@ type Server struct {
 	store    *countingStore
 	stats    *stats
 	faults   *faults
+	history  *history
 	mux      *http.ServeMux
 	// mu serialises every call into fosite: its MemoryStore races on concurrent refreshes.
 	mu sync.Mutex
@@ -90,7 +91,8 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &countingStore{MemoryStore: storage.NewMemoryStore()}
+	hist := &history{}
+	st := &countingStore{MemoryStore: storage.NewMemoryStore(), history: hist}
 	st.Clients[o.ClientID] = &fosite.DefaultOpenIDConnectClient{
 		DefaultClient: &fosite.DefaultClient{
 			ID:            o.ClientID,
@@ -107,10 +109,11 @@ func New(o Options) (*Server, error) {
 		o.Username, o.Password = "demo", "demo"
 	}
 	s := &Server{
-		opts:   o,
-		store:  st,
-		stats:  newStats(),
-		faults: &faults{},
+		opts:    o,
+		store:   st,
+		stats:   newStats(),
+		faults:  &faults{},
+		history: hist,
 		provider: compose.Compose(cfg, st, &compose.CommonStrategy{CoreStrategy: compose.NewOAuth2HMACStrategy(cfg)},
 			compose.OAuth2AuthorizeExplicitFactory,
 			compose.OAuth2RefreshTokenGrantFactory,
@@ -157,10 +160,13 @@ type countingStore struct {
 	*storage.MemoryStore
 	mu      sync.Mutex
 	revoked map[string]bool // request IDs: one per authorization, shared by its rotations
+	history *history
 }
 
-// RevokeRefreshToken is called by fosite's refresh handler only when it detects reuse.
+// RevokeRefreshToken is called by fosite's refresh handler only when it detects reuse; the
+// request that presented the spent token is marked in the history.
 func (c *countingStore) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	c.history.update(eventOf(ctx), func(ev *TokenEvent) { ev.Revoked, ev.Family = true, requestID })
 	c.mu.Lock()
 	if c.revoked == nil {
 		c.revoked = map[string]bool{}

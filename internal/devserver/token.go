@@ -22,6 +22,18 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.stats.add(func(st *Stats) { st.TokensIssued[grant]++ })
+	refresh, _ := resp.GetExtra("refresh_token").(string)
+	s.history.update(eventOf(ctx), func(ev *TokenEvent) {
+		ev.Family = ar.GetID()
+		ev.Issued = Fingerprint(refresh)
+		ev.Access = Fingerprint(resp.GetAccessToken())
+		ev.AccessExpires = ar.GetSession().GetExpiresAt(fosite.AccessToken)
+		// Checked before the write: a client that closes its connection after reading the
+		// answer must not count as gone.
+		if ctx.Err() != nil {
+			ev.Answer = AnswerClientGone
+		}
+	})
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
 }
 
@@ -32,6 +44,7 @@ func (s *Server) tokenError(w http.ResponseWriter, r *http.Request, ar fosite.Ac
 		code = rfc.ErrorField
 	}
 	s.stats.add(func(st *Stats) { st.TokenErrors[code]++ })
+	s.history.update(eventOf(r.Context()), func(ev *TokenEvent) { ev.Error = code })
 	s.provider.WriteAccessError(r.Context(), w, ar, err)
 }
 
