@@ -1,0 +1,344 @@
+package chaos
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/pleoauth/pleoauth/internal/devserver"
+)
+
+// Violation is one broken rule, at the moment it broke.
+type Violation struct {
+	At   time.Time
+	What string
+}
+
+// Report is the checker's verdict over a run, and the run's figures.
+type Report struct {
+	Seed uint64
+	// Ops counts operations by kind, Exits by exit code (final ones included).
+	Ops   map[string]int
+	Exits map[int]int
+	// Faults counts the faults carried out, by kind.
+	Faults map[Kind]int
+	// Requests counts token requests by grant type; Rotations the refresh tokens rotated.
+	Requests  map[string]int
+	Rotations int
+	// Lost counts answers the nemesis destroyed, and logins it took, by cause.
+	Lost map[string]int
+	// Replays counts refresh tokens presented again after the server rotated them;
+	// ReplaysExcused those whose first answer the nemesis destroyed before any client could
+	// keep it.
+	Replays, ReplaysExcused int
+	// Revoked counts families the server revoked.
+	Revoked int
+	// Logins counts logins, the first included.
+	Logins int
+	// TokensChecked counts the tokens handed out that the checker found live.
+	TokensChecked int
+	// InterruptedAfterFinishing counts operations sent SIGINT that had finished all the same.
+	InterruptedAfterFinishing int
+	Violations                []Violation
+}
+
+// tokenSlack is how long a process may take between choosing a token and exiting: a token
+// handed out must be live that long before the operation ended.
+const tokenSlack = time.Second
+
+// loss is a moment the nemesis destroyed a refresh's answer or the stored login.
+type loss struct {
+	at    time.Time
+	cause string
+}
+
+// Check judges a run's history. The rules:
+//
+//  1. No refresh token is presented after the server rotated it, unless that rotation's answer
+//     was destroyed by the nemesis before any client could keep it (dropped or cut by the
+//     server, its client gone or killed, its host cut off): each such replay is counted.
+//  2. No family is revoked but by such a replay.
+//  3. Every exit code is the documented one for what happened: 0 with a live token the server
+//     issued; 4 only after a refusal or a lost answer since the last login; 5 only while a
+//     fault, or what it leaves behind, lasts; 1 only for a host whose PLEOAUTH_HOME was full or
+//     read-only; 130 and death by a signal only for a process sent one; nothing else.
+//  4. A login after the first follows a lost answer since the one before.
+//  5. After the heal, every host ends with a live token.
+func Check(h History) Report {
+	r := Report{Seed: h.Seed, Ops: map[string]int{}, Exits: map[int]int{}, Faults: map[Kind]int{},
+		Requests: map[string]int{}, Lost: map[string]int{}, Logins: len(h.Logins)}
+	for _, f := range h.Faults {
+		r.Faults[f.Kind]++
+	}
+	lostRotation := lostRotations(h)
+	losses := checkServer(h, lostRotation, &r)
+	for _, l := range losses {
+		r.Lost[l.cause]++
+	}
+	for _, op := range append(slices.Clone(h.Ops), h.Final...) {
+		r.Ops[op.Kind]++
+		r.Exits[op.Exit]++
+		checkExit(h, op, losses, &r)
+	}
+	checkLogins(h, losses, &r)
+	checkFinal(h, &r)
+	sort.SliceStable(r.Violations, func(i, j int) bool { return r.Violations[i].At.Before(r.Violations[j].At) })
+	return r
+}
+
+// lostRotations names, for each rotation whose answer the nemesis destroyed, how.
+func lostRotations(h History) map[int]string {
+	lost := map[int]string{}
+	for i, ev := range h.Server {
+		if ev.Issued == "" {
+			continue
+		}
+		switch ev.Answer {
+		case devserver.AnswerDropped, devserver.AnswerCut, devserver.AnswerClientGone:
+			lost[i] = "answer " + ev.Answer
+			continue
+		}
+		host, known := h.HostOf[ev.From]
+		if !known {
+			continue
+		}
+		for _, f := range h.Faults {
+			switch {
+			case f.Host != host:
+			case (f.Kind == PartitionServer || f.Kind == LinkDown) && overlaps(ev.Start, ev.End, f.Start, lastOf(f)):
+				lost[i] = "host cut off from the server"
+			case isKill(f.Kind) && f.Op >= 0 && killedWhileSending(h, f, ev):
+				lost[i] = "client killed"
+			}
+		}
+	}
+	return lost
+}
+
+func isKill(k Kind) bool { return k == KillClient || k == KillAtServer }
+
+// killedWhileSending: the process f killed was running on the host when the request left, and
+// died before its answer could have been kept.
+func killedWhileSending(h History, f Fault, ev devserver.TokenEvent) bool {
+	op, ok := opByID(h, f.Op)
+	return ok && !ev.Start.Before(op.Start) && !ev.Start.After(f.Start)
+}
+
+func opByID(h History, id int) (Op, bool) {
+	for _, op := range h.Ops {
+		if op.ID == id {
+			return op, true
+		}
+	}
+	return Op{}, false
+}
+
+// checkServer applies rules 1 and 2 and returns every loss, in time order.
+func checkServer(h History, lostRotation map[int]string, r *Report) []loss {
+	rotatedBy := map[string]int{}
+	for i, ev := range h.Server {
+		r.Requests[ev.Grant]++
+		if ev.Grant == "refresh_token" && ev.Issued != "" {
+			r.Rotations++
+			rotatedBy[ev.Presented] = i
+		}
+	}
+	var losses []loss
+	for i, ev := range h.Server {
+		if j, ok := rotatedBy[ev.Presented]; ok && ev.Presented != "" && j != i {
+			r.Replays++
+			if lostRotation[j] != "" {
+				r.ReplaysExcused++
+			} else {
+				r.violate(ev.Start, "refresh token %s presented again by %s (host %s) after the server rotated it at %s for %s and the answer was %s",
+					ev.Presented, ev.From, hostName(h, ev.From), clock(h.Server[j].End), h.Server[j].From, h.Server[j].Answer)
+			}
+		}
+		if ev.Revoked {
+			r.Revoked++
+			j, replay := rotatedBy[ev.Presented]
+			if !replay || lostRotation[j] == "" {
+				r.violate(ev.Start, "family %s revoked by the request of %s (host %s), which no lost answer explains", ev.Family, ev.From, hostName(h, ev.From))
+			}
+		}
+		if cause := lostRotation[i]; cause != "" {
+			losses = append(losses, loss{ev.End, cause})
+		} else if ev.Error == "invalid_grant" {
+			losses = append(losses, loss{ev.End, "refresh refused"})
+		}
+	}
+	for _, f := range h.Faults {
+		switch {
+		case isKill(f.Kind) && f.HeldLock:
+			losses = append(losses, loss{f.Start, "lock holder killed"})
+		case (f.Kind == RedisKill || f.Kind == RedisTerm) && h.Ephemeral:
+			losses = append(losses, loss{f.Start, "Redis emptied by a restart"})
+		}
+	}
+	sort.SliceStable(losses, func(i, j int) bool { return losses[i].at.Before(losses[j].at) })
+	return losses
+}
+
+// checkExit applies rule 3 to one operation.
+func checkExit(h History, op Op, losses []loss, r *Report) {
+	got := func(sig string) bool { return slices.Contains(op.Signals, sig) }
+	switch op.Exit {
+	case 0:
+		if got("INT") {
+			r.InterruptedAfterFinishing++
+		}
+		if op.Kind != OpAPI {
+			checkToken(h, op, r)
+		}
+		return
+	case 130:
+		if got("INT") {
+			return
+		}
+	case ExitKilled:
+		if got("KILL") {
+			return
+		}
+	case 4:
+		since := epochStart(h, op.Start)
+		for _, l := range losses {
+			if !l.at.Before(since) && !l.at.After(op.End) {
+				return
+			}
+		}
+	case 5:
+		if faulted(h, op, -1, nil) {
+			return
+		}
+	case 1:
+		if faulted(h, op, op.Host, []Kind{DiskFull, DiskReadOnly}) {
+			return
+		}
+	case ExitNoAnswer:
+		if faulted(h, op, op.Host, []Kind{KillServe}) {
+			return
+		}
+	}
+	r.violate(op.End, "%s on host %d (op %d, %s to %s) exited %d, which nothing the nemesis did explains: %s",
+		op.Kind, op.Host, op.ID, clock(op.Start), clock(op.End), op.Exit, op.Said)
+}
+
+// faulted reports whether a fault of one of kinds (any, when nil) on host (any, when -1) or the
+// whole fleet lasted, or left its effects, while op ran.
+func faulted(h History, op Op, host int, kinds []Kind) bool {
+	for _, f := range h.Faults {
+		if kinds != nil && !slices.Contains(kinds, f.Kind) {
+			continue
+		}
+		if host >= 0 && f.Host != host && f.Host != -1 {
+			continue
+		}
+		linger := h.Linger
+		if f.HeldLock {
+			linger += h.Unsaved
+		}
+		if overlaps(op.Start, op.End, f.Start, lastOf(f).Add(linger)) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkToken: a token handed out was issued by the server, not yet expired when the operation
+// ended (less the time it was stopped), and of a family not revoked before the operation began.
+func checkToken(h History, op Op, r *Report) {
+	for _, ev := range h.Server {
+		if ev.Access == "" || ev.Access != op.Token {
+			continue
+		}
+		if !ev.AccessExpires.After(op.End.Add(-op.Stopped - tokenSlack)) {
+			r.violate(op.End, "%s on host %d (op %d) handed out a token that expired at %s, before it ended at %s",
+				op.Kind, op.Host, op.ID, clock(ev.AccessExpires), clock(op.End))
+			return
+		}
+		for _, rev := range h.Server {
+			if rev.Revoked && rev.Family == ev.Family && rev.End.Before(op.Start) {
+				r.violate(op.End, "%s on host %d (op %d) handed out a token of family %s, revoked at %s",
+					op.Kind, op.Host, op.ID, ev.Family, clock(rev.End))
+				return
+			}
+		}
+		r.TokensChecked++
+		return
+	}
+	r.violate(op.End, "%s on host %d (op %d) exited 0 with a token the server never issued (%q)", op.Kind, op.Host, op.ID, op.Token)
+}
+
+// checkLogins applies rule 4.
+func checkLogins(h History, losses []loss, r *Report) {
+	for i := 1; i < len(h.Logins); i++ {
+		explained := false
+		for _, l := range losses {
+			if !l.at.Before(h.Logins[i-1]) && !l.at.After(h.Logins[i]) {
+				explained = true
+			}
+		}
+		if !explained {
+			r.violate(h.Logins[i], "a login again at %s, though no answer was lost since the one at %s", clock(h.Logins[i]), clock(h.Logins[i-1]))
+		}
+	}
+}
+
+// checkFinal applies rule 5: each host's last operation after the heal handed out a live token.
+func checkFinal(h History, r *Report) {
+	last := map[int]Op{}
+	for _, op := range h.Final {
+		last[op.Host] = op
+	}
+	for host := range h.Hosts {
+		op, ok := last[host]
+		switch {
+		case !ok:
+			r.violate(h.Healed, "host %d ran nothing after the heal", host)
+		case op.Exit != 0:
+			r.violate(op.End, "host %d has no live token %s after the heal: exit %d: %s", host, op.End.Sub(h.Healed).Round(time.Second), op.Exit, op.Said)
+		case op.End.Sub(h.Healed) > h.FinalBound:
+			r.violate(op.End, "host %d took %s after the heal to get a live token; the bound is %s", host, op.End.Sub(h.Healed).Round(time.Second), h.FinalBound)
+		}
+	}
+}
+
+// epochStart is when the login an operation started under was made.
+func epochStart(h History, t time.Time) time.Time {
+	var since time.Time
+	for _, l := range h.Logins {
+		if !l.After(t) {
+			since = l
+		}
+	}
+	return since
+}
+
+// lastOf is when a fault ended; a signal ends when it is sent.
+func lastOf(f Fault) time.Time {
+	if f.End.Before(f.Start) {
+		return f.Start
+	}
+	return f.End
+}
+
+func overlaps(aStart, aEnd, bStart, bEnd time.Time) bool {
+	if bEnd.Before(bStart) {
+		bEnd = bStart
+	}
+	return !aEnd.Before(bStart) && !bEnd.Before(aStart)
+}
+
+func hostName(h History, addr string) string {
+	if host, ok := h.HostOf[addr]; ok {
+		return fmt.Sprint(host)
+	}
+	return "?"
+}
+
+func clock(t time.Time) string { return t.Format("15:04:05.000") }
+
+func (r *Report) violate(at time.Time, format string, args ...any) {
+	r.Violations = append(r.Violations, Violation{At: at, What: fmt.Sprintf(format, args...)})
+}
