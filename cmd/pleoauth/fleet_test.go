@@ -104,20 +104,27 @@ func (f *fleet) run(m int, args ...string) result {
 // login logs in on the laptop, the browser following redirects over TLS.
 func (f *fleet) login() {
 	f.t.Helper()
+	if err := f.tryLogin(); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// tryLogin is login for a caller that may retry: it fails with the login's output.
+func (f *fleet) tryLogin() error {
 	pem, err := os.ReadFile(f.ca)
 	if err != nil {
-		f.t.Fatal(err)
+		return err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	browser := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	browser := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: 30 * time.Second}
 	cmd := f.command(0, nil, "login", "--no-browser", "--timeout", "60s")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
-		f.t.Fatal(err)
+		return err
 	}
 	if err := cmd.Start(); err != nil {
-		f.t.Fatal(err)
+		return err
 	}
 	var out strings.Builder
 	sc := bufio.NewScanner(stderr)
@@ -131,8 +138,9 @@ func (f *fleet) login() {
 		}
 	}
 	if err := waitTimeout(cmd, time.Minute); err != nil {
-		f.t.Fatalf("login: %v\n%s", err, out.String())
+		return fmt.Errorf("login: %v\n%s", err, out.String())
 	}
+	return nil
 }
 
 // expiry is when the shared access token expires, as the laptop's status says.

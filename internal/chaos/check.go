@@ -216,8 +216,10 @@ func checkExit(h History, op Op, losses []loss, r *Report) {
 			return
 		}
 	case ExitNoAnswer:
-		if faulted(h, op, op.Host, []Kind{KillServe}) {
-			return
+		for _, f := range h.Faults {
+			if f.Serve && f.Host == op.Host && overlaps(op.Start, op.End, f.Start, lastOf(f).Add(h.Linger)) {
+				return
+			}
 		}
 	}
 	r.violate(op.End, "%s on host %d (op %d, %s to %s) exited %d, which nothing the nemesis did explains: %s",
@@ -225,8 +227,15 @@ func checkExit(h History, op Op, losses []loss, r *Report) {
 }
 
 // faulted reports whether a fault of one of kinds (any, when nil) on host (any, when -1) or the
-// whole fleet lasted, or left its effects, while op ran.
+// whole fleet lasted, or left its effects, while op ran. With kinds nil, a fault the token
+// endpoint showed counts from the request it hit: a queued 503 strikes whenever the next
+// refresh comes.
 func faulted(h History, op Op, host int, kinds []Kind) bool {
+	for _, ev := range h.Server {
+		if kinds == nil && ev.Fault != "" && overlaps(op.Start, op.End, ev.Start, ev.End.Add(h.Linger)) {
+			return true
+		}
+	}
 	for _, f := range h.Faults {
 		if kinds != nil && !slices.Contains(kinds, f.Kind) {
 			continue

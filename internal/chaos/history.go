@@ -56,6 +56,8 @@ type Fault struct {
 	Start, End time.Time
 	// Op is the operation a signal went to, -1 for none.
 	Op int
+	// Serve: the signal went to the host's "pleoauth serve" (which is then started again).
+	Serve bool
 	// HeldLock: the process killed held the refresh lock when it died (read after its death,
 	// from the lock's value), so it may have spent the refresh token without saving the answer.
 	HeldLock bool

@@ -19,6 +19,9 @@ type Host struct {
 	Namespace string
 	// Addr is the host's address; LocalAddr this machine's address on the link.
 	Addr, LocalAddr string
+	// Link is the host's end of the link, inside its namespace ("ip link set Link down" cuts
+	// it off).
+	Link string
 }
 
 var hosts atomic.Int32
@@ -41,7 +44,7 @@ func NewHost(t testing.TB) *Host {
 	ns, local, peer := id+"ns", id+"h", id+"n"
 	// A /30 of its own: by process in the third octet, by host in the fourth.
 	third, fourth := os.Getpid()%250, int(n%60)*4
-	h := &Host{Namespace: ns,
+	h := &Host{Namespace: ns, Link: peer,
 		LocalAddr: fmt.Sprintf("198.18.%d.%d", third, fourth+1),
 		Addr:      fmt.Sprintf("198.18.%d.%d", third, fourth+2)}
 	run := func(args ...string) {
