@@ -158,6 +158,9 @@ func runChaos(t *testing.T, seed uint64, d time.Duration) {
 	}
 	for i := range hosts {
 		c.startServe(i)
+		waitFor(t, fmt.Sprintf("serve on host %d", i), func() bool {
+			return f.hosts[i].Command("curl", "-sf", "-o", "/dev/null", "-H", "@"+c.serveKeyFile, "http://127.0.0.1:"+chaosServePort+"/healthz").Run() == nil
+		})
 	}
 
 	plan := chaos.Plan(seed, d, hosts, d >= 90*time.Second)

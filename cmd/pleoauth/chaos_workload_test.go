@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pleoauth/pleoauth/internal/chaos"
@@ -69,7 +71,7 @@ func (c *chaosRun) runOp(host int, kind string, args []string) chaos.Op {
 		return chaos.Op{Exit: 0, Kind: kind}
 	}
 	err := waitTimeout(cmd, 2*time.Minute)
-	op := c.end(r, exitCode(err), stderr.String())
+	op := c.end(r, exitCode(err), stderr.String()+signalled(err))
 	if op.Exit == 0 && kind != chaos.OpAPI {
 		op.Token = devserver.Fingerprint(strings.TrimSpace(stdout.String()))
 	}
@@ -185,4 +187,15 @@ func (c *chaosRun) stopServes() {
 			_ = cmd.Process.Kill()
 		}
 	}
+}
+
+// signalled names the signal that ended a process, for the report.
+func signalled(err error) string {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return "\n(ended by " + ws.Signal().String() + ")"
+		}
+	}
+	return ""
 }

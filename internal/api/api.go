@@ -52,20 +52,30 @@ type Client struct {
 
 // Do sends r with a valid token. When the API answers 401 to a token that is not fresh — it
 // was revoked, expired early, or expired on the way — it refreshes once and retries (the body is in
-// memory, so it can be sent again); a 401 to a fresh token is returned as it is. The caller
-// closes the response body.
+// memory, so it can be sent again). A 401 to a fresh token is retried once, without a refresh,
+// when the token is no longer the one held: another process refreshed meanwhile, and Pleo
+// invalidates every earlier token at once with a rotation. Otherwise it is returned as it is.
+// The caller closes the response body.
 func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 	target, err := c.resolve(r.Path)
 	if err != nil {
 		return nil, err
 	}
 	resp, tok, err := c.send(ctx, target, r, false)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || c.fresh(tok) {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
+	}
+	force := true
+	if c.fresh(tok) {
+		held, err := c.Token(ctx, false)
+		if err != nil || held.Value == tok.Value {
+			return resp, nil
+		}
+		force = false
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	resp.Body.Close()
-	resp, _, err = c.send(ctx, target, r, true)
+	resp, _, err = c.send(ctx, target, r, force)
 	return resp, err
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,32 +20,44 @@ func TestRefreshOn401(t *testing.T) {
 		age      time.Duration // of the token first handed out
 		lifetime time.Duration // of that token
 		statuses []int         // the API's answers, in turn
+		held     string        // what the store holds when read again: "replaced", "gone" (an error), or "" (unchanged)
 		forced   int           // forced refreshes wanted
 		sent     int           // requests wanted
 		final    int
 	}{
-		{"200 needs nothing", time.Hour, 2 * time.Hour, []int{200}, 0, 1, 200},
-		{"401 to an old token: one refresh, retried", time.Hour, 2 * time.Hour, []int{401, 200}, 1, 2, 200},
-		{"401 to an old token, 401 again: one refresh only", time.Hour, 2 * time.Hour, []int{401, 401, 401}, 1, 2, 401},
-		{"401 to a token issued just now: no refresh", 10 * time.Second, time.Hour, []int{401, 200}, 0, 1, 401},
-		{"401 at exactly FreshFor: refreshed", FreshFor, time.Hour, []int{401, 200}, 1, 2, 200},
-		{"401 to a young token past its expiry: refreshed", 2 * time.Second, time.Second, []int{401, 200}, 1, 2, 200},
-		{"403 is not about the token's age", time.Hour, 2 * time.Hour, []int{403, 200}, 0, 1, 403},
+		{"200 needs nothing", time.Hour, 2 * time.Hour, []int{200}, "", 0, 1, 200},
+		{"401 to an old token: one refresh, retried", time.Hour, 2 * time.Hour, []int{401, 200}, "", 1, 2, 200},
+		{"401 to an old token, 401 again: one refresh only", time.Hour, 2 * time.Hour, []int{401, 401, 401}, "", 1, 2, 401},
+		{"401 to a token issued just now: no refresh", 10 * time.Second, time.Hour, []int{401, 200}, "", 0, 1, 401},
+		{"401 at exactly FreshFor: refreshed", FreshFor, time.Hour, []int{401, 200}, "", 1, 2, 200},
+		{"401 to a young token past its expiry: refreshed", 2 * time.Second, time.Second, []int{401, 200}, "", 1, 2, 200},
+		{"403 is not about the token's age", time.Hour, 2 * time.Hour, []int{403, 200}, "", 0, 1, 403},
+		// Another process refreshed meanwhile, which invalidated the token this one sent.
+		{"401 to a fresh token since replaced: retried with the held one, no refresh", 10 * time.Second, time.Hour, []int{401, 200}, "replaced", 0, 2, 200},
+		{"401 to a fresh token since replaced, 401 again: returned", 10 * time.Second, time.Hour, []int{401, 401, 200}, "replaced", 0, 2, 401},
+		{"401 to a fresh token, the store unreadable: returned", 10 * time.Second, time.Hour, []int{401, 200}, "gone", 0, 1, 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sent := 0
+			sent, bearer := 0, ""
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				bearer = r.Header.Get("Authorization")
 				w.WriteHeader(tt.statuses[min(sent, len(tt.statuses)-1)])
 				sent++
 			}))
 			defer srv.Close()
-			forced := 0
+			forced, reads := 0, 0
 			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now },
 				Token: func(_ context.Context, force bool) (Token, error) {
 					if force {
 						forced++
 						return Token{Value: "fresh", Issued: now, Expiry: now.Add(time.Hour)}, nil
+					}
+					if reads++; reads > 1 && tt.held == "replaced" {
+						return Token{Value: "replaced", Issued: now, Expiry: now.Add(time.Hour)}, nil
+					}
+					if reads > 1 && tt.held == "gone" {
+						return Token{}, errors.New("the store cannot be read")
 					}
 					issued := now.Add(-tt.age)
 					return Token{Value: "cached", Issued: issued, Expiry: issued.Add(tt.lifetime)}, nil
@@ -56,6 +69,9 @@ func TestRefreshOn401(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != tt.final || forced != tt.forced || sent != tt.sent {
 				t.Errorf("status %d after %d requests and %d forced refreshes; want %d, %d and %d", resp.StatusCode, sent, forced, tt.final, tt.sent, tt.forced)
+			}
+			if tt.held == "replaced" && bearer != "Bearer replaced" {
+				t.Errorf("the retry sent %q; want the token held now", bearer)
 			}
 		})
 	}

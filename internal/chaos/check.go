@@ -146,7 +146,9 @@ func checkServer(h History, lostRotation map[int]string, r *Report) []loss {
 	}
 	var losses []loss
 	for i, ev := range h.Server {
-		if j, ok := rotatedBy[ev.Presented]; ok && ev.Presented != "" && j != i {
+		// Only a presentation after the rotation replays it: before, the same token may have
+		// been tried and not carried out (a 503), then retried.
+		if j, ok := rotatedBy[ev.Presented]; ok && ev.Presented != "" && j < i {
 			r.Replays++
 			if lostRotation[j] != "" {
 				r.ReplaysExcused++
@@ -158,7 +160,7 @@ func checkServer(h History, lostRotation map[int]string, r *Report) []loss {
 		if ev.Revoked {
 			r.Revoked++
 			j, replay := rotatedBy[ev.Presented]
-			if !replay || lostRotation[j] == "" {
+			if !replay || j > i || lostRotation[j] == "" {
 				r.violate(ev.Start, "family %s revoked by the request of %s (host %s), which no lost answer explains", ev.Family, ev.From, hostName(h, ev.From))
 			}
 		}
@@ -255,7 +257,8 @@ func faulted(h History, op Op, host int, kinds []Kind) bool {
 }
 
 // checkToken: a token handed out was issued by the server, not yet expired when the operation
-// ended (less the time it was stopped), and of a family not revoked before the operation began.
+// ended (less the time it was stopped), and neither revoked nor replaced by a rotation before
+// the operation began.
 func checkToken(h History, op Op, r *Report) {
 	for _, ev := range h.Server {
 		if ev.Access == "" || ev.Access != op.Token {
@@ -266,10 +269,20 @@ func checkToken(h History, op Op, r *Report) {
 				op.Kind, op.Host, op.ID, clock(ev.AccessExpires), clock(op.End))
 			return
 		}
-		for _, rev := range h.Server {
-			if rev.Revoked && rev.Family == ev.Family && rev.End.Before(op.Start) {
+		for _, later := range h.Server {
+			if later.Family != ev.Family || !later.End.Before(op.Start) {
+				continue
+			}
+			if later.Revoked {
 				r.violate(op.End, "%s on host %d (op %d) handed out a token of family %s, revoked at %s",
-					op.Kind, op.Host, op.ID, ev.Family, clock(rev.End))
+					op.Kind, op.Host, op.ID, ev.Family, clock(later.End))
+				return
+			}
+			// Pleo invalidates every earlier token with a rotation: an operation that began
+			// after one must not hand out a token from before it.
+			if later.Grant == "refresh_token" && later.Issued != "" && later.Start.After(ev.Start) {
+				r.violate(op.End, "%s on host %d (op %d) handed out a token of family %s that its rotation at %s had invalidated before the op began",
+					op.Kind, op.Host, op.ID, ev.Family, clock(later.End))
 				return
 			}
 		}
