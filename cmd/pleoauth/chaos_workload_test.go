@@ -71,7 +71,7 @@ func (c *chaosRun) runOp(host int, kind string, args []string) chaos.Op {
 		return chaos.Op{Exit: 0, Kind: kind}
 	}
 	err := waitTimeout(cmd, 2*time.Minute)
-	op := c.end(r, exitCode(err), stderr.String()+signalled(err))
+	op := c.end(r, shellExit(err), stderr.String()+signalled(err))
 	if op.Exit == 0 && kind != chaos.OpAPI {
 		op.Token = devserver.Fingerprint(strings.TrimSpace(stdout.String()))
 	}
@@ -187,6 +187,19 @@ func (c *chaosRun) stopServes() {
 			_ = cmd.Process.Kill()
 		}
 	}
+}
+
+// shellExit is the exit code a script sees: a process that SIGINT ended before it could
+// handle the signal (at its very start) is 130 to a shell, as pleoauth's own answer to it is;
+// one SIGKILL ended is [chaos.ExitKilled].
+func shellExit(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGINT {
+			return 130
+		}
+	}
+	return exitCode(err)
 }
 
 // signalled names the signal that ended a process, for the report.
