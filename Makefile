@@ -11,7 +11,7 @@ GREMLINS_VERSION        := v0.6.0
 GOBIN ?= $(shell $(GO) env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: help build demo test bench fuzz soak mutate docs tools release vet fmt
+.PHONY: help build demo test bench fuzz soak chaos mutate docs tools release vet fmt
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed -e 's/:.*## /\t/'
@@ -50,6 +50,9 @@ mutate: ## mutation testing (gremlins) of the packages that hold the rules, each
 
 soak: ## 8 workers x 5 minutes of token and api against a faulty devserver (docs/reliability.md)
 	PLEOAUTH_SOAK=$${SOAK_TIME:-5m} $(GO) test -run '^TestSoak$$' -timeout 30m -v ./cmd/pleoauth/
+
+chaos: ## 3 hosts under a seeded nemesis, 2 minutes for each of 5 seeds, judged by a checker (docs/reliability.md)
+	PLEOAUTH_CHAOS=$${CHAOS_TIME:-2m} PLEOAUTH_CHAOS_SEEDS=$${CHAOS_SEEDS:-1,2,3,4,5} $(GO) test -count=1 -run '^TestChaos$$' -timeout 60m -v ./cmd/pleoauth/
 
 vet: ## go vet and a gofmt check
 	$(GO) vet ./...

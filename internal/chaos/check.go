@@ -164,10 +164,12 @@ func checkServer(h History, lostRotation map[int]string, r *Report) []loss {
 				r.violate(ev.Start, "family %s revoked by the request of %s (host %s), which no lost answer explains", ev.Family, ev.From, hostName(h, ev.From))
 			}
 		}
+		// A refresh token is spent when it is sent: a client that gives up waiting (its
+		// timeout) reports the loss before the server, still holding the request, rotates.
 		if cause := lostRotation[i]; cause != "" {
-			losses = append(losses, loss{ev.End, cause})
+			losses = append(losses, loss{ev.Start, cause})
 		} else if ev.Error == "invalid_grant" {
-			losses = append(losses, loss{ev.End, "refresh refused"})
+			losses = append(losses, loss{ev.Start, "refresh refused"})
 		}
 	}
 	for _, f := range h.Faults {

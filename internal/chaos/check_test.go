@@ -361,12 +361,12 @@ func TestExitCodes(t *testing.T) {
 	// The op under test runs on host 0 from 25 s to 30 s; the logins were at 1 s and 20 s.
 	const opStart, opEnd = 25 * sec, 30 * sec
 	logins := []time.Time{at(1 * sec), at(20 * sec)}
-	refused := func(end time.Duration) devserver.TokenEvent {
-		return devserver.TokenEvent{Start: at(end - sec), End: at(end), From: addr, Grant: "refresh_token",
+	refused := func(sent time.Duration) devserver.TokenEvent { // a loss counts from the request's start
+		return devserver.TokenEvent{Start: at(sent), End: at(sent + sec), From: addr, Grant: "refresh_token",
 			Presented: "R1", Error: "invalid_grant", Answer: devserver.AnswerSent}
 	}
-	dropped := func(end time.Duration) devserver.TokenEvent {
-		return rotation(end-sec, end, addr, "R1", "R2", devserver.AnswerDropped)
+	dropped := func(sent time.Duration) devserver.TokenEvent {
+		return rotation(sent, sent+sec, addr, "R1", "R2", devserver.AnswerDropped)
 	}
 	fault := func(k Kind, host int, start, end time.Duration) Fault {
 		return Fault{Kind: k, Host: host, Op: -1, Start: at(start), End: at(end)}
@@ -503,8 +503,8 @@ func TestExitCodes(t *testing.T) {
 
 // TestLogins: rule 4, a login again only after a loss since the one before.
 func TestLogins(t *testing.T) {
-	refused := func(end time.Duration) devserver.TokenEvent {
-		return devserver.TokenEvent{Start: at(end - sec), End: at(end), From: addr, Grant: "refresh_token",
+	refused := func(sent time.Duration) devserver.TokenEvent { // a loss counts from the request's start
+		return devserver.TokenEvent{Start: at(sent), End: at(sent + sec), From: addr, Grant: "refresh_token",
 			Presented: "R1", Error: "invalid_grant", Answer: devserver.AnswerSent}
 	}
 	for _, tc := range []struct {
