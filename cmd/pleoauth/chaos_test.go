@@ -86,11 +86,11 @@ func parseSeeds(t *testing.T, v string) []uint64 {
 
 // chaosRun is one seed's run: the fleet, the history being recorded, and the processes running.
 type chaosRun struct {
-	t         *testing.T
-	f         *fleet
-	seed      uint64
-	ephemeral bool
-	homes     []string
+	t                        *testing.T
+	f                        *fleet
+	seed                     uint64
+	ephemeral                bool
+	homes                    []string
 	serverPort, serveKeyFile string
 
 	mu      sync.Mutex
