@@ -149,11 +149,16 @@ func (c *chaosRun) signal(f *chaos.Fault, cmd *exec.Cmd, r *runningOp, a chaos.A
 	}
 }
 
-// pick is a pleoauth process running on the host (any host when none runs there), at random.
+// pick is a pleoauth process running on the host (any host when none runs there), at random;
+// every other time, the one holding the refresh lock when there is one.
 func (c *chaosRun) pick(host int) *runningOp {
+	holder := 0
+	if time.Now().UnixNano()%2 == 0 {
+		holder = c.lockHolder()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var here, anywhere []*runningOp
+	var here, anywhere, holding []*runningOp
 	for _, r := range c.running {
 		if r.kind == chaos.OpServe {
 			continue // curl, not pleoauth
@@ -162,8 +167,11 @@ func (c *chaosRun) pick(host int) *runningOp {
 		if r.host == host {
 			here = append(here, r)
 		}
+		if holder != 0 && r.cmd.Process.Pid == holder {
+			holding = append(holding, r)
+		}
 	}
-	for _, list := range [][]*runningOp{here, anywhere} {
+	for _, list := range [][]*runningOp{holding, here, anywhere} {
 		if len(list) > 0 {
 			return list[int(time.Now().UnixNano()%int64(len(list)))]
 		}
