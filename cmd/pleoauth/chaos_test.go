@@ -132,7 +132,7 @@ func runChaos(t *testing.T, seed uint64, d time.Duration) {
 	serveKey := fmt.Sprintf("chaos-serve-key-%d-0123456789abcdef0123456789", seed)
 	f := newFleet(t, hosts, chaosAccessTTL,
 		"PLEOAUTH_LOCK_TTL="+chaosLockTTL.String(), "PLEOAUTH_LOCK_TIMEOUT="+chaosLockWait.String(),
-		"PLEOAUTH_UNSAVED_TIMEOUT="+chaosUnsaved.String(), "PLEOAUTH_REDIS_TIMEOUT=1s",
+		"PLEOAUTH_UNSAVED_TIMEOUT="+chaosUnsaved.String(), "PLEOAUTH_REDIS_TIMEOUT=2s",
 		"PLEOAUTH_SERVE_KEY="+serveKey)
 	if bin := os.Getenv("PLEOAUTH_CHAOS_BIN"); bin != "" {
 		f.bin = bin

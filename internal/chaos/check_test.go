@@ -314,12 +314,12 @@ func TestExitZero(t *testing.T) {
 		{name: "api needs no token", op: op(OpAPI, 7*sec, 9*sec, "")},
 		{name: "api with an unknown token", op: op(OpAPI, 7*sec, 9*sec, "ZZ")},
 
-		// A1 expires at 60 s: it must be live a second before the end, less the time stopped.
-		{name: "expired a second before the end", op: op(OpToken, 2*sec, 61*sec, "A1"), bad: true},
-		{name: "live until just under a second before the end", op: op(OpToken, 2*sec, 61*sec-ns, "A1"), checked: 1},
-		{name: "stopped long enough", op: stopped(op(OpToken, 2*sec, 61*sec, "A1"), ns), checked: 1},
-		{name: "stopped a second", op: stopped(op(OpToken, 2*sec, 62*sec, "A1"), sec), bad: true},
-		{name: "stopped a second and a bit", op: stopped(op(OpToken, 2*sec, 62*sec, "A1"), sec+ns), checked: 1},
+		// A1 expires at 60 s: it must be live tokenSlack before the end, less the time stopped.
+		{name: "expired tokenSlack before the end", op: op(OpToken, 2*sec, 60*sec+tokenSlack, "A1"), bad: true},
+		{name: "live until just under tokenSlack before the end", op: op(OpToken, 2*sec, 60*sec+tokenSlack-ns, "A1"), checked: 1},
+		{name: "stopped long enough", op: stopped(op(OpToken, 2*sec, 60*sec+tokenSlack, "A1"), ns), checked: 1},
+		{name: "stopped a second", op: stopped(op(OpToken, 2*sec, 61*sec+tokenSlack, "A1"), sec), bad: true},
+		{name: "stopped a second and a bit", op: stopped(op(OpToken, 2*sec, 61*sec+tokenSlack, "A1"), sec+ns), checked: 1},
 		{name: "stopped, token live", op: stopped(op(OpToken, 2*sec, 50*sec, "A1"), 30*sec), checked: 1},
 
 		// F1 was revoked at 6 s, and A1 replaced by the rotation that ended at 4 s.
