@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 command -v gremlins >/dev/null || { echo "make mutate needs gremlins; run \"make tools\" first"; exit 1; }
 efficacy=${EFFICACY:-85}
 mcover=${MCOVER:-80}
-packages=(${PACKAGES:-grant store config serve debuglog api tokenendpoint authcode loopback exitcode failure})
+packages=(${PACKAGES:-grant store config serve debuglog api tokenendpoint authcode loopback exitcode failure chaos})
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 failed=()
