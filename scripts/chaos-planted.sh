@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The chaos test must be able to fail: build pleoauth with a planted bug (scripts/planted/*.patch,
 # by default the Redis store skipping the spend record written before a refresh is sent), run
-# one short chaos run against it, and succeed only when the checker reports a violation.
-#   CHAOS_TIME (default 30s), CHAOS_SEED (default 1), PATCH (default scripts/planted/redis-spend.patch)
+# one short chaos run against it, and succeed only when the checker reports a violation of the
+# rule the bug breaks (RULE, as numbered on chaos.Check: 1, a refresh token sent twice).
+#   CHAOS_TIME (default 30s), CHAOS_SEED (default 1), RULE (default 1),
+#   PATCH (default scripts/planted/redis-spend.patch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 patch_file=${PATCH:-scripts/planted/redis-spend.patch}
@@ -17,5 +19,6 @@ if PLEOAUTH_CHAOS_BIN="$tmp/pleoauth" PLEOAUTH_CHAOS="${CHAOS_TIME:-30s}" PLEOAU
   echo "the planted bug ($patch_file) was NOT caught: the chaos run passed"
   exit 1
 fi
-grep -q 'violations; the first:' "$tmp/run.log" || { echo "the chaos run failed, but not with a violation"; exit 1; }
-echo "the planted bug ($patch_file) was caught"
+rule=${RULE:-1}
+grep -q "^ *[0-9:.]* rule $rule: " "$tmp/run.log" || { echo "the chaos run failed, but not with a violation of rule $rule"; exit 1; }
+echo "the planted bug ($patch_file) was caught: rule $rule was broken"

@@ -42,7 +42,9 @@ func (c *chaosRun) strike(a chaos.Action) (chaos.Fault, bool) {
 			return f, false
 		}
 		f.Host, f.Op = r.host, r.id
-		c.signal(&f, r.cmd, r, a)
+		if !c.signal(&f, r.cmd, r, a) {
+			return f, false
+		}
 	case chaos.KillAtServer, chaos.StopAtServer, chaos.IntAtServer:
 		cmd, r, serveHost := c.atServer(a.Host)
 		if cmd == nil {
@@ -53,16 +55,20 @@ func (c *chaosRun) strike(a chaos.Action) (chaos.Fault, bool) {
 		} else {
 			f.Host, f.Serve = serveHost, true
 		}
-		c.signal(&f, cmd, r, a)
+		if !c.signal(&f, cmd, r, a) {
+			return f, false
+		}
 	case chaos.KillServe:
 		c.mu.Lock()
 		serve := c.serves[a.Host]
 		c.mu.Unlock()
-		if serve == nil || serve.Process == nil {
+		if serve == nil || serve.Process == nil || serve.Process.Kill() != nil {
 			return f, false
 		}
 		f.Serve = true
-		_ = serve.Process.Kill()
+		// A serve killed between its spend record and its save loses the login like any holder.
+		time.Sleep(100 * time.Millisecond)
+		f.HeldLock = c.lockHolder() == serve.Process.Pid
 	case chaos.RedisKill, chaos.RedisTerm:
 		f.Host = -1
 		if a.Kind == chaos.RedisKill {
@@ -102,18 +108,22 @@ func (c *chaosRun) strike(a chaos.Action) (chaos.Fault, bool) {
 	case chaos.DiskReadOnly:
 		home := c.homes[a.Host]
 		c.must(exec.Command("mount", "--bind", home, home))
+		c.mu.Lock()
+		c.frozen[a.Host] = true
+		c.mu.Unlock()
 		c.must(exec.Command("mount", "-o", "remount,ro,bind", home))
 		time.Sleep(a.For)
-		c.must(exec.Command("umount", home))
+		c.thaw(a.Host)
 	}
 	f.End = time.Now()
 	return f, true
 }
 
 // signal sends the action's signal to cmd (r is its op, nil for a serve): KILL and INT at once,
-// STOP for the action's time and then CONT. After a KILL it waits for the death and reads the
-// Redis lock: a lock still naming the dead process was held when it died.
-func (c *chaosRun) signal(f *chaos.Fault, cmd *exec.Cmd, r *runningOp, a chaos.Action) {
+// STOP for the action's time and then CONT; f starts when the signal is sent. It sends nothing,
+// and says so, when the op has ended meanwhile. After a KILL it waits for the death and reads
+// the Redis lock: a lock still naming the dead process was held when it died.
+func (c *chaosRun) signal(f *chaos.Fault, cmd *exec.Cmd, r *runningOp, a chaos.Action) bool {
 	name, sig := "KILL", syscall.SIGKILL
 	switch a.Kind {
 	case chaos.StopClient, chaos.StopAtServer:
@@ -123,10 +133,20 @@ func (c *chaosRun) signal(f *chaos.Fault, cmd *exec.Cmd, r *runningOp, a chaos.A
 	}
 	c.mu.Lock()
 	if r != nil {
+		select {
+		case <-r.done:
+			c.mu.Unlock()
+			return false
+		default:
+		}
 		r.signals = append(r.signals, name)
 	}
-	_ = cmd.Process.Signal(sig)
+	f.Start = time.Now()
+	err := cmd.Process.Signal(sig)
 	c.mu.Unlock()
+	if err != nil {
+		return false
+	}
 	switch sig {
 	case syscall.SIGSTOP:
 		time.Sleep(a.For)
@@ -147,6 +167,7 @@ func (c *chaosRun) signal(f *chaos.Fault, cmd *exec.Cmd, r *runningOp, a chaos.A
 		}
 		f.HeldLock = c.lockHolder() == cmd.Process.Pid
 	}
+	return true
 }
 
 // pick is a pleoauth process running on the host (any host when none runs there), at random;
@@ -186,7 +207,11 @@ func (c *chaosRun) pick(host int) *runningOp {
 func (c *chaosRun) atServer(host int) (*exec.Cmd, *runningOp, int) {
 	before := len(c.f.dev.History())
 	c.f.dev.InjectFault(devserver.FaultDelay, 1, 1500*time.Millisecond)
-	go c.runOp(host, chaos.OpToken, []string{"token", "--force-refresh", "--min-ttl", "1s"})
+	c.background.Add(1)
+	go func() {
+		defer c.background.Done()
+		c.runOp(host, chaos.OpToken, []string{"token", "--force-refresh", "--min-ttl", chaosMinTTL.String()})
+	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		held := false
@@ -237,8 +262,19 @@ func (c *chaosRun) healAll() time.Time {
 		_ = h.Command("iptables", "-F", "OUTPUT").Run()
 		_ = h.Command("ip", "link", "set", h.Link, "up").Run()
 		_ = os.Remove(filepath.Join(c.homes[i], "chaos-fill"))
+		c.thaw(i)
 	}
 	return time.Now()
+}
+
+// thaw removes the read-only bind mount over a host's home, if there is one.
+func (c *chaosRun) thaw(host int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.frozen[host] {
+		c.must(exec.Command("umount", c.homes[host]))
+		delete(c.frozen, host)
+	}
 }
 
 // must runs a nemesis command; one that fails is a broken test, not a fault.

@@ -25,6 +25,8 @@ const (
 	chaosLockWait  = 8 * time.Second
 	chaosUnsaved   = 10 * time.Second
 	chaosHomeSize  = "2m"
+	// chaosMinTTL is the life every operation asks of its token (--min-ttl, serve's min_ttl).
+	chaosMinTTL    = time.Second
 	chaosServePort = "7536"
 )
 
@@ -103,6 +105,12 @@ type chaosRun struct {
 
 	loginMu sync.Mutex
 	rc      *redis.Client
+	// closing: the serves are stopped for good, and not started again.
+	closing bool
+	// frozen are the hosts whose home has a read-only bind mount over it.
+	frozen map[int]bool
+	// background are the nemesis's own operations (the forced refreshes it strikes).
+	background sync.WaitGroup
 }
 
 // redis is a client of the fleet's Redis, for the nemesis to read the lock.
@@ -142,7 +150,7 @@ func runChaos(t *testing.T, seed uint64, d time.Duration) {
 		f.redis.Ephemeral = true
 		f.redis.Start()
 	}
-	c := &chaosRun{t: t, f: f, seed: seed, ephemeral: ephemeral, running: map[int]*runningOp{}}
+	c := &chaosRun{t: t, f: f, seed: seed, ephemeral: ephemeral, running: map[int]*runningOp{}, frozen: map[int]bool{}}
 	c.serverPort = envValue(f.env[0], "PLEOAUTH_AUTH_SERVER_URL")[strings.LastIndex(envValue(f.env[0], "PLEOAUTH_AUTH_SERVER_URL"), ":")+1:]
 	c.serveKeyFile = filepath.Join(t.TempDir(), "serve-key-header")
 	if err := os.WriteFile(c.serveKeyFile, []byte("Authorization: Bearer "+serveKey+"\n"), 0o600); err != nil {
@@ -156,6 +164,23 @@ func runChaos(t *testing.T, seed uint64, d time.Duration) {
 	if err := c.login(); err != nil {
 		t.Fatal(err)
 	}
+	// Whatever ends the test — a failure included — stops the workers, the nemesis's own
+	// operations and the serves, before the fleet is taken down.
+	stop := make(chan struct{})
+	var workers sync.WaitGroup
+	var stopOnce sync.Once
+	stopAll := func() {
+		stopOnce.Do(func() { close(stop) })
+		done := make(chan struct{})
+		go func() { workers.Wait(); c.background.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Minute):
+			t.Error("the workers did not finish within 2 minutes of the heal")
+		}
+		c.stopServes()
+	}
+	t.Cleanup(stopAll)
 	for i := range hosts {
 		c.startServe(i)
 		waitFor(t, fmt.Sprintf("serve on host %d", i), func() bool {
@@ -165,8 +190,6 @@ func runChaos(t *testing.T, seed uint64, d time.Duration) {
 
 	plan := chaos.Plan(seed, d, hosts, d >= 90*time.Second)
 	t.Logf("chaos seed %d: %s, %d hosts, Redis %s, %d faults planned", seed, d, hosts, map[bool]string{true: "without persistence", false: "with AOF"}[ephemeral], len(plan))
-	stop := make(chan struct{})
-	var workers sync.WaitGroup
 	for host := range hosts {
 		for w := range 2 {
 			workers.Add(1)
@@ -182,16 +205,11 @@ func runChaos(t *testing.T, seed uint64, d time.Duration) {
 		time.Sleep(rest)
 	}
 	healed := c.healAll()
-	close(stop)
-	waited := make(chan struct{})
-	go func() { workers.Wait(); close(waited) }()
-	select {
-	case <-waited:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the workers did not finish within 2 minutes of the heal")
-	}
+	stopOnce.Do(func() { close(stop) })
+	workers.Wait()
+	c.background.Wait()
 	final, bound := c.finalTokens(healed)
-	c.stopServes()
+	stopAll()
 
 	h := c.history(healed, final, bound)
 	report := chaos.Check(h)
@@ -203,9 +221,9 @@ func runChaos(t *testing.T, seed uint64, d time.Duration) {
 				fmt.Fprintf(&b, "  … and %d more\n", n-10)
 				break
 			}
-			fmt.Fprintf(&b, "  %s %s\n", v.At.Format("15:04:05.000"), v.What)
+			fmt.Fprintf(&b, "  %s %s\n", v.At.Format("15:04:05.000"), v)
 		}
-		t.Fatalf("chaos seed %d (PLEOAUTH_CHAOS_SEED=%d replays it): %d violations; the first: %s\n%s", seed, seed, n, report.Violations[0].What, b.String())
+		t.Fatalf("chaos seed %d (PLEOAUTH_CHAOS_SEED=%d replays it): %d violations; the first: %s\n%s", seed, seed, n, report.Violations[0], b.String())
 	}
 }
 
@@ -220,7 +238,8 @@ func (c *chaosRun) history(healed time.Time, final []chaos.Op, bound time.Durati
 	return chaos.History{
 		Seed: c.seed, Hosts: len(c.f.hosts), Server: c.f.dev.History(), HostOf: hostOf,
 		Ops: c.ops, Faults: c.faults, Logins: c.logins, Ephemeral: c.ephemeral,
-		Linger: chaosLockTTL + chaosLockWait + 2*time.Second, Unsaved: chaosUnsaved,
+		Linger: chaosLockTTL + 2*time.Second, LockWait: chaosLockWait, Unsaved: chaosUnsaved,
+		ClientTimeout: 30 * time.Second, MinTTL: chaosMinTTL,
 		Final: final, FinalBound: bound, Healed: healed,
 	}
 }
@@ -251,7 +270,7 @@ func (c *chaosRun) finalTokens(healed time.Time) ([]chaos.Op, time.Duration) {
 	var final []chaos.Op
 	for host := range c.f.hosts {
 		for time.Since(healed) < bound {
-			op := c.runOp(host, chaos.OpToken, []string{"token", "--min-ttl", "1s"})
+			op := c.runOp(host, chaos.OpToken, []string{"token", "--min-ttl", chaosMinTTL.String()})
 			final = append(final, op)
 			if op.Exit == 0 {
 				break

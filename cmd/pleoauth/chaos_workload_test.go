@@ -29,15 +29,15 @@ func (c *chaosRun) work(host int, seed uint64, stop <-chan struct{}) {
 		var op chaos.Op
 		switch n := rng.IntN(100); {
 		case n < 40:
-			args := []string{"token", "--min-ttl", "1s"}
+			args := []string{"token", "--min-ttl", chaosMinTTL.String()}
 			if n < 5 {
 				args = append(args, "--force-refresh")
 			}
 			op = c.runOp(host, chaos.OpToken, args)
 		case n < 60:
-			op = c.runOp(host, chaos.OpAPI, []string{"api", "/v2/employees", "--min-ttl", "1s"})
+			op = c.runOp(host, chaos.OpAPI, []string{"api", "/v2/employees", "--min-ttl", chaosMinTTL.String()})
 		case n < 80:
-			op = c.runOp(host, chaos.OpExec, []string{"exec", "--min-ttl", "1s", "--", "sh", "-c", `printf %s "$PLEO_ACCESS_TOKEN"`})
+			op = c.runOp(host, chaos.OpExec, []string{"exec", "--min-ttl", chaosMinTTL.String(), "--", "sh", "-c", `printf %s "$PLEO_ACCESS_TOKEN"`})
 		default:
 			op = c.serveOp(host)
 		}
@@ -53,7 +53,7 @@ func (c *chaosRun) work(host int, seed uint64, stop <-chan struct{}) {
 func (c *chaosRun) renewLogin(host int) {
 	c.loginMu.Lock()
 	defer c.loginMu.Unlock()
-	if c.runOp(host, chaos.OpToken, []string{"token", "--min-ttl", "1s"}).Exit != 4 {
+	if c.runOp(host, chaos.OpToken, []string{"token", "--min-ttl", chaosMinTTL.String()}).Exit != 4 {
 		return
 	}
 	if err := c.login(); err != nil {
@@ -80,8 +80,9 @@ func (c *chaosRun) runOp(host int, kind string, args []string) chaos.Op {
 
 // serveOp asks the host's serve for a token, as a Postman pre-request script does.
 func (c *chaosRun) serveOp(host int) chaos.Op {
-	cmd := c.f.hosts[host].Command("curl", "-sS", "-m", "20", "-H", "@"+c.serveKeyFile, "-w", "\n%{http_code}",
-		"http://127.0.0.1:"+chaosServePort+"/token?min_ttl=1s")
+	// -m 45: longer than pleoauth's 30 s HTTP timeout, which a refresh serve sends may take.
+	cmd := c.f.hosts[host].Command("curl", "-sS", "-m", "45", "-H", "@"+c.serveKeyFile, "-w", "\n%{http_code}",
+		"http://127.0.0.1:"+chaosServePort+"/token?min_ttl="+chaosMinTTL.String())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	r := c.begin(host, chaos.OpServe, cmd)
@@ -155,6 +156,9 @@ func (c *chaosRun) record(op chaos.Op) chaos.Op {
 func (c *chaosRun) startServe(host int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
 	for len(c.serves) <= host {
 		c.serves = append(c.serves, nil)
 	}
@@ -181,6 +185,7 @@ func (c *chaosRun) stopServes() {
 	c.mu.Lock()
 	serves := c.serves
 	c.serves = make([]*exec.Cmd, len(serves))
+	c.closing = true
 	c.mu.Unlock()
 	for _, cmd := range serves {
 		if cmd != nil && cmd.Process != nil {

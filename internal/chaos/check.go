@@ -9,11 +9,15 @@ import (
 	"github.com/pleoauth/pleoauth/internal/devserver"
 )
 
-// Violation is one broken rule, at the moment it broke.
+// Violation is one broken rule (1 to 5, as numbered on [Check]), at the moment it broke.
 type Violation struct {
+	Rule int
 	At   time.Time
 	What string
 }
+
+// String is the violation as the test prints it: "rule N: what".
+func (v Violation) String() string { return fmt.Sprintf("rule %d: %s", v.Rule, v.What) }
 
 // Report is the checker's verdict over a run, and the run's figures.
 type Report struct {
@@ -28,10 +32,10 @@ type Report struct {
 	Rotations int
 	// Lost counts answers the nemesis destroyed, and logins it took, by cause.
 	Lost map[string]int
-	// Replays counts refresh tokens presented again after the server rotated them;
-	// ReplaysExcused those whose first answer the nemesis destroyed before any client could
-	// keep it.
-	Replays, ReplaysExcused int
+	// Replays counts refresh tokens presented again after the server rotated them, each a
+	// violation; ReplaysAfterLoss those whose first answer the nemesis had destroyed (still a
+	// violation: the spend is recorded before the send, so nothing is ever sent twice).
+	Replays, ReplaysAfterLoss int
 	// Revoked counts families the server revoked.
 	Revoked int
 	// Logins counts logins, the first included.
@@ -56,14 +60,15 @@ type loss struct {
 
 // Check judges a run's history. The rules:
 //
-//  1. No refresh token is presented after the server rotated it, unless that rotation's answer
-//     was destroyed by the nemesis before any client could keep it (dropped or cut by the
-//     server, its client gone or killed, its host cut off): each such replay is counted.
-//  2. No family is revoked but by such a replay.
+//  1. No refresh token is presented after the server rotated it — not even when the nemesis
+//     destroyed that rotation's answer: the spend is recorded before the send, so a spent token
+//     is never sent again (such replays are counted apart, and are violations all the same).
+//  2. No family is revoked.
 //  3. Every exit code is the documented one for what happened: 0 with a live token the server
-//     issued; 4 only after a refusal or a lost answer since the last login; 5 only while a
-//     fault, or what it leaves behind, lasts; 1 only for a host whose PLEOAUTH_HOME was full or
-//     read-only; 130 and death by a signal only for a process sent one; nothing else.
+//     issued; 4 only after an answer the nemesis destroyed (or a store it emptied) since the
+//     login the operation started under; 5 only while a fault, or what it leaves behind,
+//     lasts; 1 only for a host whose PLEOAUTH_HOME was full or read-only; 130 and death by a
+//     signal only for a process sent one; nothing else.
 //  4. A login after the first follows a lost answer since the one before.
 //  5. After the heal, every host ends with a live token.
 func Check(h History) Report {
@@ -88,20 +93,35 @@ func Check(h History) Report {
 	return r
 }
 
-// lostRotations names, for each rotation whose answer the nemesis destroyed, how.
+// lostRotations names, for each rotation whose answer the nemesis destroyed, how: the server
+// dropped or cut it; its client gave up after the HTTP timeout, or was SIGKILLed while the
+// request was held (a client that closes its connection otherwise — a SIGINT — must see the
+// refresh through, so its lost answer is no excuse); or it left for a host cut off, or a client
+// SIGKILLed after sending, and was never used: its refresh token never presented, its access
+// token never handed out.
 func lostRotations(h History) map[int]string {
 	lost := map[int]string{}
 	for i, ev := range h.Server {
 		if ev.Issued == "" {
 			continue
 		}
+		host, known := h.HostOf[ev.From]
 		switch ev.Answer {
-		case devserver.AnswerDropped, devserver.AnswerCut, devserver.AnswerClientGone:
-			lost[i] = "answer " + ev.Answer
+		case devserver.AnswerDropped, devserver.AnswerCut:
+			lost[i] = "answer " + ev.Answer + " by the server"
+			continue
+		case devserver.AnswerClientGone:
+			if h.ClientTimeout > 0 && ev.End.Sub(ev.Start) >= h.ClientTimeout {
+				lost[i] = "client timed out"
+			}
+			for _, f := range h.Faults {
+				if known && isKill(f.Kind) && f.Host == host && !f.Start.Before(ev.Start) && !f.Start.After(ev.End) {
+					lost[i] = "client killed at the server"
+				}
+			}
 			continue
 		}
-		host, known := h.HostOf[ev.From]
-		if !known {
+		if !known || used(h, i) {
 			continue
 		}
 		for _, f := range h.Faults {
@@ -117,13 +137,30 @@ func lostRotations(h History) map[int]string {
 	return lost
 }
 
-func isKill(k Kind) bool { return k == KillClient || k == KillAtServer }
+// used reports whether rotation i's answer reached a client that kept it: its refresh token
+// presented later, or its access token handed out.
+func used(h History, i int) bool {
+	ev := h.Server[i]
+	for _, later := range h.Server[i+1:] {
+		if later.Presented == ev.Issued {
+			return true
+		}
+	}
+	for _, op := range append(slices.Clone(h.Ops), h.Final...) {
+		if op.Token != "" && op.Token == ev.Access {
+			return true
+		}
+	}
+	return false
+}
 
-// killedWhileSending: the process f killed was running on the host when the request left, and
-// died before its answer could have been kept.
+func isKill(k Kind) bool { return k == KillClient || k == KillAtServer || k == KillServe }
+
+// killedWhileSending: the process f killed died of it, and was running when the request left
+// (after it started, before the signal).
 func killedWhileSending(h History, f Fault, ev devserver.TokenEvent) bool {
 	op, ok := opByID(h, f.Op)
-	return ok && !ev.Start.Before(op.Start) && !ev.Start.After(f.Start)
+	return ok && op.Exit == ExitKilled && !ev.Start.Before(op.Start) && !ev.Start.After(f.Start)
 }
 
 func opByID(h History, id int) (Op, bool) {
@@ -152,25 +189,19 @@ func checkServer(h History, lostRotation map[int]string, r *Report) []loss {
 		if j, ok := rotatedBy[ev.Presented]; ok && ev.Presented != "" && j < i {
 			r.Replays++
 			if lostRotation[j] != "" {
-				r.ReplaysExcused++
-			} else {
-				r.violate(ev.Start, "refresh token %s presented again by %s (host %s) after the server rotated it at %s for %s and the answer was %s",
-					ev.Presented, ev.From, hostName(h, ev.From), clock(h.Server[j].End), h.Server[j].From, h.Server[j].Answer)
+				r.ReplaysAfterLoss++
 			}
+			r.violate(1, ev.Start, "refresh token %s presented again by %s (host %s) after the server rotated it at %s for %s (answer %s%s)",
+				ev.Presented, ev.From, hostName(h, ev.From), clock(h.Server[j].End), h.Server[j].From, h.Server[j].Answer, lossNote(lostRotation[j]))
 		}
 		if ev.Revoked {
 			r.Revoked++
-			j, replay := rotatedBy[ev.Presented]
-			if !replay || j > i || lostRotation[j] == "" {
-				r.violate(ev.Start, "family %s revoked by the request of %s (host %s), which no lost answer explains", ev.Family, ev.From, hostName(h, ev.From))
-			}
+			r.violate(2, ev.Start, "family %s revoked by the request of %s (host %s)", ev.Family, ev.From, hostName(h, ev.From))
 		}
 		// A refresh token is spent when it is sent: a client that gives up waiting (its
 		// timeout) reports the loss before the server, still holding the request, rotates.
 		if cause := lostRotation[i]; cause != "" {
 			losses = append(losses, loss{ev.Start, cause})
-		} else if ev.Error == "invalid_grant" {
-			losses = append(losses, loss{ev.Start, "refresh refused"})
 		}
 	}
 	for _, f := range h.Faults {
@@ -227,14 +258,17 @@ func checkExit(h History, op Op, losses []loss, r *Report) {
 			}
 		}
 	}
-	r.violate(op.End, "%s on host %d (op %d, %s to %s) exited %d, which nothing the nemesis did explains: %s",
+	r.violate(3, op.End, "%s on host %d (op %d, %s to %s) exited %d, which nothing the nemesis did explains: %s",
 		op.Kind, op.Host, op.ID, clock(op.Start), clock(op.End), op.Exit, op.Said)
 }
 
-// faulted reports whether a fault of one of kinds (any, when nil) on host (any, when -1) or the
-// whole fleet lasted, or left its effects, while op ran. With kinds nil, a fault the token
-// endpoint showed counts from the request it hit: a queued 503 strikes whenever the next
-// refresh comes.
+// faulted reports whether a fault of one of kinds (any but the disk faults, when nil) on host
+// (any, when -1) or the whole fleet lasted, or left its effects, while op ran. A fault's effects
+// outlast it by Linger (a lock its victim held, a save retried); a cut-off host's by LockWait
+// more (a request in flight resumes only with TCP's retransmissions); a killed holder's by
+// Unsaved more (the others wait that long for its answer before they call the login lost).
+// With kinds nil, a fault the token endpoint showed counts from the request it hit: a queued
+// 503 strikes whenever the next refresh comes.
 func faulted(h History, op Op, host int, kinds []Kind) bool {
 	for _, ev := range h.Server {
 		if kinds == nil && ev.Fault != "" && overlaps(op.Start, op.End, ev.Start, ev.End.Add(h.Linger)) {
@@ -242,6 +276,9 @@ func faulted(h History, op Op, host int, kinds []Kind) bool {
 		}
 	}
 	for _, f := range h.Faults {
+		if kinds == nil && (f.Kind == DiskFull || f.Kind == DiskReadOnly) {
+			continue
+		}
 		if kinds != nil && !slices.Contains(kinds, f.Kind) {
 			continue
 		}
@@ -249,8 +286,11 @@ func faulted(h History, op Op, host int, kinds []Kind) bool {
 			continue
 		}
 		linger := h.Linger
-		if f.HeldLock {
+		switch {
+		case f.HeldLock:
 			linger += h.Unsaved
+		case f.Kind == PartitionRedis || f.Kind == PartitionServer || f.Kind == LinkDown:
+			linger += h.LockWait
 		}
 		if overlaps(op.Start, op.End, f.Start, lastOf(f).Add(linger)) {
 			return true
@@ -267,8 +307,13 @@ func checkToken(h History, op Op, r *Report) {
 		if ev.Access == "" || ev.Access != op.Token {
 			continue
 		}
+		if ev.AccessExpires.Before(op.Start.Add(h.MinTTL)) {
+			r.violate(3, op.End, "%s on host %d (op %d) handed out a token that expired at %s, less than the %s asked for after it began at %s",
+				op.Kind, op.Host, op.ID, clock(ev.AccessExpires), h.MinTTL, clock(op.Start))
+			return
+		}
 		if !ev.AccessExpires.After(op.End.Add(-op.Stopped - tokenSlack)) {
-			r.violate(op.End, "%s on host %d (op %d) handed out a token that expired at %s, before it ended at %s",
+			r.violate(3, op.End, "%s on host %d (op %d) handed out a token that expired at %s, before it ended at %s",
 				op.Kind, op.Host, op.ID, clock(ev.AccessExpires), clock(op.End))
 			return
 		}
@@ -277,14 +322,14 @@ func checkToken(h History, op Op, r *Report) {
 				continue
 			}
 			if later.Revoked {
-				r.violate(op.End, "%s on host %d (op %d) handed out a token of family %s, revoked at %s",
+				r.violate(3, op.End, "%s on host %d (op %d) handed out a token of family %s, revoked at %s",
 					op.Kind, op.Host, op.ID, ev.Family, clock(later.End))
 				return
 			}
 			// Pleo invalidates every earlier token with a rotation: an operation that began
 			// after one must not hand out a token from before it.
 			if later.Grant == "refresh_token" && later.Issued != "" && later.Start.After(ev.Start) {
-				r.violate(op.End, "%s on host %d (op %d) handed out a token of family %s that its rotation at %s had invalidated before the op began",
+				r.violate(3, op.End, "%s on host %d (op %d) handed out a token of family %s that its rotation at %s had invalidated before the op began",
 					op.Kind, op.Host, op.ID, ev.Family, clock(later.End))
 				return
 			}
@@ -292,7 +337,7 @@ func checkToken(h History, op Op, r *Report) {
 		r.TokensChecked++
 		return
 	}
-	r.violate(op.End, "%s on host %d (op %d) exited 0 with a token the server never issued (%q)", op.Kind, op.Host, op.ID, op.Token)
+	r.violate(3, op.End, "%s on host %d (op %d) exited 0 with a token the server never issued (%q)", op.Kind, op.Host, op.ID, op.Token)
 }
 
 // checkLogins applies rule 4.
@@ -305,7 +350,7 @@ func checkLogins(h History, losses []loss, r *Report) {
 			}
 		}
 		if !explained {
-			r.violate(h.Logins[i], "a login again at %s, though no answer was lost since the one at %s", clock(h.Logins[i]), clock(h.Logins[i-1]))
+			r.violate(4, h.Logins[i], "a login again at %s, though no answer was lost since the one at %s", clock(h.Logins[i]), clock(h.Logins[i-1]))
 		}
 	}
 }
@@ -320,11 +365,11 @@ func checkFinal(h History, r *Report) {
 		op, ok := last[host]
 		switch {
 		case !ok:
-			r.violate(h.Healed, "host %d ran nothing after the heal", host)
+			r.violate(5, h.Healed, "host %d ran nothing after the heal", host)
 		case op.Exit != 0:
-			r.violate(op.End, "host %d has no live token %s after the heal: exit %d: %s", host, op.End.Sub(h.Healed).Round(time.Second), op.Exit, op.Said)
+			r.violate(5, op.End, "host %d has no live token %s after the heal: exit %d: %s", host, op.End.Sub(h.Healed).Round(time.Second), op.Exit, op.Said)
 		case op.End.Sub(h.Healed) > h.FinalBound:
-			r.violate(op.End, "host %d took %s after the heal to get a live token; the bound is %s", host, op.End.Sub(h.Healed).Round(time.Second), h.FinalBound)
+			r.violate(5, op.End, "host %d took %s after the heal to get a live token; the bound is %s", host, op.End.Sub(h.Healed).Round(time.Second), h.FinalBound)
 		}
 	}
 }
@@ -364,6 +409,13 @@ func hostName(h History, addr string) string {
 
 func clock(t time.Time) string { return t.Format("15:04:05.000") }
 
-func (r *Report) violate(at time.Time, format string, args ...any) {
-	r.Violations = append(r.Violations, Violation{At: at, What: fmt.Sprintf(format, args...)})
+func (r *Report) violate(rule int, at time.Time, format string, args ...any) {
+	r.Violations = append(r.Violations, Violation{Rule: rule, At: at, What: fmt.Sprintf(format, args...)})
+}
+
+func lossNote(cause string) string {
+	if cause == "" {
+		return ""
+	}
+	return ", " + cause
 }

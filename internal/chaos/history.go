@@ -77,9 +77,13 @@ type History struct {
 	Logins []time.Time
 	// Ephemeral: Redis ran without persistence, so a restart lost every login it held.
 	Ephemeral bool
-	// Linger is how long a fault's effects may outlast it: another process's lock wait
-	// (lock_ttl plus lock_timeout) and a held lock's save retries.
-	Linger time.Duration
+	// Linger is how long a fault's effects may outlast it (lock_ttl and a little: a lock its
+	// victim held, a save retried); LockWait is lock_timeout, added for a host cut off.
+	Linger, LockWait time.Duration
+	// ClientTimeout is pleoauth's HTTP timeout: an answer held longer finds its client gone.
+	ClientTimeout time.Duration
+	// MinTTL is the life the workload asks of every token it is handed.
+	MinTTL time.Duration
 	// Unsaved is unsaved_timeout: how long others answer "not saved yet" (exit 5) for a
 	// refresh token a killed holder spent, before they say the login is lost.
 	Unsaved time.Duration

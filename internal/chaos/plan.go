@@ -39,6 +39,13 @@ func Kinds() []Kind {
 		PastTimeout, DiskFull, DiskReadOnly}
 }
 
+// Every QuietEvery-th gap between two faults lasts QuietGap: longer than what a fault leaves
+// behind (a lock's life and a little), so that an exit 5 there is one the checker can judge.
+const (
+	QuietEvery = 4
+	QuietGap   = 8 * time.Second
+)
+
 // Action is one step of the nemesis's plan.
 type Action struct {
 	// At is when it starts, from the run's start.
@@ -60,7 +67,8 @@ var weights = map[Kind]int{
 
 // Plan draws the nemesis's actions for a run of d over hosts from seed: the same seed gives the
 // same plan, so a failure replays. One action starts every 0.6–2 s, each fault healed before
-// the next starts; every 8th gap is a quiet 4 s, so the checker also sees the fleet without
+// the next starts; every [QuietEvery]th gap is a quiet [QuietGap], longer than a fault's
+// aftermath, so the checker also sees the fleet without
 // faults. The last 3 s are quiet. pastTimeout adds the delay past pleoauth's 30 s HTTP timeout,
 // which only a long run has room for.
 func Plan(seed uint64, d time.Duration, hosts int, pastTimeout bool) []Action {
@@ -94,8 +102,8 @@ func Plan(seed uint64, d time.Duration, hosts int, pastTimeout bool) []Action {
 		}
 		plan = append(plan, a)
 		gap := 600*time.Millisecond + time.Duration(rng.Int64N(int64(1400*time.Millisecond)))
-		if n%8 == 0 {
-			gap = 4 * time.Second
+		if n%QuietEvery == 0 {
+			gap = QuietGap
 		}
 		at += a.For + gap
 	}

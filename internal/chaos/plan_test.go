@@ -21,7 +21,7 @@ func TestPlanDeterministic(t *testing.T) {
 }
 
 // TestPlanShape: every plan starts at 1 s, leaves its last 3 s quiet, heals each fault before the
-// next starts after a gap of 0.6–2 s (4 s every 8th), and hits hosts of the fleet.
+// next starts after a gap of 0.6–2 s (QuietGap every QuietEvery-th), and hits hosts of the fleet.
 func TestPlanShape(t *testing.T) {
 	for _, tc := range []struct {
 		d     time.Duration
@@ -49,9 +49,9 @@ func TestPlanShape(t *testing.T) {
 				}
 				prev := plan[i-1]
 				gap := a.At - (prev.At + prev.For)
-				if i%8 == 0 {
-					if gap != 4*time.Second {
-						t.Errorf("seed %d: gap %d is %s, want a quiet 4s", seed, i, gap)
+				if i%QuietEvery == 0 {
+					if gap != QuietGap {
+						t.Errorf("seed %d: gap %d is %s, want a quiet %s", seed, i, gap, QuietGap)
 					}
 				} else if gap < 600*time.Millisecond || gap >= 2*time.Second {
 					t.Errorf("seed %d: gap %d is %s, want 0.6–2 s", seed, i, gap)
@@ -68,7 +68,7 @@ func TestPlanFillsTheRun(t *testing.T) {
 		d := 3 * time.Minute
 		plan := Plan(seed, d, 2, false)
 		last := plan[len(plan)-1]
-		if rest := d - (last.At + last.For); rest > 4*time.Second+6*time.Second+3*time.Second {
+		if rest := d - (last.At + last.For); rest > QuietGap+6*time.Second+3*time.Second {
 			t.Errorf("seed %d: %s left after the last action %v", seed, rest, last)
 		}
 	}

@@ -28,7 +28,7 @@ func (r Report) Table(d time.Duration) string {
 	row("token requests", counts(r.Requests))
 	row("rotations", fmt.Sprint(r.Rotations))
 	row("lost by the nemesis", counts(r.Lost))
-	row("replays", fmt.Sprintf("%d (%d after an answer the nemesis destroyed)", r.Replays, r.ReplaysExcused))
+	row("replays", fmt.Sprintf("%d (%d after an answer the nemesis destroyed)", r.Replays, r.ReplaysAfterLoss))
 	row("families revoked", fmt.Sprint(r.Revoked))
 	row("logins", fmt.Sprintf("%d (1 + %d after a lost login)", r.Logins, max(r.Logins-1, 0)))
 	row("tokens checked live", fmt.Sprint(r.TokensChecked))

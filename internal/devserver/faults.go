@@ -83,7 +83,15 @@ const (
 // faults is the queue of faults still to show, per endpoint.
 type faults struct {
 	mu    sync.Mutex
-	queue map[string][]Fault
+	queue map[string][]queued
+	// delay is the last delay given, for a delaying fault queued without one.
+	delay time.Duration
+}
+
+// queued is a fault waiting to show, with the delay it was queued with: a fault queued later
+// does not change how long an earlier one holds its answer.
+type queued struct {
+	fault Fault
 	delay time.Duration
 }
 
@@ -97,40 +105,33 @@ func (f *faults) endpoint(fault Fault) string {
 	return "token"
 }
 
-func (f *faults) pop(endpoint string) Fault {
+// pop takes the next fault to show at endpoint, and how long it holds its answer.
+func (f *faults) pop(endpoint string) (Fault, time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	q := f.queue[endpoint]
 	if len(q) == 0 {
-		return ""
+		return "", 0
 	}
 	f.queue[endpoint] = q[1:]
-	return q[0]
-}
-
-// wait is how long a delaying fault holds its answer, read under the lock InjectFault sets it
-// under (a test may queue the next fault while a request is being held).
-func (f *faults) wait() time.Duration {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.delay
+	return q[0].fault, q[0].delay
 }
 
 // InjectFault makes the next count requests to the fault's endpoint misbehave; delay is used by
-// FaultDelay, FaultAPIDelay and FaultAPISlowBody.
+// FaultDelay, FaultAPIDelay and FaultAPISlowBody (zero: the last delay given).
 func (s *Server) InjectFault(fault Fault, count int, delay time.Duration) {
 	f := s.faults
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.queue == nil {
-		f.queue = map[string][]Fault{}
-	}
-	ep := f.endpoint(fault)
-	for range count {
-		f.queue[ep] = append(f.queue[ep], fault)
+		f.queue = map[string][]queued{}
 	}
 	if delay > 0 {
 		f.delay = delay
+	}
+	ep := f.endpoint(fault)
+	for range count {
+		f.queue[ep] = append(f.queue[ep], queued{fault, f.delay})
 	}
 }
 
@@ -190,7 +191,7 @@ func (s *Server) faultyToken(next http.HandlerFunc) http.HandlerFunc {
 		grant := r.PostFormValue("grant_type")
 		s.stats.add(func(st *Stats) { st.TokenRequests[grant]++ })
 		ev, r := s.history.begin(r, grant)
-		fault := s.faults.pop("token")
+		fault, delay := s.faults.pop("token")
 		answer := AnswerSent
 		defer func() {
 			s.history.update(ev, func(ev *TokenEvent) {
@@ -216,7 +217,7 @@ func (s *Server) faultyToken(next http.HandlerFunc) http.HandlerFunc {
 		}
 		switch fault {
 		case FaultDelay:
-			time.Sleep(s.faults.wait())
+			time.Sleep(delay)
 			next(w, r)
 		case FaultDrop:
 			answer = AnswerDropped
@@ -319,7 +320,7 @@ func (rw *redirectRewriter) WriteHeader(status int) {
 // the next queued authorize fault.
 func (s *Server) faultyAuthorize(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		fault := s.faults.pop("authorize")
+		fault, _ := s.faults.pop("authorize")
 		if fault == "" && s.opts.Issuer == "" {
 			next(w, r)
 			return

@@ -115,3 +115,27 @@ func TestFingerprint(t *testing.T) {
 		t.Errorf("fingerprints %q %q", a, b)
 	}
 }
+
+// TestQueuedDelaysKeepTheirOwn: a delaying fault holds its answer as long as it was queued
+// with, whatever is queued after it.
+func TestQueuedDelaysKeepTheirOwn(t *testing.T) {
+	s, _, cfg := start(t, Options{})
+	tok := login(t, cfg)
+	s.InjectFault(FaultDelay, 1, 400*time.Millisecond)
+	s.InjectFault(FaultDelay, 1, time.Millisecond)
+	started := time.Now()
+	next, err := refresh(cfg, tok.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(started); took < 400*time.Millisecond {
+		t.Errorf("the first delayed answer came after %v; want its own 400ms", took)
+	}
+	if _, err := refresh(cfg, next.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	h := s.History()
+	if len(h) != 3 || h[1].Fault != FaultDelay || h[2].Fault != FaultDelay || h[1].End.Sub(h[1].Start) < 400*time.Millisecond {
+		t.Errorf("history %+v; want two delayed refreshes, the first held 400ms", h)
+	}
+}

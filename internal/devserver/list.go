@@ -157,7 +157,7 @@ func repeatCursor(r *http.Request) bool { return r.Context().Value(repeatCursorK
 // delayed answer holds up nobody else.
 func (s *Server) faultyAPI(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		fault := s.faults.pop("api")
+		fault, delay := s.faults.pop("api")
 		if fault == "" {
 			next(w, r)
 			return
@@ -171,7 +171,7 @@ func (s *Server) faultyAPI(next http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"message": "try again later"})
 		case FaultAPIDelay:
 			select { // a client that went away gets nothing, and holds up no test's cleanup
-			case <-time.After(s.faults.wait()):
+			case <-time.After(delay):
 				next(w, r)
 			case <-r.Context().Done():
 			}
@@ -201,7 +201,7 @@ func (s *Server) faultyAPI(next http.HandlerFunc) http.HandlerFunc {
 				f.Flush()
 			}
 			select { // the rest after the delay, unless the client went away
-			case <-time.After(s.faults.wait()):
+			case <-time.After(delay):
 				_, _ = w.Write(answer.body.Bytes()[half:])
 			case <-r.Context().Done():
 			}
