@@ -179,7 +179,9 @@ func checkServer(h History, lostRotation map[int]string, r *Report) []loss {
 		r.Requests[ev.Grant]++
 		if ev.Grant == "refresh_token" && ev.Issued != "" {
 			r.Rotations++
-			rotatedBy[ev.Presented] = i
+			if _, twice := rotatedBy[ev.Presented]; !twice {
+				rotatedBy[ev.Presented] = i // the first rotation: any presentation after it replays
+			}
 		}
 	}
 	var losses []loss
