@@ -102,7 +102,27 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if g.agedInFlight(fresh, r.MinTTL) {
+		// The answer is kept (journalled and saved: it holds the only live refresh token), but
+		// its access token is not handed out; one more refresh, from that new and unspent
+		// refresh token, under the same lock. Only once: a second answer as late tells of a
+		// server or a machine that refreshing again would not fix.
+		fresh, err = g.refreshAndSave(ctx, fresh)
+		if err != nil {
+			return Result{}, err
+		}
+	}
 	return g.result(fresh, true, r.MinTTL), nil
+}
+
+// agedInFlight reports whether fresh, just refreshed, is no longer valid for minTTL although
+// the server issued it for longer: its expiry counts from when the request was sent (RFC 6749
+// §5.1), so it aged while this process waited for the answer — the process was stopped
+// (SIGSTOP, a paused VM) or the answer was slow. A server that issues tokens living no longer
+// than minTTL is left to [effectiveMinTTL]: refreshing again would not give a longer one.
+func (g *Grant) agedInFlight(fresh *store.Bundle, minTTL time.Duration) bool {
+	lifetime := fresh.Expiry.Sub(fresh.ObtainedAt)
+	return lifetime > minTTL && !fresh.ValidFor(g.d.Now(), effectiveMinTTL(fresh, minTTL))
 }
 
 // effectiveMinTTL is minTTL, or half the lifetime the server gave b when that is shorter: a
