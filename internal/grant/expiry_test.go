@@ -135,6 +135,9 @@ func TestPausedHolderRefreshesOnceMore(t *testing.T) {
 				t.Errorf("warning %q; want one saying the answers arrived late: %t", res.Warning, tt.warn)
 			}
 			// The first answer was kept — saved, no spend on it — before r2 was sent.
+			if len(f.atSend) < 2 {
+				t.Fatalf("%d refresh requests; want 2", len(f.atSend))
+			}
 			if at := f.atSend[1]; at == nil || at.AccessToken != "a2" || at.RefreshToken != "r2" || at.Spent == nil || at.Spent.Lost {
 				t.Errorf("the store held %+v when r2 was sent; want a2/r2 recorded as spent", at)
 			}
