@@ -176,22 +176,36 @@ func TestPausedHolderKeepsTheAnswerWhenTheNextRefreshFails(t *testing.T) {
 // TestShortLivedTokensAreNotRefreshedAgain: a server whose tokens live no longer than --min-ttl
 // is left to effectiveMinTTL; a late answer does not bring a second refresh.
 func TestShortLivedTokensAreNotRefreshedAgain(t *testing.T) {
-	for _, pause := range []time.Duration{0, 20 * time.Second, 45 * time.Second, 2 * time.Minute} {
+	const serverIssues = "the server issues access tokens valid for 1m0s, less than --min-ttl "
+	tests := []struct {
+		minTTL, pause time.Duration
+		warning       string // what the warning says; "" for none
+	}{
+		{5 * time.Minute, 0, serverIssues + "5m0s"},
+		{5 * time.Minute, 20 * time.Second, serverIssues + "5m0s"},
+		{5 * time.Minute, 45 * time.Second, serverIssues + "5m0s"},
+		{5 * time.Minute, 2 * time.Minute, serverIssues + "5m0s"},
+		// Tokens living exactly --min-ttl: one that arrived at once is handed out without a
+		// warning, one that arrived late is not refreshed again either.
+		{time.Minute, 0, ""},
+		{time.Minute, 45 * time.Second, serverIssues + "1m0s"},
+	}
+	for _, tt := range tests {
 		var f *fixture
 		st := &memStore{b: bundle("a1", "r1", 0)}
-		f = newFixture(t, st, late(&f, pause, issued("a2", "r2", 60)), issued("a3", "r3", 60))
-		res, err := f.g.TokenResult(context.Background(), Request{MinTTL: 5 * time.Minute})
+		f = newFixture(t, st, late(&f, tt.pause, issued("a2", "r2", 60)), issued("a3", "r3", 60))
+		res, err := f.g.TokenResult(context.Background(), Request{MinTTL: tt.minTTL})
 		if err != nil {
-			t.Fatalf("pause %v: %v", pause, err)
+			t.Fatalf("--min-ttl %v, pause %v: %v", tt.minTTL, tt.pause, err)
 		}
 		if len(f.presented) != 1 || res.Bundle.AccessToken != "a2" {
-			t.Errorf("pause %v: %d refresh requests, handed out %s; want 1, a2", pause, len(f.presented), res.Bundle.AccessToken)
+			t.Errorf("--min-ttl %v, pause %v: %d refresh requests, handed out %s; want 1, a2", tt.minTTL, tt.pause, len(f.presented), res.Bundle.AccessToken)
 		}
 		if want := t0.Add(time.Minute); !res.Bundle.Expiry.Equal(want) {
-			t.Errorf("pause %v: expiry %v; want %v (send time + expires_in)", pause, res.Bundle.Expiry, want)
+			t.Errorf("--min-ttl %v, pause %v: expiry %v; want %v (send time + expires_in)", tt.minTTL, tt.pause, res.Bundle.Expiry, want)
 		}
-		if !strings.Contains(res.Warning, "issues access tokens valid for 1m0s, less than --min-ttl 5m0s") {
-			t.Errorf("pause %v: warning %q; want the one of a server issuing short-lived tokens", pause, res.Warning)
+		if tt.warning == "" && res.Warning != "" || !strings.Contains(res.Warning, tt.warning) {
+			t.Errorf("--min-ttl %v, pause %v: warning %q; want %q", tt.minTTL, tt.pause, res.Warning, tt.warning)
 		}
 	}
 }

@@ -142,18 +142,19 @@ func effectiveMinTTL(b *store.Bundle, minTTL time.Duration) time.Duration {
 // result hands b out, with a warning when it is valid for less than minTTL.
 func (g *Grant) result(b *store.Bundle, refreshed bool, minTTL time.Duration) Result {
 	res := Result{Bundle: b, Refreshed: refreshed}
-	left := b.Expiry.Sub(g.d.Now())
-	switch lifetime := b.Expiry.Sub(b.ObtainedAt); {
-	case left >= minTTL:
-	case lifetime > minTTL:
+	if left := b.Expiry.Sub(g.d.Now()); left >= minTTL {
+		return res
+	}
+	lifetime := b.Expiry.Sub(b.ObtainedAt)
+	if lifetime > minTTL {
 		// Issued for long enough, but it aged while its answer was awaited, twice over (see
 		// [Grant.agedInFlight]).
 		res.Warning = fmt.Sprintf("env %s: this access token is valid until %s, less than --min-ttl %s, as the answers to its refreshes arrived late (this process was stopped, or the token endpoint slow)",
 			g.Name, b.Expiry.Format(time.RFC3339), minTTL)
-	default:
-		res.Warning = fmt.Sprintf("env %s: the server issues access tokens valid for %s, less than --min-ttl %s; this one is valid until %s (lower --min-ttl to silence this)",
-			g.Name, lifetime.Round(time.Second), minTTL, b.Expiry.Format(time.RFC3339))
+		return res
 	}
+	res.Warning = fmt.Sprintf("env %s: the server issues access tokens valid for %s, less than --min-ttl %s; this one is valid until %s (lower --min-ttl to silence this)",
+		g.Name, lifetime.Round(time.Second), minTTL, b.Expiry.Format(time.RFC3339))
 	return res
 }
 
