@@ -17,6 +17,16 @@ import (
 // the server's text, printed by login, status and token --json: only its RFC 6749 §3.3
 // scope-tokens are kept ([sanitize.Scope]).
 func NewBundle(tok *oauth2.Token, arrived time.Time, requested []string) *store.Bundle {
+	return newBundle(tok, arrived, arrived, requested)
+}
+
+// newBundle is [NewBundle] for a response to a request sent at sent. RFC 6749 §5.1's
+// expires_in counts from when the server issued the response, which lies between sent and
+// arrived: counting from sent never makes the token live longer than the server says, however
+// long the answer took to arrive or this process was stopped. The lifetime itself is read
+// against arrived, as x/oauth2 dates an Expiry it computed from the clock when it parsed the
+// response.
+func newBundle(tok *oauth2.Token, sent, arrived time.Time, requested []string) *store.Bundle {
 	scope, _ := tok.Extra("scope").(string)
 	if scope == "" {
 		scope = strings.Join(requested, " ")
@@ -28,7 +38,7 @@ func NewBundle(tok *oauth2.Token, arrived time.Time, requested []string) *store.
 		RefreshToken: tok.RefreshToken,
 		TokenType:    tok.TokenType,
 		Scope:        scope,
-		Expiry:       arrived.Add(tokenendpoint.Lifetime(tok, arrived)).UTC(),
-		ObtainedAt:   arrived.UTC(),
+		Expiry:       sent.Add(tokenendpoint.Lifetime(tok, arrived)).UTC(),
+		ObtainedAt:   sent.UTC(),
 	}
 }

@@ -40,7 +40,7 @@ func TestRefreshRotatesAndSavesBoth(t *testing.T) {
 		t.Errorf("after refresh: result %+v, store %+v", res.Bundle, got)
 	}
 	if want := t0.Add(15 * time.Minute); !got.Expiry.Equal(want) {
-		t.Errorf("expiry %v; want %v (arrival + expires_in)", got.Expiry, want)
+		t.Errorf("expiry %v; want %v (send time + expires_in)", got.Expiry, want)
 	}
 	if strings.Join(f.presented, ",") != "r1" {
 		t.Errorf("refresh tokens presented: %v; want [r1]", f.presented)

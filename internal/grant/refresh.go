@@ -75,10 +75,17 @@ func (g *Grant) refresh(ctx context.Context, previous *store.Bundle) (*store.Bun
 		// Once sent, a refresh is seen through even if the user presses Ctrl-C: the server may
 		// already have rotated the refresh token, and only saving the answer keeps the login.
 		// The HTTP client's timeout still bounds it.
+		//
+		// The expiry is counted from just before this attempt was sent, not from when its
+		// answer arrived: RFC 6749 §5.1's expires_in runs from when the server issued the
+		// response, and a process stopped (SIGSTOP, a paused VM) or slow while the request was
+		// at the server would otherwise record an expiry later than the server's by as long as
+		// it was stopped — and save it to the store, whose other readers (on other machines,
+		// with Redis) would hand the token out after the server considers it expired.
+		sent := g.d.Now()
 		tok, err := g.send(context.WithoutCancel(ctx), previous.RefreshToken)
-		arrived := g.d.Now()
 		if err == nil {
-			b, err := g.answer(tok, arrived, previous)
+			b, err := g.answer(tok, sent, g.d.Now(), previous)
 			if err != nil {
 				return nil, &lostAnswerError{err: err, unusable: true}
 			}
@@ -108,17 +115,21 @@ func (g *Grant) refresh(ctx context.Context, previous *store.Bundle) (*store.Bun
 	}
 }
 
-// answer turns a token response that arrived at arrived into the bundle that replaces
-// previous, refusing one that no client could use.
-func (g *Grant) answer(tok *oauth2.Token, arrived time.Time, previous *store.Bundle) (*store.Bundle, error) {
+// answer turns a token response to a request sent at sent, which arrived at arrived, into the
+// bundle that replaces previous, refusing one that no client could use. An answer that is
+// valid but expired by the time it arrived (this process was stopped while it was at the
+// server) is kept: it holds the new refresh token, and the old one is spent at the server.
+func (g *Grant) answer(tok *oauth2.Token, sent, arrived time.Time, previous *store.Bundle) (*store.Bundle, error) {
 	if err := tokenendpoint.CheckTokenType(tok.TokenType); err != nil {
 		return nil, fmt.Errorf("env %s: token endpoint %w", g.Name, err)
 	}
 	if err := tokenendpoint.CheckAccessToken(tok.AccessToken); err != nil {
 		return nil, fmt.Errorf("env %s: token endpoint %w", g.Name, err)
 	}
-	b := NewBundle(tok, arrived, g.Env.Scopes)
-	if !b.Expiry.After(arrived) {
+	b := newBundle(tok, sent, arrived, g.Env.Scopes)
+	// Against sent, where the expiry is counted from: this refuses expires_in not positive,
+	// not an answer that merely arrived late.
+	if !b.Expiry.After(sent) {
 		return nil, fmt.Errorf("env %s: the token endpoint issued an access token that is already expired (expires_in not positive); report it to the server's operators", g.Name)
 	}
 	if b.RefreshToken == "" {

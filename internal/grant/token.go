@@ -102,7 +102,27 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if g.agedInFlight(fresh, r.MinTTL) {
+		// The answer is kept (journalled and saved: it holds the only live refresh token), but
+		// its access token is not handed out; one more refresh, from that new and unspent
+		// refresh token, under the same lock. Only once: a second answer as late tells of a
+		// server or a machine that refreshing again would not fix.
+		fresh, err = g.refreshAndSave(ctx, fresh)
+		if err != nil {
+			return Result{}, err
+		}
+	}
 	return g.result(fresh, true, r.MinTTL), nil
+}
+
+// agedInFlight reports whether fresh, just refreshed, is no longer valid for minTTL although
+// the server issued it for longer: its expiry counts from when the request was sent (RFC 6749
+// §5.1), so it aged while this process waited for the answer — the process was stopped
+// (SIGSTOP, a paused VM) or the answer was slow. A server that issues tokens living no longer
+// than minTTL is left to [effectiveMinTTL]: refreshing again would not give a longer one.
+func (g *Grant) agedInFlight(fresh *store.Bundle, minTTL time.Duration) bool {
+	lifetime := fresh.Expiry.Sub(fresh.ObtainedAt)
+	return lifetime > minTTL && !fresh.ValidFor(g.d.Now(), effectiveMinTTL(fresh, minTTL))
 }
 
 // effectiveMinTTL is minTTL, or half the lifetime the server gave b when that is shorter: a
@@ -122,10 +142,19 @@ func effectiveMinTTL(b *store.Bundle, minTTL time.Duration) time.Duration {
 // result hands b out, with a warning when it is valid for less than minTTL.
 func (g *Grant) result(b *store.Bundle, refreshed bool, minTTL time.Duration) Result {
 	res := Result{Bundle: b, Refreshed: refreshed}
-	if left := b.Expiry.Sub(g.d.Now()); left < minTTL {
-		res.Warning = fmt.Sprintf("env %s: the server issues access tokens valid for %s, less than --min-ttl %s; this one is valid until %s (lower --min-ttl to silence this)",
-			g.Name, b.Expiry.Sub(b.ObtainedAt).Round(time.Second), minTTL, b.Expiry.Format(time.RFC3339))
+	if left := b.Expiry.Sub(g.d.Now()); left >= minTTL {
+		return res
 	}
+	lifetime := b.Expiry.Sub(b.ObtainedAt)
+	if lifetime > minTTL {
+		// Issued for long enough, but it aged while its answer was awaited, twice over (see
+		// [Grant.agedInFlight]).
+		res.Warning = fmt.Sprintf("env %s: this access token is valid until %s, less than --min-ttl %s, as the answers to its refreshes arrived late (this process was stopped, or the token endpoint slow)",
+			g.Name, b.Expiry.Format(time.RFC3339), minTTL)
+		return res
+	}
+	res.Warning = fmt.Sprintf("env %s: the server issues access tokens valid for %s, less than --min-ttl %s; this one is valid until %s (lower --min-ttl to silence this)",
+		g.Name, lifetime.Round(time.Second), minTTL, b.Expiry.Format(time.RFC3339))
 	return res
 }
 
