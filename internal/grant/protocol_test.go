@@ -3,6 +3,7 @@ package grant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -352,6 +353,39 @@ func TestLockLostBeforeTheSaveIsTakenAgain(t *testing.T) {
 	}
 	if f.lock.taken != 2 || st.stored().AccessToken != "a2" {
 		t.Errorf("lock taken %d times, store %+v; want the lock taken again and a2 saved", f.lock.taken, st.stored())
+	}
+}
+
+// TestLockLostBeforeTheSpendSendsNothing: a Redis lock that expired before the spend record
+// was written (the process stopped past lock_ttl) sends nothing and is a temporary failure —
+// the next run takes the lock afresh — while any other failure to record the spend is not.
+func TestLockLostBeforeTheSpendSendsNothing(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		kind failure.Kind
+	}{
+		{"lock lost", &store.LockLostError{Key: "pleoauth:lock:staging"}, failure.Temporary},
+		{"lock lost, wrapped", fmt.Errorf("write: %w", &store.LockLostError{Key: "pleoauth:lock:staging"}), failure.Temporary},
+		{"a read-only file", errors.New("read-only file system"), failure.Other},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &memStore{b: bundle("a1", "r1", 0)}
+			st.failWrite = func(n int, _ *store.Bundle) error {
+				if n == 1 {
+					return tt.err
+				}
+				return nil
+			}
+			f := newFixture(t, st, issued("a2", "r2", 900))
+			_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+			if err == nil || failure.KindOf(err) != tt.kind || len(f.presented) != 0 {
+				t.Fatalf("Token = %v (kind %v) after %d requests; want kind %v and nothing sent", err, failure.KindOf(err), len(f.presented), tt.kind)
+			}
+			if st.stored().AccessToken != "a1" || st.stored().Spent != nil {
+				t.Errorf("store %+v; want the login untouched", st.stored())
+			}
+		})
 	}
 }
 

@@ -63,6 +63,11 @@ func (g *Grant) refreshAndSave(ctx context.Context, current *store.Bundle) (*sto
 	marked := *current
 	marked.Spent = spend
 	if err := g.store.Save(g.Name, &marked); err != nil {
+		var lost *store.LockLostError
+		if errors.As(err, &lost) {
+			// Nothing was sent, and the next run takes the lock afresh: worth a retry.
+			return nil, failure.Wrap(failure.Temporary, fmt.Errorf("env %s: not refreshed, nothing sent: %w; run the command again", g.Name, err))
+		}
 		return nil, fmt.Errorf("env %s: not refreshed, as the new tokens could not be saved: %w", g.Name, err)
 	}
 	spentHash := ""

@@ -253,7 +253,9 @@ func (r *Redis) write(env, sealed string) error {
 	version, read := r.versions[env]
 	r.mu.Unlock()
 	if !holding {
-		return fmt.Errorf("write %s: the lock is not held", r.bundleKey(env))
+		// Its extension found it taken (the process was stopped or slow past lock_ttl) and let
+		// it go: as lost as one the script finds held by another.
+		return &LockLostError{Key: r.lockKey(env)}
 	}
 	ctx, cancel := r.ctx()
 	defer cancel()

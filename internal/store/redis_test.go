@@ -121,6 +121,15 @@ func TestRedisLockExpiredHolderCannotWrite(t *testing.T) {
 	if got, _ := b.Load("local"); got == nil || got.AccessToken != "fromB" {
 		t.Errorf("the bundle is %+v; want B's", got)
 	}
+	// A process that does not hold the lock at all (its extension let a lost one go) is
+	// refused the same way, and writes nothing.
+	c := newRedisStore(t, srv, key, time.Minute)
+	if err := c.Save("local", &Bundle{AccessToken: "fromC", RefreshToken: "rC"}); !errors.As(err, &lost) {
+		t.Errorf("a write without the lock = %v; want *LockLostError", err)
+	}
+	if got, _ := b.Load("local"); got == nil || got.AccessToken != "fromB" {
+		t.Errorf("the bundle is %+v after a write without the lock; want B's", got)
+	}
 }
 
 // TestRedisLockWaitsExtendsAndTimesOut: one holder at a time; a holder is extended past the
