@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,7 +42,8 @@ const (
 // By default (make test) it runs 30 s for seed 1 with Redis persisting (AOF) and 30 s for seed
 // 2 without. PLEOAUTH_CHAOS sets the duration and PLEOAUTH_CHAOS_SEEDS the seeds (make chaos:
 // 2m, 1–5; odd seeds persist, even ones do not); PLEOAUTH_CHAOS_SEED=N replays one seed.
-// PLEOAUTH_CHAOS_BIN runs another pleoauth binary (a planted bug, to see the checker catch it).
+// PLEOAUTH_CHAOS_BIN runs another pleoauth binary (a planted bug, to see the checker catch it);
+// PLEOAUTH_CHAOS_DUMP names a folder where a failing run writes its whole history as JSON.
 func TestChaos(t *testing.T) {
 	if os.Geteuid() != 0 {
 		if config.IsCI(os.Getenv) {
@@ -222,6 +224,14 @@ func runChaos(t *testing.T, seed uint64, d time.Duration) {
 				break
 			}
 			fmt.Fprintf(&b, "  %s %s\n", v.At.Format("15:04:05.000"), v)
+		}
+		if dir := os.Getenv("PLEOAUTH_CHAOS_DUMP"); dir != "" {
+			path := filepath.Join(dir, fmt.Sprintf("chaos-seed-%d.json", seed))
+			data, err := json.MarshalIndent(h, "", " ")
+			if err == nil {
+				err = os.WriteFile(path, data, 0o600)
+			}
+			fmt.Fprintf(&b, "  the history: %s (%v)\n", path, err)
 		}
 		t.Fatalf("chaos seed %d (PLEOAUTH_CHAOS_SEED=%d replays it): %d violations; the first: %s\n%s", seed, seed, n, report.Violations[0], b.String())
 	}

@@ -17,7 +17,8 @@ import (
 type TokenEvent struct {
 	// Start is when the request arrived; End when its answer was sent or lost (zero while the
 	// server holds it).
-	Start, End time.Time `json:"-"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitzero"`
 	// From is the client's IP address: in the fleet tests, which host sent it.
 	From  string `json:"from"`
 	Grant string `json:"grant_type"`
