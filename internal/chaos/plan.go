@@ -65,10 +65,15 @@ var weights = map[Kind]int{
 	RotateThenDrop: 2, ServerError: 2, Slow: 2, DiskFull: 1, DiskReadOnly: 1,
 }
 
+// Opening are the first faults of every plan, on hosts drawn from the seed: the three that
+// strike a refresh on the wire, where a spent refresh token is most easily sent twice — so that
+// even a short run puts the spend record, the journal and the lock to the test.
+var Opening = []Kind{StopAtServer, KillAtServer, RotateThenDrop}
+
 // Plan draws the nemesis's actions for a run of d over hosts from seed: the same seed gives the
-// same plan, so a failure replays. One action starts every 0.6–2 s, each fault healed before
-// the next starts; every [QuietEvery]th gap is a quiet [QuietGap], longer than a fault's
-// aftermath, so the checker also sees the fleet without
+// same plan, so a failure replays. It opens with [Opening], then draws. One action starts
+// every 0.6–2 s, each fault healed before the next starts; every [QuietEvery]th gap is a quiet
+// [QuietGap], longer than a fault's aftermath, so the checker also sees the fleet without
 // faults. The last 3 s are quiet. pastTimeout adds the delay past pleoauth's 30 s HTTP timeout,
 // which only a long run has room for.
 func Plan(seed uint64, d time.Duration, hosts int, pastTimeout bool) []Action {
@@ -95,6 +100,9 @@ func Plan(seed uint64, d time.Duration, hosts int, pastTimeout bool) []Action {
 		}
 		if a.Kind == "" {
 			a.Kind = PastTimeout
+		}
+		if n <= len(Opening) {
+			a.Kind = Opening[n-1]
 		}
 		a.For = duration(rng, a.Kind)
 		if at+a.For > d-3*time.Second {

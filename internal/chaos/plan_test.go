@@ -174,3 +174,21 @@ func TestPlanLastFits(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanOpens: every plan long enough opens with the faults that strike a refresh on the wire.
+func TestPlanOpens(t *testing.T) {
+	for seed := range uint64(30) {
+		plan := Plan(seed, 30*time.Second, 3, false)
+		if len(plan) < len(Opening) {
+			t.Fatalf("seed %d: %d actions in 30 s", seed, len(plan))
+		}
+		for i, k := range Opening {
+			if plan[i].Kind != k {
+				t.Errorf("seed %d: action %d is %s; want %s", seed, i, plan[i].Kind, k)
+			}
+		}
+		if seed > 0 && slices.Equal(plan[len(Opening):], Plan(seed-1, 30*time.Second, 3, false)[len(Opening):]) {
+			t.Errorf("seeds %d and %d draw the same faults after the opening", seed, seed-1)
+		}
+	}
+}
