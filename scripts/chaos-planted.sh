@@ -20,5 +20,5 @@ if PLEOAUTH_CHAOS_BIN="$tmp/pleoauth" PLEOAUTH_CHAOS="${CHAOS_TIME:-30s}" PLEOAU
   exit 1
 fi
 rule=${RULE:-1}
-grep -q "^ *[0-9:.]* rule $rule: " "$tmp/run.log" || { echo "the chaos run failed, but not with a violation of rule $rule"; exit 1; }
+grep -q "^ *violations .*, rule $rule ×" "$tmp/run.log" || { echo "the chaos run failed, but not with a violation of rule $rule"; exit 1; }
 echo "the planted bug ($patch_file) was caught: rule $rule was broken"

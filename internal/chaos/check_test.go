@@ -937,7 +937,7 @@ func TestTable(t *testing.T) {
 		row("lost by the nemesis", "answer dropped by the server 1"),
 		row("replays", "1 (1 after an answer the nemesis destroyed)"),
 		row("logins", "1 (1 + 0 after a lost login)"),
-		row("violations", "2"), // the replay and the missing final op
+		row("violations", "2, rule 1 ×1, rule 5 ×1"), // the replay and the missing final op
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table lacks %q:\n%s", want, table)

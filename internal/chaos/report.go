@@ -33,7 +33,15 @@ func (r Report) Table(d time.Duration) string {
 	row("logins", fmt.Sprintf("%d (1 + %d after a lost login)", r.Logins, max(r.Logins-1, 0)))
 	row("tokens checked live", fmt.Sprint(r.TokensChecked))
 	row("INT after finishing", fmt.Sprint(r.InterruptedAfterFinishing))
-	row("violations", fmt.Sprint(len(r.Violations)))
+	byRule := map[int]int{}
+	for _, v := range r.Violations {
+		byRule[v.Rule]++
+	}
+	verdict := fmt.Sprint(len(r.Violations))
+	for _, rule := range slices.Sorted(maps.Keys(byRule)) {
+		verdict += fmt.Sprintf(", rule %d ×%d", rule, byRule[rule])
+	}
+	row("violations", verdict)
 	return b.String()
 }
 
