@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,7 +154,11 @@ func runChaos(t *testing.T, seed uint64, d time.Duration) {
 		f.redis.Start()
 	}
 	c := &chaosRun{t: t, f: f, seed: seed, ephemeral: ephemeral, running: map[int]*runningOp{}, frozen: map[int]bool{}}
-	c.serverPort = envValue(f.env[0], "PLEOAUTH_AUTH_SERVER_URL")[strings.LastIndex(envValue(f.env[0], "PLEOAUTH_AUTH_SERVER_URL"), ":")+1:]
+	server, err := url.Parse(envValue(f.env[0], "PLEOAUTH_AUTH_SERVER_URL"))
+	if err != nil || server.Port() == "" {
+		t.Fatalf("the devserver's URL %q names no port: %v", envValue(f.env[0], "PLEOAUTH_AUTH_SERVER_URL"), err)
+	}
+	c.serverPort = server.Port()
 	c.serveKeyFile = filepath.Join(t.TempDir(), "serve-key-header")
 	if err := os.WriteFile(c.serveKeyFile, []byte("Authorization: Bearer "+serveKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
