@@ -173,22 +173,28 @@ func TestPausedHolderKeepsTheAnswerWhenTheNextRefreshFails(t *testing.T) {
 	}
 }
 
-// TestShortLivedTokensAreNotRefreshedAgain: a server whose tokens live no longer than --min-ttl
-// is left to effectiveMinTTL; a late answer does not bring a second refresh.
-func TestShortLivedTokensAreNotRefreshedAgain(t *testing.T) {
+// TestShortLivedTokensAgedInFlight: with a server whose tokens live no longer than --min-ttl,
+// a token is refreshed for half its lifetime (effectiveMinTTL); one that lost that half on the
+// way (the process paused while its refresh was at the server) is refreshed once more, and one
+// that did not is handed out — with the warning that the server's tokens are short.
+func TestShortLivedTokensAgedInFlight(t *testing.T) {
 	const serverIssues = "the server issues access tokens valid for 1m0s, less than --min-ttl "
 	tests := []struct {
 		minTTL, pause time.Duration
+		again         bool   // refreshed once more
 		warning       string // what the warning says; "" for none
 	}{
-		{5 * time.Minute, 0, serverIssues + "5m0s"},
-		{5 * time.Minute, 20 * time.Second, serverIssues + "5m0s"},
-		{5 * time.Minute, 45 * time.Second, serverIssues + "5m0s"},
-		{5 * time.Minute, 2 * time.Minute, serverIssues + "5m0s"},
+		{5 * time.Minute, 0, false, serverIssues + "5m0s"},
+		{5 * time.Minute, 20 * time.Second, false, serverIssues + "5m0s"},
+		{5 * time.Minute, 30*time.Second - time.Millisecond, false, serverIssues + "5m0s"},
+		{5 * time.Minute, 30 * time.Second, true, serverIssues + "5m0s"}, // exactly half left: not more
+
+		{5 * time.Minute, 2 * time.Minute, true, serverIssues + "5m0s"},
 		// Tokens living exactly --min-ttl: one that arrived at once is handed out without a
-		// warning, one that arrived late is not refreshed again either.
-		{time.Minute, 0, ""},
-		{time.Minute, 45 * time.Second, serverIssues + "1m0s"},
+		// warning; one that lost half its life on the way is refreshed once more, and the next,
+		// on time, lives --min-ttl.
+		{time.Minute, 0, false, ""},
+		{time.Minute, 45 * time.Second, true, ""},
 	}
 	for _, tt := range tests {
 		var f *fixture
@@ -198,11 +204,15 @@ func TestShortLivedTokensAreNotRefreshedAgain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("--min-ttl %v, pause %v: %v", tt.minTTL, tt.pause, err)
 		}
-		if len(f.presented) != 1 || res.Bundle.AccessToken != "a2" {
-			t.Errorf("--min-ttl %v, pause %v: %d refresh requests, handed out %s; want 1, a2", tt.minTTL, tt.pause, len(f.presented), res.Bundle.AccessToken)
+		requests, token, expiry := 1, "a2", t0.Add(time.Minute)
+		if tt.again {
+			requests, token, expiry = 2, "a3", t0.Add(tt.pause+time.Minute)
 		}
-		if want := t0.Add(time.Minute); !res.Bundle.Expiry.Equal(want) {
-			t.Errorf("--min-ttl %v, pause %v: expiry %v; want %v (send time + expires_in)", tt.minTTL, tt.pause, res.Bundle.Expiry, want)
+		if len(f.presented) != requests || res.Bundle.AccessToken != token {
+			t.Errorf("--min-ttl %v, pause %v: %d refresh requests, handed out %s; want %d, %s", tt.minTTL, tt.pause, len(f.presented), res.Bundle.AccessToken, requests, token)
+		}
+		if !res.Bundle.Expiry.Equal(expiry) {
+			t.Errorf("--min-ttl %v, pause %v: expiry %v; want %v (send time + expires_in)", tt.minTTL, tt.pause, res.Bundle.Expiry, expiry)
 		}
 		if tt.warning == "" && res.Warning != "" || !strings.Contains(res.Warning, tt.warning) {
 			t.Errorf("--min-ttl %v, pause %v: warning %q; want %q", tt.minTTL, tt.pause, res.Warning, tt.warning)

@@ -115,14 +115,13 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 	return g.result(fresh, true, r.MinTTL), nil
 }
 
-// agedInFlight reports whether fresh, just refreshed, is no longer valid for minTTL although
-// the server issued it for longer: its expiry counts from when the request was sent (RFC 6749
-// §5.1), so it aged while this process waited for the answer — the process was stopped
-// (SIGSTOP, a paused VM) or the answer was slow. A server that issues tokens living no longer
-// than minTTL is left to [effectiveMinTTL]: refreshing again would not give a longer one.
+// agedInFlight reports whether fresh, just refreshed, is no longer valid for the min TTL it was
+// refreshed for ([effectiveMinTTL]: minTTL, or half the lifetime of a server's shorter tokens):
+// its expiry counts from when the request was sent (RFC 6749 §5.1), so it aged while this
+// process waited for the answer — the process was stopped (SIGSTOP, a paused VM) or the answer
+// was slow. An answer that came at once is always valid that long.
 func (g *Grant) agedInFlight(fresh *store.Bundle, minTTL time.Duration) bool {
-	lifetime := fresh.Expiry.Sub(fresh.ObtainedAt)
-	return lifetime > minTTL && !fresh.ValidFor(g.d.Now(), effectiveMinTTL(fresh, minTTL))
+	return !fresh.ValidFor(g.d.Now(), effectiveMinTTL(fresh, minTTL))
 }
 
 // effectiveMinTTL is minTTL, or half the lifetime the server gave b when that is shorter: a
