@@ -267,3 +267,25 @@ func TestNonPositiveExpiresInIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestInterruptedPausedHolderStartsNoSecondRefresh: a command stopped by the user (its context
+// cancelled) while its refresh was at the server sees that refresh through and keeps the
+// answer, but starts no new one, however aged the answer.
+func TestInterruptedPausedHolderStartsNoSecondRefresh(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var f *fixture
+	st := &memStore{b: bundle("a1", "r1", 0)}
+	interrupted := func(rt string) (*oauth2.Token, error) {
+		cancel() // Ctrl-C while the request was at the server
+		return late(&f, 20*time.Minute, issued("a2", "r2", 900))(rt)
+	}
+	f = newFixture(t, st, interrupted, issued("a3", "r3", 900))
+	res, err := f.g.TokenResult(ctx, Request{MinTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.presented) != 1 || res.Bundle.AccessToken != "a2" || st.stored().RefreshToken != "r2" {
+		t.Errorf("%d refresh requests, handed out %s, stored %+v; want 1, a2 and r2 kept", len(f.presented), res.Bundle.AccessToken, st.stored())
+	}
+}

@@ -102,11 +102,13 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if g.agedInFlight(fresh, r.MinTTL) {
+	if ctx.Err() == nil && g.agedInFlight(fresh, r.MinTTL) {
 		// The answer is kept (journalled and saved: it holds the only live refresh token), but
 		// its access token is not handed out; one more refresh, from that new and unspent
 		// refresh token, under the same lock. Only once: a second answer as late tells of a
-		// server or a machine that refreshing again would not fix.
+		// server or a machine that refreshing again would not fix. Not once the user stopped
+		// the command (Ctrl-C, SIGTERM): the refresh on the wire was seen through, but no new
+		// one is started.
 		fresh, err = g.refreshAndSave(ctx, fresh)
 		if err != nil {
 			return Result{}, err
