@@ -171,7 +171,7 @@ func (c *chaosRun) signal(f *chaos.Fault, cmd *exec.Cmd, r *runningOp, a chaos.A
 }
 
 // pick is a pleoauth process running on the host (any host when none runs there), at random;
-// every other time, the one holding the refresh lock when there is one.
+// half the time (at random), the one holding the refresh lock when there is one.
 func (c *chaosRun) pick(host int) *runningOp {
 	holder := 0
 	if time.Now().UnixNano()%2 == 0 {

@@ -12,7 +12,7 @@ type Kind string
 // the next request (the devserver's delay fault) and strikes once a request is there, so the
 // signal lands while a refresh is on the wire.
 const (
-	KillClient      Kind = "kill-client"      // SIGKILL a running client, every other time the lock's holder
+	KillClient      Kind = "kill-client"      // SIGKILL a running client, half the time the lock's holder
 	KillAtServer    Kind = "kill-at-server"   // SIGKILL the lock holder while its refresh is at the server
 	StopClient      Kind = "stop-client"      // SIGSTOP a running client (or the holder), SIGCONT after For
 	StopAtServer    Kind = "stop-at-server"   // SIGSTOP the holder at the server, often past its lock's life
