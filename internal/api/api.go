@@ -1,11 +1,12 @@
 // Package api makes authenticated requests to an environment's API: the bearer token in the
 // Authorization header only (RFC 6750 §2.1; Pleo: never in a query string or body), one forced
-// refresh and retry when the API answers 401 to a token that is not fresh.
+// refresh and retry when the API answers 401 to a token that is not fresh ([Transport]).
 package api
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,8 +33,21 @@ type Token struct {
 	Issued, Expiry time.Time
 }
 
-// TokenFunc returns an access token; force asks for a refreshed one.
-type TokenFunc func(ctx context.Context, force bool) (Token, error)
+// Want says which token a request needs.
+type Want int
+
+const (
+	// Valid is a token valid now; one kept in memory will do.
+	Valid Want = iota
+	// Held is the token the store holds now, read again: another process may have replaced the
+	// one just sent.
+	Held
+	// Refreshed is a token refreshed for this request, unless another process just did.
+	Refreshed
+)
+
+// TokenFunc returns an access token: the one want asks for.
+type TokenFunc func(ctx context.Context, want Want) (Token, error)
 
 // FreshFor is how young a token must be for a 401 to be about its rights rather than its age:
 // a token issued less than this ago, and not yet past its expiry, is not refreshed on a 401.
@@ -50,49 +64,12 @@ type Client struct {
 	Now func() time.Time
 }
 
-// Do sends r with a valid token. When the API answers 401 to a token that is not fresh — it
-// was revoked, expired early, or expired on the way — it refreshes once and retries (the body is in
-// memory, so it can be sent again). A 401 to a fresh token is retried once, without a refresh,
-// when the token is no longer the one held: another process refreshed meanwhile, and Pleo
-// invalidates every earlier token at once with a rotation. Otherwise it is returned as it is.
-// The caller closes the response body.
+// Do sends r with a valid token, by the rule of [Transport]. The caller closes the response
+// body.
 func (c *Client) Do(ctx context.Context, r Request) (*http.Response, error) {
 	target, err := c.resolve(r.Path)
 	if err != nil {
 		return nil, err
-	}
-	resp, tok, err := c.send(ctx, target, r, false)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
-	}
-	force := true
-	if c.fresh(tok) {
-		held, err := c.Token(ctx, false)
-		if err != nil || held.Value == tok.Value {
-			return resp, nil
-		}
-		force = false
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	resp, _, err = c.send(ctx, target, r, force)
-	return resp, err
-}
-
-// fresh tells a token too young for a 401 to be about its age: issued less than [FreshFor]
-// ago and not expired.
-func (c *Client) fresh(t Token) bool {
-	now := time.Now()
-	if c.Now != nil {
-		now = c.Now()
-	}
-	return now.Sub(t.Issued) < FreshFor && now.Before(t.Expiry)
-}
-
-func (c *Client) send(ctx context.Context, target string, r Request, force bool) (*http.Response, Token, error) {
-	token, err := c.Token(ctx, force)
-	if err != nil {
-		return nil, token, &TokenError{Err: err}
 	}
 	method := r.Method
 	if method == "" {
@@ -103,11 +80,11 @@ func (c *Client) send(ctx context.Context, target string, r Request, force bool)
 	}
 	var body io.Reader
 	if r.Body != nil {
-		body = bytes.NewReader(r.Body)
+		body = bytes.NewReader(r.Body) // NewRequest keeps it to send again after a 401
 	}
 	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), target, body)
 	if err != nil {
-		return nil, token, err
+		return nil, err
 	}
 	// Pleo's examples send this Accept; a caller's -H overrides it.
 	req.Header.Set("Accept", "application/json;charset=UTF-8")
@@ -115,20 +92,127 @@ func (c *Client) send(ctx context.Context, target string, r Request, force bool)
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, vs := range r.Headers {
-		if http.CanonicalHeaderKey(k) == "Authorization" {
-			continue // the token is pleoauth's to send
-		}
 		req.Header.Del(k)
 		for _, v := range vs {
 			req.Header.Add(k, v)
 		}
 	}
-	req.Header.Set("Authorization", "Bearer "+token.Value)
-	resp, err := c.HTTPClient.Do(req)
-	if err != nil {
-		return nil, token, &TransportError{URL: target, Err: err}
+	base, _ := url.Parse(c.BaseURL) // resolve checked it
+	hc := *c.HTTPClient
+	hc.Transport = &Transport{Base: base, Next: c.HTTPClient.Transport, Token: c.Token, Now: c.Now}
+	resp, err := hc.Do(req)
+	var tokenErr *TokenError
+	switch {
+	case errors.As(err, &tokenErr):
+		return nil, tokenErr
+	case err != nil:
+		return nil, &TransportError{URL: target, Err: err}
 	}
-	return resp, token, nil
+	return resp, nil
+}
+
+// Transport sends requests to the API with its bearer token: in the Authorization header only
+// (RFC 6750 §2.1), and only to the API's origin — a request elsewhere, such as a redirect's,
+// goes out as it came, without one. A request with a relative URL goes to the API: its path
+// is joined to Base's.
+//
+// When the API answers 401 to a token that is not fresh — it was revoked, expired early, or
+// expired on the way — it refreshes once and sends the request again. A 401 to a fresh token
+// is sent again once, without a refresh, when the token is no longer the one held: another
+// process refreshed meanwhile, and Pleo invalidates every earlier token at once with a
+// rotation. Otherwise the 401 is returned as it is, as it is for a request whose body cannot be
+// read again (one without GetBody).
+type Transport struct {
+	// Base is the API's base URL.
+	Base *url.URL
+	// Next sends the requests; nil means [http.DefaultTransport].
+	Next  http.RoundTripper
+	Token TokenFunc
+	// Now is the clock that ages tokens; nil means time.Now.
+	Now func() time.Time
+}
+
+// RoundTrip implements [http.RoundTripper].
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "" && req.URL.Host == "" {
+		req = t.onBase(req)
+	}
+	if !sameOrigin(req.URL, t.Base) {
+		return t.next().RoundTrip(req)
+	}
+	resp, tok, err := t.send(req, Valid)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return resp, nil // its body was read, and cannot be sent again
+	}
+	want := Refreshed
+	if t.fresh(tok) {
+		held, err := t.Token(req.Context(), Held)
+		if err != nil || held.Value == tok.Value {
+			return resp, nil
+		}
+		want = Valid
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	again := req.Clone(req.Context())
+	if req.GetBody != nil {
+		if again.Body, err = req.GetBody(); err != nil {
+			return nil, err
+		}
+	}
+	resp, _, err = t.send(again, want)
+	return resp, err
+}
+
+// onBase returns req with its relative URL joined to the base: its path appended to the base's.
+func (t *Transport) onBase(req *http.Request) *http.Request {
+	out := req.Clone(req.Context())
+	u := *t.Base
+	u.Path = strings.TrimRight(t.Base.Path, "/") + "/" + strings.TrimLeft(req.URL.Path, "/")
+	u.RawPath = ""
+	u.RawQuery, u.Fragment = req.URL.RawQuery, ""
+	out.URL, out.Host = &u, ""
+	return out
+}
+
+// sameOrigin tells whether u is on base's origin: the same scheme and host (RFC 6454).
+func sameOrigin(u, base *url.URL) bool {
+	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Host, base.Host)
+}
+
+func (t *Transport) next() http.RoundTripper {
+	if t.Next == nil {
+		return http.DefaultTransport
+	}
+	return t.Next
+}
+
+// fresh tells a token too young for a 401 to be about its age: issued less than [FreshFor]
+// ago and not expired.
+func (t *Transport) fresh(tok Token) bool {
+	now := time.Now()
+	if t.Now != nil {
+		now = t.Now()
+	}
+	return now.Sub(tok.Issued) < FreshFor && now.Before(tok.Expiry)
+}
+
+// send sends req with the token want asks for; the request itself is left as it came.
+func (t *Transport) send(req *http.Request, want Want) (*http.Response, Token, error) {
+	token, err := t.Token(req.Context(), want)
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body, whatever happens
+		}
+		return nil, token, &TokenError{Err: err}
+	}
+	out := req.Clone(req.Context())
+	out.Header.Set("Authorization", "Bearer "+token.Value)
+	resp, err := t.next().RoundTrip(out)
+	return resp, token, err
 }
 
 // resolve joins path to the base URL, refusing any URL off the base's origin.

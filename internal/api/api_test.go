@@ -48,17 +48,19 @@ func TestRefreshOn401(t *testing.T) {
 			defer srv.Close()
 			forced, reads := 0, 0
 			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now },
-				Token: func(_ context.Context, force bool) (Token, error) {
-					if force {
+				Token: func(_ context.Context, want Want) (Token, error) {
+					switch {
+					case want == Refreshed:
 						forced++
 						return Token{Value: "fresh", Issued: now, Expiry: now.Add(time.Hour)}, nil
-					}
-					if reads++; reads > 1 && tt.held == "replaced" {
+					case want == Held && tt.held == "replaced":
 						return Token{Value: "replaced", Issued: now, Expiry: now.Add(time.Hour)}, nil
-					}
-					if reads > 1 && tt.held == "gone" {
+					case want == Held && tt.held == "gone":
 						return Token{}, errors.New("the store cannot be read")
+					case want == Valid && reads > 0 && tt.held == "replaced":
+						return Token{Value: "replaced", Issued: now, Expiry: now.Add(time.Hour)}, nil // what the store read again put in memory
 					}
+					reads++
 					issued := now.Add(-tt.age)
 					return Token{Value: "cached", Issued: issued, Expiry: issued.Add(tt.lifetime)}, nil
 				}}
@@ -102,7 +104,7 @@ func TestRequestShape(t *testing.T) {
 				body, _ = io.ReadAll(r.Body)
 			}))
 			defer srv.Close()
-			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, bool) (Token, error) {
+			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, Want) (Token, error) {
 				return Token{Value: "the-token", Issued: time.Now(), Expiry: time.Now().Add(time.Hour)}, nil
 			}}
 			resp, err := c.Do(context.Background(), tt.req)

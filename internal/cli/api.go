@@ -225,8 +225,9 @@ func apiClient(d *Deps, g *grant.Grant) (*api.Client, error) {
 	return &api.Client{
 		BaseURL:    g.Env.APIURL,
 		HTTPClient: httpClient,
-		Token: func(ctx context.Context, force bool) (api.Token, error) {
-			b, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL(), Force: force})
+		// Every token is the store's, read again: a process keeps none in memory.
+		Token: func(ctx context.Context, want api.Want) (api.Token, error) {
+			b, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL(), Force: want == api.Refreshed})
 			if err != nil {
 				return api.Token{}, err
 			}

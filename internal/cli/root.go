@@ -48,11 +48,7 @@ func nextStep(err error) string {
 	var lock *store.LockTimeoutError
 	switch {
 	case errors.As(err, &login):
-		env, profile, ok := strings.Cut(login.Env, "@") // a login's name: env, or env@profile
-		if ok {
-			return fmt.Sprintf("; run \"pleoauth login --env %s --profile %s\"", env, profile)
-		}
-		return fmt.Sprintf("; run \"pleoauth login --env %s\"", env)
+		return fmt.Sprintf("; run %q", login.Command())
 	case errors.As(err, &lock):
 		return "; try again, or wait longer with --lock-timeout"
 	}

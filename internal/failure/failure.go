@@ -4,7 +4,10 @@
 // Lower packages wrap an error with a [Kind]; everything else stays a plain error.
 package failure
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Kind is what a failure asks of the user.
 type Kind int
@@ -63,6 +66,15 @@ func (e *LoginRequiredError) Error() string {
 }
 
 func (e *LoginRequiredError) Unwrap() error { return e.Err }
+
+// Command is what a person runs to get past e: "pleoauth login --env staging", with
+// "--profile p" for a login of a profile other than the default (Env is then "staging@p").
+func (e *LoginRequiredError) Command() string {
+	if env, profile, ok := strings.Cut(e.Env, "@"); ok {
+		return "pleoauth login --env " + env + " --profile " + profile
+	}
+	return "pleoauth login --env " + e.Env
+}
 
 // NeedLogin returns a [LoginRequiredError] marked [LoginRequired].
 func NeedLogin(env, why string, cause error) error {

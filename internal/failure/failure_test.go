@@ -67,3 +67,20 @@ func TestNeedLogin(t *testing.T) {
 		t.Error("NeedLogin's cause is not reachable with errors.Is")
 	}
 }
+
+func TestLoginRequiredCommand(t *testing.T) {
+	tests := []struct{ login, want string }{
+		{"staging", "pleoauth login --env staging"},
+		{"staging@acme", "pleoauth login --env staging --profile acme"},
+		{"my-env@a_b", "pleoauth login --env my-env --profile a_b"},
+	}
+	for _, tt := range tests {
+		var e *LoginRequiredError
+		if !errors.As(NeedLogin(tt.login, "not logged in", nil), &e) {
+			t.Fatalf("NeedLogin(%q) holds no LoginRequiredError", tt.login)
+		}
+		if got := e.Command(); got != tt.want {
+			t.Errorf("Command() of login %q = %q; want %q", tt.login, got, tt.want)
+		}
+	}
+}
