@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/spf13/cobra"
 )
 
@@ -36,7 +37,7 @@ writes settings to config.yaml. The client secret is never shown and never writt
 				}
 				s, err := cfg.Get(args[0])
 				if err != nil {
-					return asUsage(err)
+					return config.MarkUsage(err)
 				}
 				_, err = fmt.Fprintln(d.Stdout, s.Value)
 				return err
@@ -58,7 +59,7 @@ goes in a file pleoauth reads.`,
 				}
 				path, err := cfg.Set(args[0], args[1])
 				if err != nil {
-					return asUsage(err)
+					return config.MarkUsage(err)
 				}
 				fmt.Fprintf(d.Stderr, "Set %s in %s.\n", path, cfg.File)
 				return nil
@@ -80,7 +81,7 @@ set it.`,
 				path, was, err := cfg.Unset(args[0])
 				switch {
 				case err != nil:
-					return asUsage(err)
+					return config.MarkUsage(err)
 				case !was:
 					fmt.Fprintf(d.Stderr, "%s is not set in %s; nothing to remove.\n", path, cfg.File)
 				default:

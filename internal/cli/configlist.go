@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/spf13/cobra"
 )
 
@@ -38,7 +39,7 @@ auth_server_url. The client secret is shown only as set or not.`,
 			}
 			settings, err := cfg.Settings()
 			if err != nil {
-				return asUsage(err)
+				return config.MarkUsage(err)
 			}
 			if o.on() {
 				report := configListReport{Env: cfg.Env, Settings: []settingReport{}}

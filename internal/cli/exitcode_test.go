@@ -9,11 +9,11 @@ import (
 )
 
 // TestConfigErrorsExitUsage: a config file that cannot be read as written, or a setting that
-// makes no sense, is the user's to fix — asUsage marks it so that it exits 2, not 1.
+// makes no sense, is the user's to fix — config.MarkUsage marks it so that it exits 2, not 1.
 func TestConfigErrorsExitUsage(t *testing.T) {
 	for _, err := range []error{
-		asUsage(fmt.Errorf("load: %w", &config.FileError{Path: "config.yaml", Line: 3, Msg: "unknown key"})),
-		asUsage(&config.UsageError{Msg: "x"}),
+		config.MarkUsage(fmt.Errorf("load: %w", &config.FileError{Path: "config.yaml", Line: 3, Msg: "unknown key"})),
+		config.MarkUsage(&config.UsageError{Msg: "x"}),
 	} {
 		if got := exitcode.Of(err, false); got != exitcode.Usage {
 			t.Errorf("exitcode.Of(%v) = %d; want %d", err, got, exitcode.Usage)

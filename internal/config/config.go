@@ -5,6 +5,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/pleoauth/pleoauth/internal/failure"
 )
 
 // Config is the resolved configuration of one run.
@@ -270,6 +273,19 @@ func (c *Config) LoginEnvironment() (Environment, error) {
 		return e, err
 	}
 	return e, e.validateForLogin(c.File)
+}
+
+// MarkUsage marks the usage errors of the configuration — an unknown environment, a setting
+// that makes no sense, a config file that cannot be read as written — as [failure.Usage]
+// (exit code 2): retrying cannot help, the setting must be fixed. Other errors pass as they are.
+func MarkUsage(err error) error {
+	var unknown *UnknownEnvError
+	var usage *UsageError
+	var file *FileError
+	if errors.As(err, &unknown) || errors.As(err, &usage) || errors.As(err, &file) {
+		return failure.Wrap(failure.Usage, err)
+	}
+	return err
 }
 
 // UsageError reports a setting that makes no sense, naming where to fix it.

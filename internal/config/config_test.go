@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pleoauth/pleoauth/internal/failure"
 	"github.com/spf13/pflag"
 )
 
@@ -333,5 +334,31 @@ func TestIsPasteBack(t *testing.T) {
 		if got := IsPasteBack(tt.uri); got != tt.want {
 			t.Errorf("IsPasteBack(%q) = %v; want %v", tt.uri, got, tt.want)
 		}
+	}
+}
+
+// TestMarkUsage: the configuration's own errors are usage errors (exit 2); any other error —
+// a folder that cannot be read, say — passes as it is.
+func TestMarkUsage(t *testing.T) {
+	plain := errors.New("permission denied")
+	tests := []struct {
+		err  error
+		want failure.Kind
+	}{
+		{&UnknownEnvError{Name: "stagin", Known: []string{"staging"}, File: "/h/config.yaml"}, failure.Usage},
+		{fmt.Errorf("wrapped: %w", &UsageError{Msg: "min_ttl is not a duration"}), failure.Usage},
+		{&FileError{Path: "/h/config.yaml", Line: 3, Msg: "not YAML"}, failure.Usage},
+		{plain, failure.Other},
+	}
+	for _, tt := range tests {
+		if got := failure.KindOf(MarkUsage(tt.err)); got != tt.want {
+			t.Errorf("MarkUsage(%v): kind %v; want %v", tt.err, got, tt.want)
+		}
+		if !errors.Is(MarkUsage(tt.err), tt.err) {
+			t.Errorf("MarkUsage(%v) lost the error", tt.err)
+		}
+	}
+	if MarkUsage(nil) != nil {
+		t.Error("MarkUsage(nil) is not nil")
 	}
 }

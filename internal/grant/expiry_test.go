@@ -289,3 +289,31 @@ func TestInterruptedPausedHolderStartsNoSecondRefresh(t *testing.T) {
 		t.Errorf("%d refresh requests, handed out %s, stored %+v; want 1, a2 and r2 kept", len(f.presented), res.Bundle.AccessToken, st.stored())
 	}
 }
+
+// TestGoodUntil: a result says when its token stops meeting the request — the expiry less the
+// min TTL, or less half the token's life for a server whose tokens live no longer than the min
+// TTL — so that a caller keeping it in memory asks again exactly then.
+func TestGoodUntil(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		lifetime time.Duration
+		minTTL   time.Duration
+		want     time.Duration // from now
+	}{
+		{"an hour's token, a minute's min TTL", time.Hour, time.Minute, time.Hour - time.Minute},
+		{"no min TTL", time.Hour, 0, time.Hour},
+		{"a token living just over the min TTL", 61 * time.Second, time.Minute, time.Second},
+		{"a token living exactly the min TTL: half its life", time.Minute, time.Minute, 30 * time.Second},
+		{"a 4 s token, a minute's min TTL: half its life", 4 * time.Second, time.Minute, 2 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := &Grant{d: Deps{Now: func() time.Time { return now }}}
+			b := &store.Bundle{AccessToken: "a", ObtainedAt: now, Expiry: now.Add(tt.lifetime)}
+			if got := g.result(b, false, tt.minTTL).GoodUntil; !got.Equal(now.Add(tt.want)) {
+				t.Errorf("GoodUntil %s; want %s", got.Sub(now), tt.want)
+			}
+		})
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/pleoauth/pleoauth/internal/interrupt"
 	"github.com/pleoauth/pleoauth/internal/privatefile"
 	"github.com/pleoauth/pleoauth/internal/store"
+	"github.com/spf13/pflag"
 	"golang.org/x/oauth2"
 )
 
@@ -142,6 +143,26 @@ func Open(cfg *config.Config, env config.Environment, d Deps) (*Grant, error) {
 		},
 	}
 	return g, nil
+}
+
+// OpenSelected resolves the configuration as the command line does — flags (which may be nil),
+// then the PLEOAUTH_* variables getenv reads, then config.yaml, then the defaults — and opens
+// the selected environment's login. forLogin also checks what a login needs. A setting that
+// makes no sense is a usage error.
+func OpenSelected(flags *pflag.FlagSet, getenv func(string) string, d Deps, forLogin bool) (*Grant, error) {
+	cfg, err := config.Load(flags, getenv)
+	if err != nil {
+		return nil, config.MarkUsage(err)
+	}
+	get := cfg.Environment
+	if forLogin {
+		get = cfg.LoginEnvironment
+	}
+	env, err := get()
+	if err != nil {
+		return nil, config.MarkUsage(err)
+	}
+	return Open(cfg, env, d)
 }
 
 // journalOf is the journal of the store st: one per store, so an entry sealed for one store

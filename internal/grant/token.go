@@ -32,6 +32,10 @@ type Result struct {
 	// Warning, when set, is one line for the user: the token is valid for less than MinTTL,
 	// because the server issues no longer-lived ones.
 	Warning string
+	// GoodUntil is when Bundle stops meeting the request: its expiry less the min TTL it is
+	// held to (MinTTL, or half its life for a server whose tokens live no longer). A caller that
+	// keeps the token in memory asks again from then on.
+	GoodUntil time.Time
 }
 
 // Token returns a bundle whose access token is valid for at least r.MinTTL, refreshed first
@@ -142,7 +146,7 @@ func effectiveMinTTL(b *store.Bundle, minTTL time.Duration) time.Duration {
 
 // result hands b out, with a warning when it is valid for less than minTTL.
 func (g *Grant) result(b *store.Bundle, refreshed bool, minTTL time.Duration) Result {
-	res := Result{Bundle: b, Refreshed: refreshed}
+	res := Result{Bundle: b, Refreshed: refreshed, GoodUntil: b.Expiry.Add(-effectiveMinTTL(b, minTTL))}
 	if left := b.Expiry.Sub(g.d.Now()); left >= minTTL {
 		return res
 	}
