@@ -46,8 +46,10 @@ const (
 	Refreshed
 )
 
-// TokenFunc returns an access token: the one want asks for.
-type TokenFunc func(ctx context.Context, want Want) (Token, error)
+// TokenFunc returns an access token: the one want asks for. For Held and Refreshed, refused is
+// the token the API just refused: a token other than it will do, so a request that lost a race
+// to another's refresh uses that refresh rather than making one more.
+type TokenFunc func(ctx context.Context, want Want, refused string) (Token, error)
 
 // FreshFor is how young a token must be for a 401 to be about its rights rather than its age:
 // a token issued less than this ago, and not yet past its expiry, is not refreshed on a 401.
@@ -140,7 +142,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !sameOrigin(req.URL, t.Base) {
 		return t.next().RoundTrip(req)
 	}
-	resp, tok, err := t.send(req, Valid)
+	resp, tok, err := t.send(req, Valid, "")
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -149,7 +151,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	want := Refreshed
 	if t.fresh(tok) {
-		held, err := t.Token(req.Context(), Held)
+		held, err := t.Token(req.Context(), Held, tok.Value)
 		if err != nil || held.Value == tok.Value {
 			return resp, nil
 		}
@@ -163,7 +165,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	resp, _, err = t.send(again, want)
+	resp, _, err = t.send(again, want, tok.Value)
 	return resp, err
 }
 
@@ -201,8 +203,8 @@ func (t *Transport) fresh(tok Token) bool {
 }
 
 // send sends req with the token want asks for; the request itself is left as it came.
-func (t *Transport) send(req *http.Request, want Want) (*http.Response, Token, error) {
-	token, err := t.Token(req.Context(), want)
+func (t *Transport) send(req *http.Request, want Want, refused string) (*http.Response, Token, error) {
+	token, err := t.Token(req.Context(), want, refused)
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close() // a RoundTripper closes the body, whatever happens

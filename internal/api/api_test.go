@@ -48,7 +48,7 @@ func TestRefreshOn401(t *testing.T) {
 			defer srv.Close()
 			forced, reads := 0, 0
 			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now },
-				Token: func(_ context.Context, want Want) (Token, error) {
+				Token: func(_ context.Context, want Want, string) (Token, error) {
 					switch {
 					case want == Refreshed:
 						forced++
@@ -104,7 +104,7 @@ func TestRequestShape(t *testing.T) {
 				body, _ = io.ReadAll(r.Body)
 			}))
 			defer srv.Close()
-			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, Want) (Token, error) {
+			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, Want, string) (Token, error) {
 				return Token{Value: "the-token", Issued: time.Now(), Expiry: time.Now().Add(time.Hour)}, nil
 			}}
 			resp, err := c.Do(context.Background(), tt.req)

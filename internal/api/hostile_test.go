@@ -28,7 +28,7 @@ func hostileClient(t *testing.T, h http.HandlerFunc) *Client {
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	now := time.Now()
-	return &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, Want) (Token, error) {
+	return &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, Want, string) (Token, error) {
 		return Token{Value: "t", Issued: now, Expiry: now.Add(time.Hour)}, nil
 	}}
 }

@@ -90,7 +90,7 @@ func TestPaginateRefusesToLoop(t *testing.T) {
 				_ = json.NewEncoder(w).Encode(map[string]any{"data": a.items, "pagination": pagination})
 			}))
 			defer srv.Close()
-			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, Want) (Token, error) {
+			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, Want, string) (Token, error) {
 				return Token{Value: "t", Issued: time.Now(), Expiry: time.Now().Add(time.Hour)}, nil
 			}}
 			err := c.Paginate(context.Background(), tt.path, PageOptions{MaxPages: tt.maxPages}, func(Page) error { return nil })

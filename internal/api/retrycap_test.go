@@ -78,7 +78,7 @@ func busyOnce(t *testing.T, header string) *Client {
 		_ = json.NewEncoder(w).Encode(map[string]any{"data": []any{}, "pagination": map[string]any{"hasNextPage": false}})
 	}))
 	t.Cleanup(srv.Close)
-	return &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, Want) (Token, error) {
+	return &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Token: func(context.Context, Want, string) (Token, error) {
 		return Token{Value: "t", Issued: time.Now(), Expiry: time.Now().Add(time.Hour)}, nil
 	}}
 }

@@ -39,7 +39,7 @@ func TestTransportSendsTheTokenOnlyToTheAPI(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clear(hits)
-			tr := &Transport{Base: base, Token: func(context.Context, Want) (Token, error) {
+			tr := &Transport{Base: base, Token: func(context.Context, Want, string) (Token, error) {
 				return Token{Value: "the-token", Issued: time.Now(), Expiry: time.Now().Add(time.Hour)}, nil
 			}}
 			req, err := http.NewRequest(http.MethodGet, tt.url, nil)
@@ -89,7 +89,7 @@ func TestTransportSendsABodyAgain(t *testing.T) {
 			base, _ := url.Parse(srv.URL)
 			forced := 0
 			old := time.Now().Add(-time.Hour)
-			tr := &Transport{Base: base, Token: func(_ context.Context, want Want) (Token, error) {
+			tr := &Transport{Base: base, Token: func(_ context.Context, want Want, string) (Token, error) {
 				if want == Refreshed {
 					forced++
 					return Token{Value: "new", Issued: time.Now(), Expiry: time.Now().Add(time.Hour)}, nil

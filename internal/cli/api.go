@@ -226,8 +226,8 @@ func apiClient(d *Deps, g *grant.Grant) (*api.Client, error) {
 		BaseURL:    g.Env.APIURL,
 		HTTPClient: httpClient,
 		// Every token is the store's, read again: a process keeps none in memory.
-		Token: func(ctx context.Context, want api.Want) (api.Token, error) {
-			b, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL(), Force: want == api.Refreshed})
+		Token: func(ctx context.Context, want api.Want, refused string) (api.Token, error) {
+			b, err := g.Token(ctx, grant.Request{MinTTL: g.MinTTL(), Force: want == api.Refreshed, Refused: refused})
 			if err != nil {
 				return api.Token{}, err
 			}

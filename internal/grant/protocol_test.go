@@ -789,3 +789,47 @@ func TestRetryAfterCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestForceAfterARefusal: a forced refresh that names the token an API refused refreshes only
+// while the store still holds that token; a valid token other than it — another process's
+// refresh, which Pleo's rotation made the only good one — is handed out with no refresh and no
+// lock.
+func TestForceAfterARefusal(t *testing.T) {
+	tests := []struct {
+		name      string
+		refused   string
+		refreshes int
+		locks     int
+		want      string
+	}{
+		{"the held token was refused: refreshed", "a1", 1, 1, "a2"},
+		{"another token was refused: the held one", "a0", 0, 0, "a1"},
+		{"no token named: refreshed", "", 1, 1, "a2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, &memStore{b: bundle("a1", "r1", time.Hour)}, issued("a2", "r2", 900))
+			res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute, Force: true, Refused: tt.refused})
+			if err != nil || res.Bundle.AccessToken != tt.want || len(f.presented) != tt.refreshes || f.lock.taken != tt.locks {
+				t.Errorf("got %v, %v after %d refreshes and %d locks; want %s, %d, %d", res.Bundle, err, len(f.presented), f.lock.taken, tt.want, tt.refreshes, tt.locks)
+			}
+		})
+	}
+}
+
+// TestForceAfterARefusalRaced: the token an API refused was replaced while this call waited for
+// the lock: the replacement is handed out, not refreshed again.
+func TestForceAfterARefusalRaced(t *testing.T) {
+	st := &memStore{b: bundle("a1", "r1", time.Hour)}
+	loads := 0
+	st.onLoad = func(m *memStore) {
+		if loads++; loads == 2 {
+			m.b = bundle("other", "r-other", time.Hour)
+		}
+	}
+	f := newFixture(t, st, issued("a2", "r2", 900))
+	res, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute, Force: true, Refused: "a1"})
+	if err != nil || res.Bundle.AccessToken != "other" || len(f.presented) != 0 {
+		t.Errorf("got %v, %v after %d refreshes; want the other process's token, no refresh", res.Bundle, err, len(f.presented))
+	}
+}

@@ -19,8 +19,12 @@ type Request struct {
 	// less than that, the freshest token is handed out with a warning instead (see
 	// [Result.Warning]).
 	MinTTL time.Duration
-	// Force refreshes even a valid token, unless another process refreshed it meanwhile.
+	// Force refreshes even a valid token, unless another process refreshed it meanwhile: since
+	// this call began, or since Refused was handed out.
 	Force bool
+	// Refused, when set, is the access token an API just refused (a 401): a valid token other
+	// than it will do, even with Force — another process's refresh replaced it.
+	Refused string
 }
 
 // Result is the token handed out and how it was obtained.
@@ -64,7 +68,7 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 	// an older snapshot holds a valid-looking token the server revoked on rotation): the locked
 	// way finishes or explains it first. Otherwise a token valid long enough needs no lock.
 	if err == nil && seen.Spent == nil && !g.store.Pending(g.Name) && !g.journal.Waiting(g.Name) {
-		if minTTL := effectiveMinTTL(seen, r.MinTTL); !r.Force && seen.ValidFor(g.d.Now(), minTTL) {
+		if minTTL := effectiveMinTTL(seen, r.MinTTL); !r.forces(seen) && seen.ValidFor(g.d.Now(), minTTL) {
 			return g.result(seen, false, r.MinTTL), nil
 		}
 		if err := refused(g.Name, seen); err != nil {
@@ -93,7 +97,7 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 		current = g.seedBundle()
 	}
 	changed := seen == nil || current.AccessToken != seen.AccessToken
-	if (!r.Force || changed) && current.ValidFor(g.d.Now(), effectiveMinTTL(current, r.MinTTL)) {
+	if (!r.forces(current) || changed) && current.ValidFor(g.d.Now(), effectiveMinTTL(current, r.MinTTL)) {
 		return g.result(current, false, r.MinTTL), nil
 	}
 	if err := refused(g.Name, current); err != nil {
@@ -119,6 +123,12 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 		}
 	}
 	return g.result(fresh, true, r.MinTTL), nil
+}
+
+// forces tells whether r asks to refresh b even while it is valid: with Force, unless b is not
+// the token the API refused.
+func (r Request) forces(b *store.Bundle) bool {
+	return r.Force && (r.Refused == "" || b.AccessToken == r.Refused)
 }
 
 // agedInFlight reports whether fresh, just refreshed, is no longer valid for the min TTL it was

@@ -1,0 +1,90 @@
+package pleo
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/pleoauth/pleoauth/internal/api"
+	"github.com/pleoauth/pleoauth/internal/grant"
+)
+
+// source hands out one login's access tokens to the goroutines of this process, keeping the
+// last one in memory for as long as it meets the min TTL. Only one goroutine at a time asks the
+// login (reads the store, or refreshes under its lock); the others wait for it, or for their
+// context, and then find its token in memory: a process makes no more refreshes than one
+// command would.
+type source struct {
+	login  *grant.Grant
+	minTTL time.Duration
+	log    *logWriter
+	now    func() time.Time
+	// sem is held by the goroutine asking the login.
+	sem  chan struct{}
+	kept atomic.Pointer[keptToken]
+}
+
+// keptToken is an access token in memory: never the refresh token, which stays in the store.
+type keptToken struct {
+	api.Token
+	tokenType string
+	// goodUntil is when it stops meeting the min TTL ([grant.Result.GoodUntil]).
+	goodUntil time.Time
+}
+
+// oauth2 is a copy of k for a caller, which may change it.
+func (k *keptToken) oauth2() *oauth2.Token {
+	return &oauth2.Token{AccessToken: k.Value, TokenType: k.tokenType, Expiry: k.Expiry}
+}
+
+// token is a token valid for the min TTL.
+func (s *source) token(ctx context.Context) (*keptToken, error) {
+	return s.get(ctx, api.Valid, "")
+}
+
+// get returns the token want asks for ([api.TokenFunc]).
+func (s *source) get(ctx context.Context, want api.Want, refused string) (*keptToken, error) {
+	if k := s.usable(want, refused); k != nil {
+		return k, nil
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	defer func() { <-s.sem }()
+	if k := s.usable(want, refused); k != nil {
+		return k, nil // another goroutine got it while this one waited
+	}
+	res, err := s.login.TokenResult(ctx, grant.Request{MinTTL: s.minTTL, Force: want == api.Refreshed, Refused: refused})
+	if err != nil {
+		return nil, classify(err)
+	}
+	if res.Warning != "" {
+		s.log.warn(res.Warning)
+	}
+	b := res.Bundle
+	tokenType := b.TokenType
+	if tokenType == "" {
+		tokenType = "Bearer"
+	}
+	k := &keptToken{Token: api.Token{Value: b.AccessToken, Issued: b.ObtainedAt, Expiry: b.Expiry}, tokenType: tokenType, goodUntil: res.GoodUntil}
+	s.kept.Store(k)
+	return k, nil
+}
+
+// usable is the token in memory when it answers want: a valid token for Valid; for Refreshed
+// and Held, a valid one other than the token the API refused (another goroutine's refresh
+// replaced it). Nil when the login must be asked.
+func (s *source) usable(want api.Want, refused string) *keptToken {
+	k := s.kept.Load()
+	if k == nil || !s.now().Before(k.goodUntil) {
+		return nil
+	}
+	if want == api.Valid || (refused != "" && k.Value != refused) {
+		return k
+	}
+	return nil
+}
