@@ -17,13 +17,16 @@ cd "$(dirname "$0")/.."
 command -v gremlins >/dev/null || { echo "make mutate needs gremlins; run \"make tools\" first"; exit 1; }
 efficacy=${EFFICACY:-85}
 mcover=${MCOVER:-80}
-packages=(${PACKAGES:-grant store config serve debuglog api tokenendpoint authcode loopback exitcode failure chaos})
+packages=(${PACKAGES:-grant store config serve debuglog api tokenendpoint authcode loopback exitcode failure chaos pleo})
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 failed=()
 printf '%-14s %8s %7s %6s %12s %9s %7s %8s\n' package mutants killed lived "not covered" efficacy mcover seconds
 for pkg in "${packages[@]}"; do
   start=$(date +%s)
+  dir=./internal/$pkg
+  [ -d "$dir" ] || dir=./$pkg # the public package, pleo
+
   # A mutant's test run may take TIMEOUT_COEFFICIENT times the unmutated run before it counts as
   # timed out (gremlins' default, 3, times out most of serve's mutants on a busy 2-core machine).
   args=(unleash --threshold-efficacy "$efficacy" --threshold-mcover "$mcover" -o "$out/$pkg.json"
@@ -32,7 +35,7 @@ for pkg in "${packages[@]}"; do
   if [ -n "${DIFF:-}" ]; then
     # gremlins' own --diff runs nothing when given a package (scripts/mutants.py says why): it
     # only lists the mutants here, and the ones on changed lines are run by scripts/mutants.py.
-    if ! ./scripts/mutants.py changed "$DIFF" "./internal/$pkg"; then
+    if ! ./scripts/mutants.py changed "$DIFF" "$dir"; then
       printf '%-14s %8s %7s %6s %12s %9s %7s %8s  (no code changed since %s)\n' "$pkg" 0 0 0 0 - - 0 "$DIFF"
       continue
     fi
@@ -40,12 +43,12 @@ for pkg in "${packages[@]}"; do
   fi
   # -count=1: a coverage run answered from the test cache takes milliseconds, and gremlins
   # derives every mutant's time limit from it.
-  GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1" gremlins "${args[@]}" "./internal/$pkg" >"$out/$pkg.log" 2>&1 || true
+  GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1" gremlins "${args[@]}" "$dir" >"$out/$pkg.log" 2>&1 || true
   if [ -s "$out/$pkg.json" ] && [ -n "${DIFF:-}" ]; then
-    ./scripts/mutants.py diff "$DIFF" "$out/$pkg.json" "./internal/$pkg" 600
+    ./scripts/mutants.py diff "$DIFF" "$out/$pkg.json" "$dir" 600
   elif [ -s "$out/$pkg.json" ]; then
     # The mutants gremlins cannot see covered (case expressions, constants) get a run of their own.
-    ./scripts/mutants.py recheck "$out/$pkg.json" "./internal/$pkg" 600
+    ./scripts/mutants.py recheck "$out/$pkg.json" "$dir" 600
   fi
   secs=$(( $(date +%s) - start ))
   if [ -s "$out/$pkg.json" ]; then
