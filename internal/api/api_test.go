@@ -48,7 +48,7 @@ func TestRefreshOn401(t *testing.T) {
 			defer srv.Close()
 			forced, reads := 0, 0
 			c := &Client{BaseURL: srv.URL, HTTPClient: srv.Client(), Now: func() time.Time { return now },
-				Token: func(_ context.Context, want Want, string) (Token, error) {
+				Token: func(_ context.Context, want Want, _ string) (Token, error) {
 					switch {
 					case want == Refreshed:
 						forced++

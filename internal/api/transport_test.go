@@ -89,7 +89,7 @@ func TestTransportSendsABodyAgain(t *testing.T) {
 			base, _ := url.Parse(srv.URL)
 			forced := 0
 			old := time.Now().Add(-time.Hour)
-			tr := &Transport{Base: base, Token: func(_ context.Context, want Want, string) (Token, error) {
+			tr := &Transport{Base: base, Token: func(_ context.Context, want Want, _ string) (Token, error) {
 				if want == Refreshed {
 					forced++
 					return Token{Value: "new", Issued: time.Now(), Expiry: time.Now().Add(time.Hour)}, nil
