@@ -35,7 +35,7 @@ func build(b *testing.B) string {
 	b.Helper()
 	out, dir := b.TempDir(), b.TempDir()
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out+"/",
-		"../cmd/pleoauth", "./floor-bare", "./floor-linked", "./floor-keyring", "./floor-pleoauth", "./peak-rss")
+		"../cmd/pleoauth", "../examples/employees", "./floor-bare", "./floor-linked", "./floor-keyring", "./floor-pleoauth", "./peak-rss")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, msg)
@@ -186,17 +186,7 @@ func BenchmarkTokenCached(b *testing.B) {
 func BenchmarkRefreshStorm(b *testing.B) {
 	const processes = 24
 	bin := build(b)
-	dev, err := devserver.New(devserver.Options{ClientID: "pleoauth-local", ClientSecret: "bench",
-		RedirectURIs: []string{"http://localhost:1/cb"}, AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour, AutoApprove: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := httptest.NewServer(dev)
-	defer hs.Close()
-	home := filepath.Join(b.TempDir(), "home")
-	env := append(baseEnv(home, "file"), "PLEOAUTH_AUTH_SERVER_URL="+hs.URL, "PLEOAUTH_CLIENT_SECRET=bench")
-	st := store.File{Dir: filepath.Join(home, "tokens")}
-	login(b, hs.URL, st)
+	dev, env, st := devLogin(b)
 
 	expire := func() {
 		bnd, err := st.Load("local")
@@ -231,6 +221,25 @@ func BenchmarkRefreshStorm(b *testing.B) {
 	if refreshes := st2.TokensIssued["refresh_token"] - before; st2.FamiliesRevoked != 0 || refreshes != len(cached) {
 		b.Fatalf("devserver saw %d refreshes for %d storms and %d revoked families; want exactly one refresh per storm", refreshes, len(cached), st2.FamiliesRevoked)
 	}
+}
+
+// devLogin starts a devserver and logs in to it, on the file store of a new home: it returns the
+// server, the environment of a pleoauth process using the login, and its store. The access
+// token is good for 15 minutes.
+func devLogin(b *testing.B) (*devserver.Server, []string, store.File) {
+	b.Helper()
+	dev, err := devserver.New(devserver.Options{ClientID: "pleoauth-local", ClientSecret: "bench",
+		RedirectURIs: []string{"http://localhost:1/cb"}, AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour, AutoApprove: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(dev)
+	b.Cleanup(hs.Close)
+	home := filepath.Join(b.TempDir(), "home")
+	env := append(baseEnv(home, "file"), "PLEOAUTH_AUTH_SERVER_URL="+hs.URL, "PLEOAUTH_CLIENT_SECRET=bench")
+	st := store.File{Dir: filepath.Join(home, "tokens")}
+	login(b, hs.URL, st)
+	return dev, env, st
 }
 
 // login stores a first token pair got straight from the devserver.

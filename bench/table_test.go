@@ -10,18 +10,23 @@ import (
 	"testing"
 )
 
-// target is what a figure must be: at most (≤) or below (<) a limit; the zero target marks a
-// figure shown to explain the others.
+// target is what a figure must be: at most (≤), below (<) or exactly (=) a limit; the zero
+// target marks a figure shown to explain the others.
 type target struct {
 	limit  float64
 	strict bool
+	exact  bool
 }
 
-func atMost(limit float64) target { return target{limit: limit} }
-func below(limit float64) target  { return target{limit: limit, strict: true} }
+func atMost(limit float64) target  { return target{limit: limit} }
+func below(limit float64) target   { return target{limit: limit, strict: true} }
+func exactly(limit float64) target { return target{limit: limit, exact: true} }
 
 func (t target) met(v float64) bool {
-	if t.strict {
+	switch {
+	case t.exact:
+		return v == t.limit
+	case t.strict:
 		return v < t.limit
 	}
 	return v <= t.limit
@@ -31,7 +36,10 @@ func (t target) String() string {
 	if t == (target{}) {
 		return "—"
 	}
-	if t.strict {
+	switch {
+	case t.exact:
+		return fmt.Sprintf("= %g", t.limit)
+	case t.strict:
 		return fmt.Sprintf("< %g", t.limit)
 	}
 	return fmt.Sprintf("≤ %g", t.limit)
