@@ -833,3 +833,29 @@ func TestForceAfterARefusalRaced(t *testing.T) {
 		t.Errorf("got %v, %v after %d refreshes; want the other process's token, no refresh", res.Bundle, err, len(f.presented))
 	}
 }
+
+// TestUnusable2xxIsNeverSentAgain: a 2xx whose body no client can use — JSON cut short by a
+// proxy, no access_token, not a token response — tells that the server carried the refresh out
+// and rotated; the refresh token is spent, so it is never sent again, and the next call says
+// the login is lost rather than replaying it (which would make Pleo revoke the login).
+func TestUnusable2xxIsNeverSentAgain(t *testing.T) {
+	for _, why := range []string{"its JSON is malformed", "no access_token in it", "not an OAuth token response"} {
+		t.Run(why, func(t *testing.T) {
+			unusable := func(string) (*oauth2.Token, error) {
+				return nil, &tokenendpoint.Error{URL: "https://auth.example/oauth/token", Status: 200, Unusable: why, Err: errors.New("oauth2: cannot parse json")}
+			}
+			f := newFixture(t, &memStore{b: bundle("a1", "r1", 0)}, unusable, issued("a2", "r2", 900))
+			_, err := f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+			if err == nil || !strings.Contains(err.Error(), why) || !strings.Contains(err.Error(), "spent") {
+				t.Fatalf("first call: %v; want the unusable answer named and the refresh token said spent", err)
+			}
+			if st := f.st.stored(); st.Spent == nil || !st.Spent.Lost {
+				t.Fatalf("the store holds %+v; want the spend kept, marked lost", st)
+			}
+			_, err = f.g.TokenResult(context.Background(), Request{MinTTL: time.Minute})
+			if failure.KindOf(err) != failure.LoginRequired || len(f.presented) != 1 {
+				t.Errorf("second call: %v after %d refreshes; want login required and the spent token never sent again", err, len(f.presented))
+			}
+		})
+	}
+}
