@@ -859,3 +859,34 @@ func TestUnusable2xxIsNeverSentAgain(t *testing.T) {
 		})
 	}
 }
+
+// TestNoRefreshStartsOnAnEndedContext: a call whose context ended before anything was sent
+// sends nothing — no refresh token is spent for a caller that has gone — and a valid token is
+// still handed out, as it costs nothing.
+func TestNoRefreshStartsOnAnEndedContext(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	gone := errors.New("the caller has gone")
+	cancel(gone)
+	for _, tt := range []struct {
+		name  string
+		valid time.Duration
+		force bool
+		sent  int
+		err   error
+	}{
+		{"an expired token", 0, false, 0, gone},
+		{"a forced refresh", time.Hour, true, 0, gone},
+		{"a valid token", time.Hour, false, 0, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, &memStore{b: bundle("a1", "r1", tt.valid)}, issued("a2", "r2", 900))
+			_, err := f.g.TokenResult(ctx, Request{MinTTL: time.Minute, Force: tt.force})
+			if !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) || len(f.presented) != tt.sent {
+				t.Errorf("got %v after %d refreshes; want %v and %d", err, len(f.presented), tt.err, tt.sent)
+			}
+			if st := f.st.stored(); st.Spent != nil || st.RefreshToken != "r1" {
+				t.Errorf("the store holds %+v; want the login untouched", st)
+			}
+		})
+	}
+}

@@ -106,6 +106,12 @@ func (g *Grant) TokenResult(ctx context.Context, r Request) (Result, error) {
 	if current.RefreshToken == "" {
 		return Result{}, failure.NeedLogin(g.Name, "the access token expires within --min-ttl and no refresh token is held", nil)
 	}
+	if ctx.Err() != nil {
+		// Stopped before anything was sent (Ctrl-C while waiting for the lock, a program's
+		// deadline): a refresh sent now would be seen through for a caller that has gone, and
+		// would spend a refresh token for nothing.
+		return Result{}, fmt.Errorf("env %s: not refreshed: %w", g.Name, context.Cause(ctx))
+	}
 	fresh, err := g.refreshAndSave(ctx, current)
 	if err != nil {
 		return Result{}, err
