@@ -25,7 +25,7 @@ import (
 // does now. A failure to get a token is the request's error, an [*Error].
 func Client(ctx context.Context, o Options) (*http.Client, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, classify(fmt.Errorf("pleo.Client: %w", context.Cause(ctx)))
 	}
 	s, err := open(o)
 	if err != nil {

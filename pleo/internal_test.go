@@ -13,6 +13,7 @@ import (
 
 	"github.com/pleoauth/pleoauth/internal/api"
 	"github.com/pleoauth/pleoauth/internal/failure"
+	"github.com/pleoauth/pleoauth/internal/grant"
 )
 
 // TestLogWriter: each line the login writes for a person is one record, without "pleoauth: ";
@@ -167,18 +168,27 @@ func TestUsable(t *testing.T) {
 // TestAWaitEndsWithItsContext: a goroutine waiting for another's read or refresh of the login
 // gives up when its context ends, with the context's cause.
 func TestAWaitEndsWithItsContext(t *testing.T) {
-	s := &source{sem: make(chan struct{}, 1), now: time.Now}
-	s.sem <- struct{}{} // another goroutine is asking the login
 	ctx, cancel := context.WithCancelCause(context.Background())
 	stopped := errors.New("shutting down")
 	cancel(stopped)
-	if _, err := s.get(ctx, api.Valid, ""); !errors.Is(err, stopped) {
-		t.Errorf("got %v; want the context's cause", err)
+	for _, busy := range []bool{true, false} {
+		// An empty login, which would panic if it were asked.
+		s := &source{login: &grant.Grant{Name: "local"}, sem: make(chan struct{}, 1), now: time.Now}
+		if busy {
+			s.sem <- struct{}{} // another goroutine is asking the login
+		}
+		_, err := s.get(ctx, api.Valid, "")
+		var e *Error
+		if !errors.Is(err, stopped) || !errors.As(err, &e) || !strings.HasPrefix(err.Error(), "env local: ") {
+			t.Errorf("login busy %v: got %v; want an *Error naming the login, with the context's cause", busy, err)
+		}
 	}
 }
 
 // TestTokenClientFollowsNoRedirect: token requests carry credentials, so they never follow a
-// redirect, whatever the caller's client does; the caller's client is left as it was.
+// redirect, whatever the caller's client does; they are bounded in time even when the caller's
+// client is not (a refresh is seen through past its context); the caller's client is left as it
+// was.
 func TestTokenClientFollowsNoRedirect(t *testing.T) {
 	follows := &http.Client{Timeout: time.Second}
 	for name, c := range map[string]*http.Client{"pleoauth's own": nil, "the caller's": follows} {
@@ -192,5 +202,8 @@ func TestTokenClientFollowsNoRedirect(t *testing.T) {
 	}
 	if tokenClient(follows)().Timeout != time.Second {
 		t.Error("the caller's client's other settings were not kept")
+	}
+	if got := tokenClient(&http.Client{})().Timeout; got != tokenTimeout {
+		t.Errorf("a client without a timeout sends token requests bounded by %s; want %s", got, tokenTimeout)
 	}
 }

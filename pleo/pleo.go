@@ -51,8 +51,10 @@ type Options struct {
 	// the configured one (PLEOAUTH_MIN_TTL, min_ttl, else a minute).
 	MinTTL time.Duration
 	// HTTPClient sends the token requests and, through [Client], the API requests; nil means
-	// pleoauth's own (TLS 1.2 or newer, HTTPS_PROXY, a 30 s bound). Token requests never follow
-	// a redirect, whatever the client's CheckRedirect says: they carry credentials.
+	// pleoauth's own (TLS 1.2 or newer, proxies from HTTPS_PROXY, a 30 s bound, no redirects
+	// followed). Token requests never follow a redirect, whatever the client's CheckRedirect
+	// says, as they carry credentials; and a refresh, once sent, is seen through whatever its
+	// context says, so it is bounded by the client's Timeout, or 30 s when that is zero.
 	HTTPClient *http.Client
 	// Logger receives what the command line would say on stderr: a wait for another process's
 	// refresh (level Info) and warnings (level Warn). Nil means they are dropped.
@@ -66,9 +68,9 @@ type Options struct {
 
 // TokenSource returns a source of the login's access tokens, each valid for at least the min
 // TTL when handed out: kept in memory while it is, read from the store or refreshed when not.
-// ctx bounds every read and refresh the source makes; a refresh already sent to the token
-// endpoint is seen through and saved even when ctx ends, since its answer holds the only live
-// refresh token.
+// ctx bounds every read and refresh the source makes: once it ends, no refresh starts. A
+// refresh already sent to the token endpoint is seen through and saved even when ctx ends,
+// since its answer holds the only live refresh token, and its token is handed out.
 //
 // It checks the configuration but reads no token yet: a login that is missing shows at the
 // first Token, as [ErrLoginRequired]. Make one source per login and share it: each holds the
@@ -133,8 +135,17 @@ func tokenClient(c *http.Client) func() *http.Client {
 	}
 	noRedirects := *c
 	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if noRedirects.Timeout == 0 {
+		// A refresh once sent is seen through whatever its context says (its answer holds the
+		// only live refresh token), so only the client's timeout ends one that hangs.
+		noRedirects.Timeout = tokenTimeout
+	}
 	return func() *http.Client { return &noRedirects }
 }
+
+// tokenTimeout bounds a token request when the caller's client sets no timeout: pleoauth's own
+// client's bound.
+const tokenTimeout = 30 * time.Second
 
 // boundSource is the [oauth2.TokenSource] of [TokenSource]: source's tokens under one context.
 type boundSource struct {

@@ -2,6 +2,7 @@ package pleo
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -52,11 +53,14 @@ func (s *source) get(ctx context.Context, want api.Want, refused string) (*keptT
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
-		return nil, context.Cause(ctx)
+		return nil, s.ended(ctx)
 	}
 	defer func() { <-s.sem }()
 	if k := s.usable(want, refused); k != nil {
 		return k, nil // another goroutine got it while this one waited
+	}
+	if ctx.Err() != nil {
+		return nil, s.ended(ctx) // it may have ended as the wait did: no read, no refresh for it
 	}
 	res, err := s.login.TokenResult(ctx, grant.Request{MinTTL: s.minTTL, Force: want == api.Refreshed, Refused: refused})
 	if err != nil {
@@ -73,6 +77,11 @@ func (s *source) get(ctx context.Context, want api.Want, refused string) (*keptT
 	k := &keptToken{Token: api.Token{Value: b.AccessToken, Issued: b.ObtainedAt, Expiry: b.Expiry}, tokenType: tokenType, goodUntil: res.GoodUntil}
 	s.kept.Store(k)
 	return k, nil
+}
+
+// ended is the error of a call whose context ended before the login was asked.
+func (s *source) ended(ctx context.Context) error {
+	return classify(fmt.Errorf("env %s: no token: %w", s.login.Name, context.Cause(ctx)))
 }
 
 // usable is the token in memory when it answers want: a valid token for Valid; for Refreshed

@@ -180,9 +180,25 @@ func (t *Transport) onBase(req *http.Request) *http.Request {
 	return out
 }
 
-// sameOrigin tells whether u is on base's origin: the same scheme and host (RFC 6454).
+// sameOrigin tells whether u is on base's origin: the same scheme, host and port, a port left
+// out being the scheme's default (RFC 6454 §4). A host written another way — a trailing dot, an
+// IP address for a name — is another origin: the token stays home.
 func sameOrigin(u, base *url.URL) bool {
-	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Host, base.Host)
+	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Hostname(), base.Hostname()) && port(u) == port(base)
+}
+
+// port is u's port, or its scheme's default.
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
 }
 
 func (t *Transport) next() http.RoundTripper {
