@@ -87,9 +87,21 @@ func TestConcurrentTokenProcesses(t *testing.T) {
 // waits for all.
 func storm(t *testing.T, w *world, n int, args func(i int) []string) []result {
 	t.Helper()
+	cmds := make([]*exec.Cmd, n)
+	for i := range cmds {
+		cmds[i] = w.command(args(i)...)
+	}
+	return runTogether(t, cmds)
+}
+
+// runTogether starts the commands as close together as possible and waits for all (each at
+// most a minute).
+func runTogether(t *testing.T, commands []*exec.Cmd) []result {
+	t.Helper()
+	n := len(commands)
 	cmds := make([]*cmdOutput, n)
 	for i := range cmds {
-		cmds[i] = &cmdOutput{cmd: w.command(args(i)...)}
+		cmds[i] = &cmdOutput{cmd: commands[i]}
 		cmds[i].cmd.Stdout, cmds[i].cmd.Stderr = &cmds[i].stdout, &cmds[i].stderr
 	}
 	var wg sync.WaitGroup

@@ -36,16 +36,22 @@ const worldSecret = "process-test-secret"
 // for pleoauth processes; extra variables are appended (a later one wins).
 func newWorld(t *testing.T, accessTTL time.Duration, extra ...string) *world {
 	t.Helper()
+	return newWorldWith(t, devserver.Options{AccessTTL: accessTTL}, extra...)
+}
+
+// newWorldWith is newWorld with more of the devserver's options (AccessTTL, ListItems, …); the
+// client, its redirect URI, the refresh token lifetime and the approval are the world's.
+func newWorldWith(t *testing.T, o devserver.Options, extra ...string) *world {
+	t.Helper()
 	port, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := &world{t: t, bin: buildPleoauth(t), home: filepath.Join(t.TempDir(), "home"),
 		redirect: "http://localhost:" + strconv.Itoa(port) + "/callback"}
-	w.dev, err = devserver.New(devserver.Options{
-		ClientID: "pleoauth-local", ClientSecret: worldSecret, RedirectURIs: []string{w.redirect},
-		AccessTTL: accessTTL, RefreshTTL: time.Hour, AutoApprove: true,
-	})
+	o.ClientID, o.ClientSecret, o.RedirectURIs = "pleoauth-local", worldSecret, []string{w.redirect}
+	o.RefreshTTL, o.AutoApprove = time.Hour, true
+	w.dev, err = devserver.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
