@@ -36,8 +36,8 @@ const (
 	libraryEmployees = 250
 )
 
-// libraryWorld is a devserver and a file-store PLEOAUTH_HOME for the library tests, logged in;
-// extra variables are appended (a later one wins).
+// libraryWorld is a devserver and a PLEOAUTH_HOME for the library tests, logged in; the store
+// is the file store unless extra variables, appended (a later one wins), choose another.
 func libraryWorld(t *testing.T, extra ...string) *world {
 	t.Helper()
 	w := newWorldWith(t, devserver.Options{AccessTTL: libraryTTL, ListItems: libraryEmployees},
