@@ -108,3 +108,38 @@ func IsB64Token(s string) bool {
 	}
 	return true
 }
+
+// minSecretEcho is the shortest run of a secret's start that [Redact] takes for an echo of it:
+// long enough that ordinary words do not match, short enough to catch a server's truncated echo.
+const minSecretEcho = 8
+
+// Redact replaces, in s, every echo of one of secrets — the whole secret, or a run of at least
+// eight of its first characters, as a server that quotes what it was sent and cuts it short
+// would — with "[redacted]". Server text passes through it before [Text] or [Brief] cut it, so a
+// cut cannot leave part of a secret behind either. Secrets shorter than eight characters are
+// left alone: they cannot be told from the words around them.
+func Redact(s string, secrets ...string) string {
+	for _, secret := range secrets {
+		if len(secret) < minSecretEcho {
+			continue
+		}
+		head := secret[:minSecretEcho]
+		var out strings.Builder
+		for {
+			i := strings.Index(s, head)
+			if i < 0 {
+				break
+			}
+			n := minSecretEcho
+			for n < len(secret) && i+n < len(s) && s[i+n] == secret[n] {
+				n++
+			}
+			out.WriteString(s[:i])
+			out.WriteString("[redacted]")
+			s = s[i+n:]
+		}
+		out.WriteString(s)
+		s = out.String()
+	}
+	return s
+}

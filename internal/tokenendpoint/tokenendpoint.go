@@ -150,16 +150,18 @@ func (e *Error) ClientRejected() bool {
 
 // Classify turns an error from x/oauth2's token request into an [*Error], marked
 // [failure.Temporary] when retrying later may help. Nothing of the response body but the OAuth
-// error code and description is kept, so no token can leak into a message.
-func Classify(tokenURL string, err error) error {
+// error code and description is kept, so no token can leak into a message; and in those, every
+// echo of secrets — what the request sent: a refresh token, a code, a verifier, the client
+// secret — is redacted, whole or cut short ([sanitize.Redact]).
+func Classify(tokenURL string, err error, secrets ...string) error {
 	e := &Error{URL: tokenURL}
 	var re *oauth2.RetrieveError
 	switch {
 	case errors.As(err, &re):
 		// Server text, cleaned once here: every message, log line and stored refusal that
 		// names them takes them from the Error.
-		e.Code = sanitize.Text(re.ErrorCode, 64)
-		e.Description = sanitize.Text(re.ErrorDescription, 200)
+		e.Code = sanitize.Text(sanitize.Redact(re.ErrorCode, secrets...), 64)
+		e.Description = sanitize.Text(sanitize.Redact(re.ErrorDescription, secrets...), 200)
 		if re.Response != nil {
 			e.Status = re.Response.StatusCode
 			e.ContentType = sanitize.Text(re.Response.Header.Get("Content-Type"), 64)

@@ -183,3 +183,27 @@ func TestCheckTokenType(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyRedactsEchoedSecrets: a token endpoint that quotes what it was sent — the refresh
+// token, whole or cut short, in its error code or description — has every echo replaced before
+// the text reaches a message or a stored refusal.
+func TestClassifyRedactsEchoedSecrets(t *testing.T) {
+	const rt = "ory_rt_mJxyMv43DPwr_8x8cH-N4_gdRBSWT8XmZq1.abcdefghijk"
+	err := Classify("https://auth.example/oauth/token", &oauth2.RetrieveError{
+		Response:         &http.Response{StatusCode: 400, Header: http.Header{}},
+		ErrorCode:        "invalid_grant " + rt[:30],
+		ErrorDescription: "refresh token " + rt + " is revoked; sent with secret client-s3cret-value",
+	}, rt, "client-s3cret-value")
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("got %T", err)
+	}
+	for _, leak := range []string{rt[:8], "client-s"} {
+		if strings.Contains(e.Code+e.Description+err.Error(), leak) {
+			t.Errorf("code %q, description %q: a secret's echo is left", e.Code, e.Description)
+		}
+	}
+	if e.Description != "refresh token [redacted] is revoked; sent with secret [redacted]" || e.Code != "invalid_grant [redacted]" {
+		t.Errorf("code %q, description %q; want each echo redacted, the rest kept", e.Code, e.Description)
+	}
+}
