@@ -358,6 +358,9 @@ func TestFleetRedisDownWrongKeyAndNothingInTheClear(t *testing.T) {
 	if strings.Contains(string(out), "hunter2") {
 		t.Errorf("the message shows the Redis password: %s", out)
 	}
+	if lines := strings.Count(strings.TrimSpace(string(out)), "\n") + 1; lines != 1 {
+		t.Errorf("Redis down: %d lines on stderr: %s; want pleoauth's one (go-redis's own logging is off)", lines, out)
+	}
 	f.redis.Start()
 	if r := f.run(1, "token"); r.code != 0 || strings.TrimSpace(r.stdout) != access {
 		t.Errorf("after Redis came back: %v; want the same token", r)

@@ -21,7 +21,10 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pleoauth/pleoauth/pleo"
 )
@@ -102,18 +105,30 @@ func listEmployees(ctx context.Context, opts pleo.Options) error {
 		resp.Body.Close()
 		switch {
 		case resp.StatusCode != http.StatusOK:
-			return fmt.Errorf("GET /v2/employees: %s", resp.Status)
+			return fmt.Errorf("GET /v2/employees: %s", printable(resp.Status))
 		case err != nil:
 			return fmt.Errorf("GET /v2/employees: %w", err)
 		}
 		for _, e := range p.Data {
-			fmt.Printf("%s %s <%s>\n", e.FirstName, e.LastName, e.Email)
+			fmt.Printf("%s %s <%s>\n", printable(e.FirstName), printable(e.LastName), printable(e.Email))
 		}
 		if !p.Pagination.HasNextPage || p.Pagination.EndCursor == "" || p.Pagination.EndCursor == after {
 			return nil
 		}
 		after = p.Pagination.EndCursor
 	}
+}
+
+// printable is server text made safe for a terminal: every control character — which could
+// move the cursor, set the window title or forge lines — and every bidi control, which could
+// reverse the text after it, becomes U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == utf8.RuneError {
+			return '�'
+		}
+		return r
+	}, s)
 }
 
 // exitCode is pleoauth's exit code for err, so that scripts treat both alike: 4 to log in
