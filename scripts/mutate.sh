@@ -53,7 +53,7 @@ for pkg in "${packages[@]}"; do
   secs=$(( $(date +%s) - start ))
   if [ -s "$out/$pkg.json" ]; then
     # The gate is decided here, from the results, whatever gremlins' own exit code says.
-    if ! python3 - "$out/$pkg.json" "$pkg" "$secs" "$efficacy" "$mcover" "${DIFF:-}" "$out/$pkg.log" <<'PY'
+    if ! python3 - "$out/$pkg.json" "$pkg" "$secs" "$efficacy" "$mcover" "${DIFF:-}" "$out/$pkg.log" "$dir" <<'PY'
 import json, re, sys
 r = json.load(open(sys.argv[1]))
 diff = sys.argv[6]
@@ -68,7 +68,7 @@ for row in open("scripts/mutants-equivalent.tsv"):
         known.add((f, t, int(off), text))
 equivalent = 0
 for f in files:
-    src = open(f"internal/{sys.argv[2]}/{f['file_name']}", "rb").read().decode().split("\n")
+    src = open(f"{sys.argv[8]}/{f['file_name']}", "rb").read().decode().split("\n")
     for m in f.get("mutations") or []:
         if m.get("status") != "LIVED":
             continue
