@@ -42,7 +42,9 @@ func Client(ctx context.Context, o Options) (*http.Client, error) {
 	}
 	c := *hc
 	if o.HTTPClient != nil {
-		c.CheckRedirect = o.HTTPClient.CheckRedirect // API answers follow the caller's rule
+		// API requests follow the caller's rules; token requests keep theirs (no redirects, a
+		// bound in time: [tokenClient]).
+		c.CheckRedirect, c.Timeout = o.HTTPClient.CheckRedirect, o.HTTPClient.Timeout
 	}
 	c.Transport = &api.Transport{Base: base, Next: hc.Transport, Token: func(ctx context.Context, want api.Want, refused string) (api.Token, error) {
 		k, err := s.get(ctx, want, refused)

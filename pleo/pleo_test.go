@@ -308,3 +308,57 @@ func captureStdio(t *testing.T) (stdout, stderr func() string) {
 	}
 	return capture(&os.Stdout), capture(&os.Stderr)
 }
+
+// TestClientRedirects: with pleoauth's own HTTP client a 3xx from the API comes back as the
+// answer, as with "pleoauth api"; with the caller's, its CheckRedirect rules — and the token
+// goes along only while the redirect stays on the API's origin.
+func TestClientRedirects(t *testing.T) {
+	l := newLogin(t, time.Hour)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			t.Error("the token went to another host")
+		}
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	defer other.Close()
+	l.hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/moved":
+			http.Redirect(w, r, "/v2/employees", http.StatusFound)
+		case "/away":
+			http.Redirect(w, r, other.URL+"/x", http.StatusTemporaryRedirect)
+		default:
+			l.srv.ServeHTTP(w, r)
+		}
+	})
+	tests := []struct {
+		name   string
+		client *http.Client
+		path   string
+		want   int
+	}{
+		{"pleoauth's client, same origin", nil, "/moved", http.StatusFound},
+		{"the caller's client, same origin", &http.Client{}, "/moved", http.StatusOK},
+		{"the caller's client, another host", &http.Client{}, "/away", http.StatusTeapot},
+		{"the caller's client that follows none", &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, "/moved", http.StatusFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := l.opts
+			opts.HTTPClient = tt.client
+			client, err := pleo.Client(context.Background(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := client.Get(tt.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("GET %s: %d; want %d", tt.path, resp.StatusCode, tt.want)
+			}
+		})
+	}
+	l.checkNoReplay(t)
+}
