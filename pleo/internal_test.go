@@ -31,6 +31,8 @@ func TestLogWriter(t *testing.T) {
 		{"a line in pieces", []string{"pleoauth: par", "tial\r", "\n"}, "WARN partial\n"},
 		{"an on_rotate command's output", []string{"stored in vault\n"}, "WARN stored in vault\n"},
 		{"empty lines", []string{"\n\npleoauth: \n"}, ""},
+		{"a line after an empty one", []string{"\npleoauth: after\n"}, "WARN after\n"},
+		{"4096 bytes not yet ended", []string{strings.Repeat("x", 4096)}, ""},
 		{"a line not yet ended", []string{"pleoauth: no end"}, ""},
 		{"a line that never ends", []string{strings.Repeat("x", 5000)}, "WARN " + strings.Repeat("x", 5000) + "\n"},
 	}

@@ -3,6 +3,7 @@ package pleo_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -359,6 +360,77 @@ func TestClientRedirects(t *testing.T) {
 				t.Errorf("GET %s: %d; want %d", tt.path, resp.StatusCode, tt.want)
 			}
 		})
+	}
+	l.checkNoReplay(t)
+}
+
+// TestAValidTokenIsReadNotRefreshed: a source hands out the stored token while it is valid for
+// the min TTL, reading the store once; nothing is refreshed.
+func TestAValidTokenIsReadNotRefreshed(t *testing.T) {
+	l := newLogin(t, time.Hour)
+	before := l.refreshes()
+	ts, err := pleo.TokenSource(context.Background(), l.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	for i := range 3 {
+		tok, err := ts.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			first = tok.AccessToken
+		}
+		if tok.AccessToken != first || tok.RefreshToken != "" || tok.Type() != "Bearer" {
+			t.Errorf("call %d: %q (refresh token %q, type %q); want the same access token, no refresh token, Bearer", i, tok.AccessToken, tok.RefreshToken, tok.Type())
+		}
+	}
+	if got := l.refreshes() - before; got != 0 {
+		t.Errorf("%d refreshes; want none for a valid token", got)
+	}
+}
+
+// TestClientRefreshesOnA401ToAnOldToken: the API refuses the held token, issued more than a
+// minute ago (revoked, or expired early): the client refreshes once and sends the request
+// again with the new token.
+func TestClientRefreshesOnA401ToAnOldToken(t *testing.T) {
+	l := newLogin(t, time.Hour)
+	// The held token is made old: issued two minutes ago, as the file store records it.
+	file := filepath.Join(l.opts.Home, "tokens", "local.json")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b map[string]any
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	b["obtained_at"] = time.Now().Add(-2 * time.Minute).UTC().Format(time.RFC3339Nano)
+	old := b["access_token"].(string)
+	data, _ = json.Marshal(b)
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l.hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/employees" && r.Header.Get("Authorization") == "Bearer "+old {
+			w.WriteHeader(http.StatusUnauthorized) // revoked at the API, though not expired
+			return
+		}
+		l.srv.ServeHTTP(w, r)
+	})
+	client, err := pleo.Client(context.Background(), l.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := l.refreshes()
+	resp, err := client.Get("/v2/employees")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || l.refreshes()-before != 1 {
+		t.Errorf("GET: %d after %d refreshes; want 200 after one", resp.StatusCode, l.refreshes()-before)
 	}
 	l.checkNoReplay(t)
 }

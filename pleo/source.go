@@ -70,11 +70,8 @@ func (s *source) get(ctx context.Context, want api.Want, refused string) (*keptT
 		s.log.warn(res.Warning)
 	}
 	b := res.Bundle
-	tokenType := b.TokenType
-	if tokenType == "" {
-		tokenType = "Bearer"
-	}
-	k := &keptToken{Token: api.Token{Value: b.AccessToken, Issued: b.ObtainedAt, Expiry: b.Expiry}, tokenType: tokenType, goodUntil: res.GoodUntil}
+	// The type as the server sent it; oauth2.Token.Type reads "" and "bearer" as "Bearer".
+	k := &keptToken{Token: api.Token{Value: b.AccessToken, Issued: b.ObtainedAt, Expiry: b.Expiry}, tokenType: b.TokenType, goodUntil: res.GoodUntil}
 	s.kept.Store(k)
 	return k, nil
 }
