@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -431,6 +432,104 @@ func TestClientRefreshesOnA401ToAnOldToken(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || l.refreshes()-before != 1 {
 		t.Errorf("GET: %d after %d refreshes; want 200 after one", resp.StatusCode, l.refreshes()-before)
+	}
+	l.checkNoReplay(t)
+}
+
+// TestWaitersShareAFailure: while the token endpoint fails, goroutines that waited for one
+// goroutine's refresh get its failure, temporary, at once, rather than each trying again in
+// turn — which would multiply the requests to a failing server, and the wait, by the waiters.
+func TestWaitersShareAFailure(t *testing.T) {
+	l := newLogin(t, time.Second, "PLEOAUTH_MIN_TTL", "1s")
+	var requests atomic.Int32
+	l.hs.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" {
+			requests.Add(1)
+			http.Error(w, `{"error":"temporarily_unavailable"}`, http.StatusServiceUnavailable)
+			return
+		}
+		l.srv.ServeHTTP(w, r)
+	})
+	ts, err := pleo.TokenSource(context.Background(), l.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the 1 s token (1.6 s as announced) expires
+	const waiters = 10
+	errs := make(chan error, waiters)
+	var wg sync.WaitGroup
+	for range waiters {
+		wg.Go(func() {
+			_, err := ts.Token()
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, pleo.ErrTemporary) {
+			t.Errorf("a waiter got %v; want ErrTemporary", err)
+		}
+	}
+	// One ask of the login — its first try and the grant's retries — or, should a goroutine
+	// come to the semaphore only after that ask ended, one more.
+	if got, limit := requests.Load(), int32(2*(1+len(grant.DefaultBackoff))); got > limit {
+		t.Errorf("%d token requests for %d goroutines; want at most %d: the waiters share the failure", got, waiters, limit)
+	}
+	l.checkNoReplay(t)
+}
+
+// TestAWaitersOwnEndIsNotShared: a request whose own context ends while it waits for the
+// refresh lock fails alone; a request that waited behind it asks the login itself and gets its
+// answer once the lock is free.
+func TestAWaitersOwnEndIsNotShared(t *testing.T) {
+	l := newLogin(t, time.Second, "PLEOAUTH_MIN_TTL", "1s")
+	var logged oauthtest.SyncBuffer
+	opts := l.opts
+	opts.Logger = slog.New(slog.NewTextHandler(&logged, nil))
+	client, err := pleo.Client(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // the token expires: the next request needs the lock
+	// Another process holds the refresh lock.
+	unlock, err := store.FileLock{Dir: filepath.Join(l.opts.Home, "locks")}.Lock(context.Background(), "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(ctx context.Context, done chan<- error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "/v2/employees", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = errors.New(resp.Status)
+			}
+		}
+		done <- err
+	}
+	short, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	first, second := make(chan error, 1), make(chan error, 1)
+	go get(short, first)
+	// It waits for the lock once the login says so (after a second).
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logged.String(), "waiting for another pleoauth"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first request never waited for the lock")
+		}
+	}
+	go get(context.Background(), second) // behind the first
+	if err := <-first; !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the impatient request: %v; want its deadline", err)
+	}
+	unlock()
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Errorf("the patient request: %v; want 200 once the lock was free, not the other's deadline", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the patient request never returned")
 	}
 	l.checkNoReplay(t)
 }

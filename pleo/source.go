@@ -25,6 +25,14 @@ type source struct {
 	// sem is held by the goroutine asking the login.
 	sem  chan struct{}
 	kept atomic.Pointer[keptToken]
+	// failed is the last ask's failure, while no ask has succeeded since.
+	failed atomic.Pointer[failedAsk]
+}
+
+// failedAsk is an ask of the login that failed, and when it ended.
+type failedAsk struct {
+	err error
+	at  time.Time
 }
 
 // keptToken is an access token in memory: never the refresh token, which stays in the store.
@@ -50,6 +58,7 @@ func (s *source) get(ctx context.Context, want api.Want, refused string) (*keptT
 	if k := s.usable(want, refused); k != nil {
 		return k, nil
 	}
+	waiting := s.now()
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -59,13 +68,24 @@ func (s *source) get(ctx context.Context, want api.Want, refused string) (*keptT
 	if k := s.usable(want, refused); k != nil {
 		return k, nil // another goroutine got it while this one waited
 	}
+	if f := s.failed.Load(); f != nil && !f.at.Before(waiting) {
+		// The ask this goroutine waited for failed — with its retries, against a token
+		// endpoint or a Redis that is down: every waiter has its answer, rather than each
+		// asking again in turn, multiplying the requests to a failing server and the wait.
+		return nil, f.err
+	}
 	if ctx.Err() != nil {
 		return nil, s.ended(ctx) // it may have ended as the wait did: no read, no refresh for it
 	}
 	res, err := s.login.TokenResult(ctx, grant.Request{MinTTL: s.minTTL, Force: want == api.Refreshed, Refused: refused})
 	if err != nil {
-		return nil, classify(err)
+		err = classify(err)
+		if ctx.Err() == nil { // a failure of the login's, not of this goroutine's context
+			s.failed.Store(&failedAsk{err: err, at: s.now()})
+		}
+		return nil, err
 	}
+	s.failed.Store(nil)
 	if res.Warning != "" {
 		s.log.warn(res.Warning)
 	}
