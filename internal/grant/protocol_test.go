@@ -835,13 +835,16 @@ func TestForceAfterARefusalRaced(t *testing.T) {
 }
 
 // TestUnusable2xxIsNeverSentAgain: a 2xx whose body no client can use — JSON cut short by a
-// proxy, no access_token, not a token response — tells that the server carried the refresh out
+// proxy, no access_token, not a token response, an OAuth error — tells that the server carried the refresh out
 // and rotated; the refresh token is spent, so it is never sent again, and the next call says
 // the login is lost rather than replaying it (which would make Pleo revoke the login).
 func TestUnusable2xxIsNeverSentAgain(t *testing.T) {
-	for _, why := range []string{"its JSON is malformed", "no access_token in it", "not an OAuth token response"} {
+	for _, why := range []string{"its JSON is malformed", "no access_token in it", "not an OAuth token response", "server_error"} {
 		t.Run(why, func(t *testing.T) {
 			unusable := func(string) (*oauth2.Token, error) {
+				if why == "server_error" { // an OAuth error in a 200, which a retry would resend
+					return failing(200, why, 0)("")
+				}
 				return nil, &tokenendpoint.Error{URL: "https://auth.example/oauth/token", Status: 200, Unusable: why, Err: errors.New("oauth2: cannot parse json")}
 			}
 			f := newFixture(t, &memStore{b: bundle("a1", "r1", 0)}, unusable, issued("a2", "r2", 900))

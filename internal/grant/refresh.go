@@ -96,10 +96,11 @@ func (g *Grant) refresh(ctx context.Context, previous *store.Bundle) (*store.Bun
 		switch {
 		case isTE && te.Refused():
 			return nil, &refusalError{reason: te.Reason()}
-		case isTE && te.Unusable != "":
+		case isTE && (te.Unusable != "" || te.Status >= 200 && te.Status < 300):
 			// A 2xx says the server carried the refresh out, and rotated: its answer was
-			// damaged on the way (a proxy, a cut) or is not a token response, but the refresh
-			// token is spent all the same, and sending it again would be a replay.
+			// damaged on the way (a proxy, a cut), is not a token response, or even names an
+			// OAuth error (which RFC 6749 §5.2 sends with a 400), but the refresh token is
+			// spent all the same, and sending it again would be a replay.
 			return nil, &lostAnswerError{err: fmt.Errorf("env %s: refresh: %w", g.Name, err), unusable: true}
 		case isTE && te.MaybeProcessed:
 			// Never sent again: if the server did rotate, presenting the same refresh token
