@@ -290,7 +290,7 @@ func (l *Login) exchange(ctx context.Context, code, verifier string) (*oauth2.To
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, l.HTTPClient)
 	tok, err := l.OAuth2.Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return nil, tokenendpoint.Classify(l.OAuth2.Endpoint.TokenURL, err, code, verifier, l.OAuth2.ClientSecret)
+		return nil, tokenendpoint.Classify(l.OAuth2.Endpoint.TokenURL, err, append(tokenendpoint.CredentialForms(l.OAuth2.ClientID, l.OAuth2.ClientSecret), code, verifier)...)
 	}
 	if err := tokenendpoint.CheckTokenType(tok.TokenType); err != nil {
 		return nil, fmt.Errorf("token endpoint %s: %w", l.OAuth2.Endpoint.TokenURL, err)

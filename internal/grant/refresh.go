@@ -45,7 +45,7 @@ func (g *Grant) sendRefresh(ctx context.Context, refreshToken string) (*oauth2.T
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 	tok, err := tokenendpoint.OAuth2Config(env, secret).TokenSource(ctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
 	if err != nil {
-		return nil, tokenendpoint.Classify(env.TokenURL, err, refreshToken, secret)
+		return nil, tokenendpoint.Classify(env.TokenURL, err, append(tokenendpoint.CredentialForms(env.ClientID, secret), refreshToken)...)
 	}
 	return tok, nil
 }

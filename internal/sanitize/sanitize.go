@@ -109,37 +109,48 @@ func IsB64Token(s string) bool {
 	return true
 }
 
-// minSecretEcho is the shortest run of a secret's start that [Redact] takes for an echo of it:
-// long enough that ordinary words do not match, short enough to catch a server's truncated echo.
-const minSecretEcho = 8
+// minSecretEcho is the shortest run of a secret that [Redact] takes for an echo of it: long
+// enough that ordinary words do not match, short enough to catch a server's cut or shifted echo.
+// Pleo's tokens start with a public 7-character prefix ("ory_rt_"), so a run this long always
+// holds some of the secret.
+const minSecretEcho = 10
 
-// Redact replaces, in s, every echo of one of secrets — the whole secret, or a run of at least
-// eight of its first characters, as a server that quotes what it was sent and cuts it short
-// would — with "[redacted]". Server text passes through it before [Text] or [Brief] cut it, so a
-// cut cannot leave part of a secret behind either. Secrets shorter than eight characters are
-// left alone: they cannot be told from the words around them.
+// Redact replaces, in s, every echo of one of secrets with "[redacted]": the whole secret, or any
+// run of ten or more of its characters in a row — a server that quotes what it was sent, cut
+// short, shifted, or split by a line break. Server text passes through it before [Text] or
+// [Brief] cut it, so a cut cannot leave part of a secret behind either. Secrets shorter than ten
+// characters are left alone: they cannot be told from the words around them. It compares every
+// position of s with every position of each secret, so s is expected to be short (an error
+// description), as callers cut it first.
 func Redact(s string, secrets ...string) string {
 	for _, secret := range secrets {
 		if len(secret) < minSecretEcho {
 			continue
 		}
-		head := secret[:minSecretEcho]
 		var out strings.Builder
-		for {
-			i := strings.Index(s, head)
-			if i < 0 {
-				break
+		for i := 0; i < len(s); {
+			if n := longestRunOf(secret, s[i:]); n >= minSecretEcho {
+				out.WriteString("[redacted]")
+				i += n
+				continue
 			}
-			n := minSecretEcho
-			for n < len(secret) && i+n < len(s) && s[i+n] == secret[n] {
-				n++
-			}
-			out.WriteString(s[:i])
-			out.WriteString("[redacted]")
-			s = s[i+n:]
+			out.WriteByte(s[i])
+			i++
 		}
-		out.WriteString(s)
 		s = out.String()
 	}
 	return s
+}
+
+// longestRunOf is the length of the longest start of text found anywhere in secret.
+func longestRunOf(secret, text string) int {
+	best := 0
+	for j := range len(secret) {
+		n := 0
+		for n < len(text) && j+n < len(secret) && text[n] == secret[j+n] {
+			n++
+		}
+		best = max(best, n)
+	}
+	return best
 }

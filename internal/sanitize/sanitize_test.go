@@ -198,8 +198,9 @@ func TestIsB64Token(t *testing.T) {
 	}
 }
 
-// TestRedact: a secret a server echoes — whole, cut short, twice, amid other text — is replaced;
-// what only shares a few characters with it, or a secret too short to tell, is not.
+// TestRedact: a secret a server echoes — whole, cut short at either end, twice, split by a line
+// break, amid other text — is replaced; what shares fewer than ten characters in a row with it,
+// or a secret too short to tell, is not.
 func TestRedact(t *testing.T) {
 	const rt = "ory_rt_C-iA-_Rl_oxjT-rVO-G72QWotD3II5r_7ZyJ0f3yraU.q3n6vRIBGq1f"
 	tests := []struct {
@@ -210,9 +211,12 @@ func TestRedact(t *testing.T) {
 		{"the whole token", "invalid refresh token " + rt + " (expired)", []string{rt}, "invalid refresh token [redacted] (expired)"},
 		{"cut short at the end", "token " + rt[:40], []string{rt}, "token [redacted]"},
 		{"cut short, then more", "token " + rt[:20] + "… is revoked", []string{rt}, "token [redacted]… is revoked"},
+		{"without its public prefix", "token " + rt[7:] + " spent", []string{rt}, "token [redacted] spent"},
+		{"its middle", "token …" + rt[8:30] + "… spent", []string{rt}, "token …[redacted]… spent"},
+		{"split by a line break", rt[:20] + "\n" + rt[20:], []string{rt}, "[redacted]\n[redacted]"},
 		{"twice", rt + " and " + rt, []string{rt}, "[redacted] and [redacted]"},
-		{"eight characters", "x" + rt[:8] + "y", []string{rt}, "x[redacted]y"},
-		{"seven characters are not an echo", "x" + rt[:7] + "y", []string{rt}, "x" + rt[:7] + "y"},
+		{"ten characters", "x" + rt[9:19] + "y", []string{rt}, "x[redacted]y"},
+		{"nine characters are not an echo", "x" + rt[9:18] + "y", []string{rt}, "x" + rt[9:18] + "y"},
 		{"two secrets", "code abcdefghijkl secret s3cr3tpassw0rd", []string{"abcdefghijkl", "s3cr3tpassw0rd"}, "code [redacted] secret [redacted]"},
 		{"a short secret is left", "the word short", []string{"short"}, "the word short"},
 		{"no secrets", "plain " + rt, nil, "plain " + rt},

@@ -6,8 +6,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -160,11 +162,11 @@ func Classify(tokenURL string, err error, secrets ...string) error {
 	case errors.As(err, &re):
 		// Server text, cleaned once here: every message, log line and stored refusal that
 		// names them takes them from the Error.
-		e.Code = sanitize.Text(sanitize.Redact(re.ErrorCode, secrets...), 64)
-		e.Description = sanitize.Text(sanitize.Redact(re.ErrorDescription, secrets...), 200)
+		e.Code = sanitize.Text(sanitize.Redact(firstBytes(re.ErrorCode, 1024), secrets...), 64)
+		e.Description = sanitize.Text(sanitize.Redact(firstBytes(re.ErrorDescription, 2048), secrets...), 200)
 		if re.Response != nil {
 			e.Status = re.Response.StatusCode
-			e.ContentType = sanitize.Text(re.Response.Header.Get("Content-Type"), 64)
+			e.ContentType = sanitize.Text(mediaType(re.Response.Header.Get("Content-Type")), 64)
 			e.RetryAfter, _ = backoff.RetryAfter(re.Response.Header.Get("Retry-After"), time.Now())
 		}
 	case IsCertificate(err):
@@ -192,6 +194,31 @@ func Classify(tokenURL string, err error, secrets ...string) error {
 		return failure.Wrap(failure.Temporary, e)
 	}
 	return e
+}
+
+// firstBytes is s cut to at most n bytes: more than a message shows once cleaned, and bounded, as
+// [sanitize.Redact]'s work grows with its text.
+func firstBytes(s string, n int) string { return s[:min(len(s), n)] }
+
+// mediaType is a Content-Type's media type alone: its parameters are the server's free text,
+// which may echo what was sent ("text/plain; echo=…") and tell nothing about the failure.
+func mediaType(contentType string) string {
+	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
+		return mt
+	}
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.TrimSpace(mt)
+}
+
+// CredentialForms are the client secret as a token request carries it — itself, URL-encoded in a
+// body or a Basic header (RFC 6749 §2.3.1), and the Basic credentials in base64 — for
+// [Classify] to redact wherever a server echoes one.
+func CredentialForms(clientID, secret string) []string {
+	if secret == "" {
+		return nil
+	}
+	basic := url.QueryEscape(clientID) + ":" + url.QueryEscape(secret)
+	return []string{secret, url.QueryEscape(secret), base64.StdEncoding.EncodeToString([]byte(basic))}
 }
 
 // IsCertificate reports a TLS certificate the client refused.

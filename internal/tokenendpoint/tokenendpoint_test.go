@@ -2,6 +2,7 @@ package tokenendpoint
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"math"
@@ -205,5 +206,34 @@ func TestClassifyRedactsEchoedSecrets(t *testing.T) {
 	}
 	if e.Description != "refresh token [redacted] is revoked; sent with secret [redacted]" || e.Code != "invalid_grant [redacted]" {
 		t.Errorf("code %q, description %q; want each echo redacted, the rest kept", e.Code, e.Description)
+	}
+}
+
+// TestClassifyRedactsTheSecretsWireForms: a server that echoes the client secret as the request
+// carried it — URL-encoded, or inside the Basic header's base64 — or a Content-Type parameter
+// with the refresh token, shows none of it.
+func TestClassifyRedactsTheSecretsWireForms(t *testing.T) {
+	const id, secret, rt = "pleoauth-local", "fake+secret/with=chars", "ory_rt_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+	forms := CredentialForms(id, secret)
+	basic := base64.StdEncoding.EncodeToString([]byte("pleoauth-local:fake%2Bsecret%2Fwith%3Dchars")) // RFC 6749 §2.3.1
+	for _, tt := range []struct{ name, description, contentType string }{
+		{"URL-encoded", "bad client credentials pleoauth-local:fake%2Bsecret%2Fwith%3Dchars", "application/json"},
+		{"the Basic header", "bad Authorization header Basic " + basic, "application/json"},
+		{"a Content-Type parameter", "", "text/plain; echo=" + rt},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Classify("https://auth.example/oauth/token", &oauth2.RetrieveError{
+				Response:  &http.Response{StatusCode: 400, Header: http.Header{"Content-Type": {tt.contentType}}},
+				ErrorCode: "invalid_client", ErrorDescription: tt.description,
+			}, append(forms, rt)...)
+			for _, leak := range []string{"fake%2Bsecret", "secret%2Fwith", basic[8:20], rt[7:17]} {
+				if strings.Contains(err.Error(), leak) {
+					t.Errorf("%q shows %q", err, leak)
+				}
+			}
+		})
+	}
+	if CredentialForms(id, "") != nil {
+		t.Error("no secret has forms")
 	}
 }
