@@ -5,6 +5,7 @@ package debuglog
 
 import (
 	"bytes"
+	"encoding/base64"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -84,8 +85,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.write(b.String())
 		return nil, err
 	}
-	fmt.Fprintf(&b, "< %s (%s)\n", shown(resp.Status), elapsed)
-	writeHeaders(&b, "<", resp.Header)
+	var answer strings.Builder
+	fmt.Fprintf(&answer, "< %s (%s)\n", shown(resp.Status), elapsed)
+	writeHeaders(&answer, "<", resp.Header)
 	// Show the start of the body and hand the whole of it on.
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	resp.Body = struct {
@@ -93,10 +95,48 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		io.Closer
 	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
 	if len(head) > 0 {
-		fmt.Fprintf(&b, "< body: %s\n", shown(redactBody(head, resp.Header.Get("Content-Type"))))
+		fmt.Fprintf(&answer, "< body: %s\n", shown(redactBody(head, resp.Header.Get("Content-Type"))))
 	}
+	// A server may quote what it was sent in free text ("refresh token ory_rt_… is spent"),
+	// where no credential's name marks it: what the request carried is redacted from the answer.
+	b.WriteString(sanitize.Redact(answer.String(), sentCredentials(req, reqBody)...))
 	t.write(b.String())
 	return resp, nil
+}
+
+// sentCredentials are the credentials req carried, as a server could echo them: the values of
+// its credential parameters (query and form), and its Authorization header's credentials —
+// the bearer token, or Basic's base64 and the client secret in it, as sent and decoded.
+func sentCredentials(req *http.Request, body []byte) []string {
+	var sent []string
+	add := func(q url.Values) {
+		for k, vs := range q {
+			if isSecretKey(k) {
+				sent = append(sent, vs...)
+			}
+		}
+	}
+	add(req.URL.Query())
+	if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+		if q, err := url.ParseQuery(string(body)); err == nil {
+			add(q)
+		}
+	}
+	for _, k := range []string{"Authorization", "Proxy-Authorization"} {
+		_, cred, ok := strings.Cut(req.Header.Get(k), " ")
+		if !ok {
+			continue
+		}
+		sent = append(sent, cred)
+		if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+			_, secret, _ := strings.Cut(string(raw), ":") // a client ID is public
+			sent = append(sent, secret)
+			if s, err := url.QueryUnescape(secret); err == nil {
+				sent = append(sent, s)
+			}
+		}
+	}
+	return sent
 }
 
 func (t *Transport) write(s string) {

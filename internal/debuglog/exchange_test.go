@@ -163,3 +163,35 @@ func TestFormFieldNamesShown(t *testing.T) {
 		}
 	}
 }
+
+// TestEchoedCredentialsAreRedacted: a server that quotes in free text what the request carried —
+// the refresh token of the form, the client secret of the Basic header (as sent, URL-encoded) —
+// has each echo redacted from the answer's trace, whole or cut short; the body handed on is the
+// server's, untouched.
+func TestEchoedCredentialsAreRedacted(t *testing.T) {
+	const rt = "ory_rt_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+	tests := []struct{ name, echo, leak string }{
+		{"the refresh token", "refresh token " + rt + " is spent", rt[7:17]},
+		{"the refresh token, cut short", "refresh token " + rt[:25] + "…", rt[7:17]},
+		{"the secret as sent", "bad credentials pleoauth-local:fake%2Bsecret%2Fwith%3Dchars", "secret%2Fwith"},
+		{"the secret decoded", "bad secret fake+secret/with=chars", "secret/with"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, "https://auth.example/oauth/token", strings.NewReader("grant_type=refresh_token&refresh_token="+rt))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth("pleoauth-local", "fake%2Bsecret%2Fwith%3Dchars") // x/oauth2's encoding
+			body := `{"error":"invalid_request","error_description":"` + tt.echo + `"}`
+			out, handed, err := trace(t, req, answer("application/json", body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out, tt.leak) || !strings.Contains(out, "[redacted]") {
+				t.Errorf("the trace shows the echo:\n%s", out)
+			}
+			if handed != body {
+				t.Errorf("the body handed on was changed: %q", handed)
+			}
+		})
+	}
+}
