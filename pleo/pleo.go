@@ -14,13 +14,18 @@
 // variables, then config.yaml in PLEOAUTH_HOME, then the defaults. A program that gives every
 // setting itself sets [Options.Getenv].
 //
-// Nothing is written to stdout or stderr; warnings go to [Options.Logger]. The values this
-// package returns are safe for concurrent use. Errors can be told apart with errors.Is:
-// [ErrLoginRequired], [ErrTemporary] and [ErrConfiguration].
+// The package writes nothing to stdout or stderr; warnings go to [Options.Logger]. (With the
+// redis store, go-redis logs a connection pool's failures to stderr through its own
+// process-wide logger, which is the program's to set: logging.Disable of
+// github.com/redis/go-redis/v9/logging silences it.) The values this package returns are safe
+// for concurrent use. Errors can be told apart with errors.Is: [ErrLoginRequired],
+// [ErrTemporary] and [ErrConfiguration]; their messages name settings as the command line
+// does (--min-ttl for [Options.MinTTL], PLEOAUTH_HOME for [Options.Home]).
 package pleo
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -47,8 +52,9 @@ type Options struct {
 	// Home is the folder of config.yaml, token files and locks, as PLEOAUTH_HOME is: an absolute
 	// path. Empty means PLEOAUTH_HOME, or the per-user config folder's pleoauth.
 	Home string
-	// MinTTL is how long a token handed out stays valid at least, as --min-ttl is. Zero means
-	// the configured one (PLEOAUTH_MIN_TTL, min_ttl, else a minute).
+	// MinTTL is how long a token handed out stays valid at least, as --min-ttl is: for a
+	// server whose tokens live no longer, half a token's life, with a warning logged. Zero
+	// means the configured one (PLEOAUTH_MIN_TTL, min_ttl, else a minute).
 	MinTTL time.Duration
 	// HTTPClient sends the token requests and, through [Client], the API requests; nil means
 	// pleoauth's own (TLS 1.2 or newer, proxies from HTTPS_PROXY, a 30 s bound, no redirects
@@ -76,6 +82,9 @@ type Options struct {
 // first Token, as [ErrLoginRequired]. Make one source per login and share it: each holds the
 // store's connections (a Redis client, for the redis store).
 func TokenSource(ctx context.Context, o Options) (oauth2.TokenSource, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, classify(fmt.Errorf("pleo.TokenSource: %w", context.Cause(ctx)))
+	}
 	s, err := open(o)
 	if err != nil {
 		return nil, err

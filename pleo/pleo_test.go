@@ -533,3 +533,18 @@ func TestAWaitersOwnEndIsNotShared(t *testing.T) {
 	}
 	l.checkNoReplay(t)
 }
+
+// TestAnEndedContextOpensNothing: TokenSource and Client given a context that has already
+// ended say so, alike, and open nothing.
+func TestAnEndedContextOpensNothing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err1 := pleo.TokenSource(ctx, pleo.Options{Home: "relative, never read"})
+	_, err2 := pleo.Client(ctx, pleo.Options{Home: "relative, never read"})
+	for _, err := range []error{err1, err2} {
+		var e *pleo.Error
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &e) {
+			t.Errorf("got %v; want an *Error holding context.Canceled", err)
+		}
+	}
+}
