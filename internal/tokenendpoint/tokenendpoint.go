@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -203,9 +202,6 @@ func firstBytes(s string, n int) string { return s[:min(len(s), n)] }
 // mediaType is a Content-Type's media type alone: its parameters are the server's free text,
 // which may echo what was sent ("text/plain; echo=…") and tell nothing about the failure.
 func mediaType(contentType string) string {
-	if mt, _, err := mime.ParseMediaType(contentType); err == nil {
-		return mt
-	}
 	mt, _, _ := strings.Cut(contentType, ";")
 	return strings.TrimSpace(mt)
 }
