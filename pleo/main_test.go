@@ -108,6 +108,7 @@ func redisForTheServiceExample(dir, server string) (stop func(), err error) {
 	}
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", dir, "--logfile", "")
+	oauthtest.DieWithTest(cmd) // a test binary killed (a timeout, a mutant) leaves no Redis behind
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
