@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pleoauth/pleoauth/internal/config"
 	"github.com/pleoauth/pleoauth/internal/sanitize"
 )
 
@@ -139,7 +140,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "" && req.URL.Host == "" {
 		req = t.onBase(req)
 	}
-	if !sameOrigin(req.URL, t.Base) {
+	if !config.SameOrigin(req.URL, t.Base) { // the token stays home
 		return t.next().RoundTrip(req)
 	}
 	resp, tok, err := t.send(req, Valid, "")
@@ -178,27 +179,6 @@ func (t *Transport) onBase(req *http.Request) *http.Request {
 	u.RawQuery, u.Fragment = req.URL.RawQuery, ""
 	out.URL, out.Host = &u, ""
 	return out
-}
-
-// sameOrigin tells whether u is on base's origin: the same scheme, host and port, a port left
-// out being the scheme's default (RFC 6454 §4). A host written another way — a trailing dot, an
-// IP address for a name — is another origin: the token stays home.
-func sameOrigin(u, base *url.URL) bool {
-	return strings.EqualFold(u.Scheme, base.Scheme) && strings.EqualFold(u.Hostname(), base.Hostname()) && port(u) == port(base)
-}
-
-// port is u's port, or its scheme's default.
-func port(u *url.URL) string {
-	if p := u.Port(); p != "" {
-		return p
-	}
-	switch strings.ToLower(u.Scheme) {
-	case "https":
-		return "443"
-	case "http":
-		return "80"
-	}
-	return ""
 }
 
 func (t *Transport) next() http.RoundTripper {

@@ -206,6 +206,27 @@ func IsLoopbackName(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
+// SameOrigin tells whether a and b are one origin (RFC 6454 §4): the same scheme and host, in
+// any case, and the same port, a port left out being the scheme's default. A host written
+// another way — a trailing dot, an IP address for a name — is another origin.
+func SameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+// port is u's port, or its scheme's default.
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
+}
+
 // IsLoopbackHost reports whether host never leaves the machine: localhost or a loopback IP.
 func IsLoopbackHost(host string) bool {
 	if host == "localhost" {
